@@ -1,0 +1,57 @@
+"""psychrnn_widgets: train and dissect rate RNNs on cognitive tasks, live in JupyterLab.
+
+Public names are resolved lazily (PEP 562) so that ``import psychrnn_widgets`` stays
+cheap: TensorFlow is imported only when a model, the trainer or the curriculum is
+first touched.  ``psychrnn_widgets.tasks`` and the NumPy simulator never import it.
+"""
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_PUBLIC = {
+    # tasks (NumPy only)
+    "Task": "psychrnn_widgets.tasks.task",
+    "PerceptualDiscrimination": "psychrnn_widgets.tasks.perceptual_discrimination",
+    "DelayedDiscrimination": "psychrnn_widgets.tasks.delayed_discrimination",
+    "MatchToCategory": "psychrnn_widgets.tasks.match_to_category",
+    # initialisers and constraints (NumPy only)
+    "WeightInitializer": "psychrnn_widgets.models.initializers",
+    "GaussianSpectralRadius": "psychrnn_widgets.models.initializers",
+    "AlphaIdentity": "psychrnn_widgets.models.initializers",
+    # models (TensorFlow)
+    "RNN": "psychrnn_widgets.models.rnn",
+    "Basic": "psychrnn_widgets.models.basic",
+    "LSTM": "psychrnn_widgets.models.lstm",
+    "GRU": "psychrnn_widgets.models.gru",
+    # training
+    "TrainingControl": "psychrnn_widgets.training.events",
+    "TrainingEvent": "psychrnn_widgets.training.events",
+    "Curriculum": "psychrnn_widgets.training.curriculum",
+    "default_metric": "psychrnn_widgets.training.curriculum",
+    # simulation and weight files (NumPy only)
+    "BasicSimulator": "psychrnn_widgets.simulation.basic",
+    "LSTMSimulator": "psychrnn_widgets.simulation.lstm",
+    "GRUSimulator": "psychrnn_widgets.simulation.gru",
+    "save_weights": "psychrnn_widgets.io.weight_files",
+    "load_weights": "psychrnn_widgets.io.weight_files",
+    "export_psychrnn": "psychrnn_widgets.io.weight_files",
+    "WeightFileError": "psychrnn_widgets.errors",
+    "ParameterError": "psychrnn_widgets.errors",
+    "TrainingDivergedError": "psychrnn_widgets.errors",
+}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name):
+    module_name = _PUBLIC.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'psychrnn_widgets' has no attribute {name!r}")
+    value = getattr(import_module(module_name), name)
+    globals()[name] = value  # cache: the next lookup is a plain attribute access
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,344 @@
+"""The base recurrent network: parameters, variables, constraints, testing, weights.
+
+``RNN(network_params)`` takes PsychRNN's ``network_params`` dict.  It owns TensorFlow
+variables (no global graph: two models with the same ``name`` coexist) and leaves the
+dynamics to subclasses:
+
+* ``recurrent_timestep(rnn_in, state) -> new_state`` — one step, (B, N_in), (B, N_rec);
+* ``output_timestep(state) -> output`` — (B, N_rec) -> (B, N_out);
+* ``forward_pass(x, noise=True) -> (outputs, states)`` — (B, T, N_in) -> (B, T, N_out),
+  (B, T, N_rec).  The default runs the two methods above inside ``tf.scan`` (a symbolic
+  loop), so a subclass that only writes the two step methods works; ``Basic`` overrides
+  it with a faster equivalent that hoists the input and output projections.
+
+A new model (PsychRNN's "new model" tutorial) subclasses ``RNN``, creates any extra
+``tf.Variable`` attributes after ``super().__init__(params)`` (they are found and trained
+automatically) and writes the step methods.  Use :meth:`recurrent_noise` for noise so
+that ``test(x, noise=False)`` can switch it off.
+"""
+import difflib
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from .. import transfer
+from ..errors import ParameterError
+from . import constraints
+from .initializers import GaussianSpectralRadius, WeightInitializer
+from .losses import resolve_loss
+from .regularizers import REGULARIZER_KEYS, Regularizer
+
+REQUIRED_KEYS = ("name", "N_in", "N_rec", "N_out", "N_steps", "dt", "tau", "N_batch")
+
+#: every key an RNN, its initialiser, loss or regulariser reads
+KNOWN_KEYS = frozenset(
+    REQUIRED_KEYS
+    + REGULARIZER_KEYS
+    + (
+        "rec_noise", "transfer_function", "load_weights_path", "initializer", "seed",
+        "W_in_train", "W_rec_train", "W_out_train", "b_rec_train", "b_out_train", "init_state_train",
+        "loss_function", "custom_regularization", "dale_ratio", "autapses",
+        "input_connectivity", "rec_connectivity", "output_connectivity",
+        "which_rand_init", "which_rand_W_rec_init", "init_minval", "init_maxval", "spec_rad",
+        "W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "Dale_rec", "Dale_out",
+        "identity_alpha",
+    )
+)
+# keys a task's get_task_params() contributes: never worth a "did you mean" warning
+_TASK_KEYS = frozenset({"T", "alpha", "N_steps", "coherence", "direction", "lo", "hi"})
+
+TF_TRANSFER_FUNCTIONS = {
+    "relu": tf.nn.relu,
+    "tanh": tf.math.tanh,
+    "sigmoid": tf.math.sigmoid,
+    "softplus": tf.math.softplus,
+    "elu": tf.nn.elu,
+    "linear": tf.identity,
+}
+
+_RATE_VARIABLES = ("init_state", "W_in", "W_rec", "W_out", "b_rec", "b_out")
+
+
+def check_params(params, known=KNOWN_KEYS, what="network_params"):
+    """Raise ``KeyError`` for a missing required key; warn about likely misspellings."""
+    for key in REQUIRED_KEYS:
+        if key not in params:
+            raise KeyError(f"{what} is missing the required key {key!r} (required: {', '.join(REQUIRED_KEYS)})")
+    custom_loss = params.get("loss_function")
+    for key in params:
+        if key in known or key in _TASK_KEYS or key == custom_loss or not isinstance(key, str):
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+        if close:
+            warnings.warn(f"{what}: unknown key {key!r} is ignored; did you mean {close[0]!r}?", stacklevel=3)
+
+
+def resolve_transfer_function(value):
+    """``(tf_function, name)`` for a name, a known TF/NumPy function, or a custom TF callable."""
+    if value is None:
+        return TF_TRANSFER_FUNCTIONS["relu"], "relu"
+    name = transfer.name_of(value)
+    if name is not None:
+        return TF_TRANSFER_FUNCTIONS[name], name
+    if callable(value):
+        return value, None  # a custom TF function: usable, but not storable by name
+    raise ParameterError(f"transfer_function must be a name or a function, got {value!r}")
+
+
+class RNN:
+    """Base rate network; see the module docstring.  ``params``: PsychRNN ``network_params``.
+
+    Attributes mirror PsychRNN: ``name, N_in, N_rec, N_out, N_steps, dt, tau, alpha,
+    N_batch, rec_noise, transfer_function, dale_ratio, initializer`` and the variables
+    ``W_in (N_rec,N_in), W_rec (N_rec,N_rec), W_out (N_out,N_rec), b_rec (N_rec,),
+    b_out (N_out,), init_state (1,N_rec)`` (raw, before masks and Dale signs).
+    """
+
+    #: whether this model uses the rate-network variables W_in, W_rec, b_rec, init_state
+    uses_rate_weights = True
+
+    def __init__(self, params):
+        check_params(params)
+        self.params = dict(params)
+        p = self.params
+        self.name = str(p["name"])
+        self.N_in, self.N_rec, self.N_out = (self._positive_int(p, k) for k in ("N_in", "N_rec", "N_out"))
+        self.N_steps, self.N_batch = self._positive_int(p, "N_steps"), self._positive_int(p, "N_batch")
+        self.dt, self.tau = float(p["dt"]), float(p["tau"])
+        if self.dt <= 0 or self.tau <= 0:
+            raise ParameterError(f"dt and tau must be positive, got dt={self.dt}, tau={self.tau}")
+        self.alpha = self.dt / self.tau
+        self.rec_noise = float(p.get("rec_noise", 0.0) or 0.0)
+        if self.rec_noise < 0:
+            raise ParameterError(f"rec_noise must be >= 0, got {self.rec_noise}")
+        self.seed = p.get("seed")
+        self.load_weights_path = p.get("load_weights_path")
+        self.loss_name, self.loss_function = resolve_loss(p)
+        self.regularizer = Regularizer(p)
+
+        self.initializer = self._make_initializer(p)
+        init = self.initializer.initializations
+        self.dale_ratio = constraints.validate_dale_ratio(self.initializer.get_dale_ratio())
+        self._check_loaded_shapes(init)
+
+        tf_value = p.get("transfer_function")
+        file_name = init.get("transfer_function") if self.load_weights_path is not None else None
+        if tf_value is None and file_name:
+            tf_value = file_name
+        self.transfer_function, self.transfer_function_name = resolve_transfer_function(tf_value)
+
+        trainable = {key: bool(p.get(key + "_train", True)) for key in _RATE_VARIABLES}
+        self.W_in_train, self.W_rec_train, self.W_out_train = (trainable[k] for k in ("W_in", "W_rec", "W_out"))
+        self.b_rec_train, self.b_out_train = trainable["b_rec"], trainable["b_out"]
+        self.init_state_train = trainable["init_state"]
+        names = _RATE_VARIABLES if self.uses_rate_weights else ("W_out", "b_out")
+        for key in names:
+            value = np.asarray(init[key], dtype=np.float32)
+            setattr(self, key, tf.Variable(value, trainable=trainable[key], name=key))
+
+        def const(key):
+            return tf.constant(np.asarray(init[key], dtype=np.float32), name=key)
+
+        self.input_connectivity = const("input_connectivity")
+        self.rec_connectivity = const("rec_connectivity")
+        self.output_connectivity = const("output_connectivity")
+        self.Dale_rec, self.Dale_out = const("Dale_rec"), const("Dale_out")
+        self._rec_sign = tf.constant(np.diag(init["Dale_rec"]).astype(np.float32))
+        self._out_gate = tf.constant(np.diag(init["Dale_out"]).astype(np.float32))
+
+        self._noise_rng = (
+            tf.random.Generator.from_non_deterministic_state()
+            if self.seed is None
+            else tf.random.Generator.from_seed(int(self.seed) + 1)
+        )
+        self._noise_enabled = True
+        self._forward_functions = {}
+        self.training_state = None  # optimiser state, kept between train() calls
+        self.is_built = self.is_initialized = True  # PsychRNN attributes; nothing to build here
+
+    # ------------------------------------------------------------------ set-up
+    @staticmethod
+    def _positive_int(p, key):
+        value = p[key]
+        if isinstance(value, (bool, np.bool_)) or int(value) != value or int(value) <= 0:
+            raise ParameterError(f"network_params[{key!r}] must be a positive integer, got {value!r}")
+        return int(value)
+
+    def _make_initializer(self, p):
+        if self.load_weights_path is not None:
+            return WeightInitializer(load_weights_path=self.load_weights_path)
+        if p.get("initializer") is not None:
+            return p["initializer"]
+        kwargs = {k: v for k, v in p.items() if k != "initializer"}
+        kwargs.setdefault("rng", np.random.default_rng(self.seed))
+        if p.get("W_rec") is not None:
+            return WeightInitializer(**kwargs)
+        return GaussianSpectralRadius(**kwargs)
+
+    def _check_loaded_shapes(self, init):
+        expected = {"W_out": (self.N_out, self.N_rec)}
+        if self.uses_rate_weights:
+            expected.update(W_in=(self.N_rec, self.N_in), W_rec=(self.N_rec, self.N_rec))
+        for key, shape in expected.items():
+            if key in init and np.shape(init[key]) != shape:
+                source = f"weights file {self.load_weights_path}" if self.load_weights_path else "the initializer"
+                raise ParameterError(
+                    f"{key} from {source} has shape {np.shape(init[key])} but network_params "
+                    f"(N_in={self.N_in}, N_rec={self.N_rec}, N_out={self.N_out}) need {shape}"
+                )
+
+    # ------------------------------------------------------- effective weights
+    def get_effective_W_rec(self):
+        """Recurrent weights after connectivity mask and Dale signs, (N_rec, N_rec)."""
+        return constraints.effective_W_rec(self.W_rec, self.rec_connectivity, self.dale_ratio is not None, self._rec_sign)
+
+    def get_effective_W_in(self):
+        """Input weights after mask (and ``|.|`` with Dale's law), (N_rec, N_in)."""
+        return constraints.effective_W_in(self.W_in, self.input_connectivity, self.dale_ratio is not None)
+
+    def get_effective_W_out(self):
+        """Output weights after mask (and Dale's E-only readout), (N_out, N_rec)."""
+        return constraints.effective_W_out(self.W_out, self.output_connectivity, self.dale_ratio is not None, self._out_gate)
+
+    # ---------------------------------------------------------------- dynamics
+    def recurrent_noise(self, shape):
+        """Recurrent noise ``sqrt(2 alpha) rec_noise * N(0, 1)`` of ``shape`` (0 when switched off)."""
+        if not self._noise_enabled or self.rec_noise == 0:
+            return tf.zeros(shape)
+        return np.sqrt(2.0 * self.alpha) * self.rec_noise * self._noise_rng.normal(shape)
+
+    def recurrent_timestep(self, rnn_in, state):
+        raise NotImplementedError("a model must implement recurrent_timestep(rnn_in, state); see Basic")
+
+    def output_timestep(self, state):
+        raise NotImplementedError("a model must implement output_timestep(state); see Basic")
+
+    def initial_state(self, batch_size):
+        """The initial state tiled over the batch, (batch_size, N_rec)."""
+        return tf.tile(self.init_state, [batch_size, 1])
+
+    def forward_pass(self, x, noise=True):
+        """Run the network on ``x`` (B, T, N_in) -> ``(outputs (B,T,N_out), states (B,T,N_rec))``.
+
+        Generic version: a symbolic ``tf.scan`` over ``recurrent_timestep`` and
+        ``output_timestep``.
+        """
+        self._noise_enabled = bool(noise)
+        try:
+            x_time_major = tf.transpose(x, [1, 0, 2])
+            states = tf.scan(lambda s, u: self.recurrent_timestep(u, s), x_time_major,
+                             initializer=self.initial_state(tf.shape(x)[0]))
+            outputs = tf.map_fn(self.output_timestep, states)
+        finally:
+            self._noise_enabled = True
+        return tf.transpose(outputs, [1, 0, 2]), tf.transpose(states, [1, 0, 2])
+
+    # -------------------------------------------------------- loss and testing
+    def compute_loss(self, x, y, output_mask, noise=True):
+        """``(total, outputs, states)``: loss + regularisation for one batch (call inside a tape)."""
+        outputs, states = self.forward_pass(x, noise=noise)
+        # PsychRNN's custom losses/regularisers may read these attributes
+        self.x, self.y, self.output_mask, self.predictions, self.states = x, y, output_mask, outputs, states
+        try:
+            loss = tf.cast(self.loss_function(outputs, y, output_mask), tf.float32)
+            reg = self.regularizer.set_model_regularization(self, states) if self.regularizer.active else 0.0
+        finally:
+            del self.x, self.y, self.output_mask, self.predictions, self.states
+        return loss + reg, outputs, states
+
+    def _forward_function(self, noise):
+        noise = bool(noise and self.rec_noise > 0)
+        fn = self._forward_functions.get(noise)
+        if fn is None:
+            spec = tf.TensorSpec([None, None, self.N_in], tf.float32)
+            fn = tf.function(lambda x: self.forward_pass(x, noise=noise), input_signature=[spec])
+            self._forward_functions[noise] = fn
+        return fn
+
+    def as_input_batch(self, x, what="x"):
+        """Validate and convert a batch of inputs to float32 (B, T, N_in)."""
+        array = np.asarray(x, dtype=np.float32)
+        if array.ndim != 3 or array.shape[2] != self.N_in:
+            raise ParameterError(f"{what} must have shape (batch, time, N_in={self.N_in}), got {array.shape}")
+        return array
+
+    def test(self, trial_batch, noise=True):
+        """Run the network on a batch of any size.
+
+        Args:
+            trial_batch: inputs, (B, T, N_in); B and T may differ from training.
+            noise: ``False`` switches recurrent noise off (PsychRNN always adds it).
+
+        Returns:
+            ``(outputs (B,T,N_out), states (B,T,N_rec))`` as float32 NumPy arrays.
+        """
+        x = self.as_input_batch(trial_batch, "trial_batch")
+        outputs, states = self._forward_function(noise)(tf.constant(x))
+        return outputs.numpy(), states.numpy()
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def trainable_variables(self):
+        """Every trainable ``tf.Variable`` attribute (subclasses' extra variables included)."""
+        found = [v for v in vars(self).values() if isinstance(v, tf.Variable) and v.trainable]
+        return sorted(found, key=lambda v: v.name)
+
+    def _variable_attributes(self):
+        return {k: v for k, v in vars(self).items() if isinstance(v, tf.Variable)}
+
+    def get_weights(self):
+        """All weights as NumPy arrays: effective ``W_in, W_rec, W_out``; raw biases,
+        ``init_state (1, N_rec)`` and any extra model variables; masks, ``Dale_rec``,
+        ``Dale_out``, ``dale_ratio``; the transfer-function name and ``alpha, dt, tau,
+        rec_noise``.  No optimiser slots.
+        """
+        weights = {k: v.numpy() for k, v in self._variable_attributes().items()}
+        if self.uses_rate_weights:
+            weights["W_rec"] = self.get_effective_W_rec().numpy()
+            weights["W_in"] = self.get_effective_W_in().numpy()
+        weights["W_out"] = self.get_effective_W_out().numpy()
+        for key in ("input_connectivity", "rec_connectivity", "output_connectivity", "Dale_rec", "Dale_out"):
+            weights[key] = getattr(self, key).numpy()
+        weights.update(
+            dale_ratio=self.dale_ratio,
+            transfer_function=self.transfer_function_name,
+            alpha=self.alpha, dt=self.dt, tau=self.tau, rec_noise=self.rec_noise,
+            model=type(self).__name__,
+        )
+        return weights
+
+    def save(self, save_path):
+        """Write :meth:`get_weights` to ``save_path`` (``.npz`` appended), atomically."""
+        from ..io.weight_files import save_weights
+
+        return save_weights(save_path, self.get_weights())
+
+    def set_weights(self, weights):
+        """Assign raw variable values from a dict (keys as in :meth:`get_weights`)."""
+        for key, variable in self._variable_attributes().items():
+            if key in weights:
+                value = np.asarray(weights[key], dtype=np.float32).reshape(variable.shape)
+                variable.assign(value)
+
+    # ----------------------------------------------------------------- training
+    def train(self, trial_batch_generator, train_params=None):
+        """Train the network (PsychRNN's ``train``); returns ``(losses, training_time, initialization_time)``.
+
+        ``trial_batch_generator``: a Task, or a generator yielding ``(x, y, mask[, params])``.
+        ``train_params``: PsychRNN's keys (see :func:`psychrnn_widgets.training.loop.train`)
+        plus ``callbacks`` and ``control`` for live use.  Calling ``train`` again continues
+        from the current weights and optimiser state.
+        """
+        from ..training.loop import train  # the loop lives one layer up; see training/loop.py
+
+        return train(self, trial_batch_generator, train_params or {})
+
+    def destruct(self):
+        """Kept for PsychRNN compatibility: there is no global graph or session to reset."""
+        self._forward_functions.clear()
+
+    def __repr__(self):
+        dale = "" if self.dale_ratio is None else f", dale_ratio={self.dale_ratio}"
+        return f"{type(self).__name__}(name={self.name!r}, N_in={self.N_in}, N_rec={self.N_rec}, N_out={self.N_out}{dale})"
+

@@ -1,0 +1,129 @@
+"""The compiled training step: forward pass, loss, gradients, clipping, masked update.
+
+One ``tf.function`` per (model, optimiser, clipping, frozen-weights) combination, cached
+on the model so that a second ``train`` call neither retraces nor loses the optimiser
+state.  Batch size and trial length are dynamic (``None`` in the input signature), so
+curriculum stages may differ in ``T``.  The update is skipped entirely when the loss or
+a gradient is not finite, which keeps the last finite weights.
+"""
+import numpy as np
+import tensorflow as tf
+
+from ..errors import ParameterError
+from .optim import Adam
+
+
+def _keep_masks(model, variables, fixed_weights):
+    """Per variable: None, or float32 (1 = may change, 0 = frozen) from ``fixed_weights``."""
+    if not fixed_weights:
+        return [None] * len(variables)
+    by_name = {id(v): k for k, v in vars(model).items() if isinstance(v, tf.Variable)}
+    names = {by_name.get(id(v)) for v in variables}
+    known = {k for k, v in vars(model).items() if isinstance(v, tf.Variable)}
+    for key in fixed_weights:
+        if key not in known:
+            raise ParameterError(
+                f"fixed_weights has key {key!r}, which is not a variable of this model ({', '.join(sorted(known))})"
+            )
+        if key not in names:
+            raise ParameterError(f"fixed_weights[{key!r}]: {key} is not trainable, so it is already fixed")
+    masks = []
+    for variable in variables:
+        fixed = fixed_weights.get(by_name.get(id(variable)))
+        if fixed is None:
+            masks.append(None)
+            continue
+        fixed = np.asarray(fixed, dtype=np.float32)
+        if fixed.shape != tuple(variable.shape):
+            raise ParameterError(
+                f"fixed_weights[{by_name[id(variable)]!r}] has shape {fixed.shape}, expected {tuple(variable.shape)}"
+            )
+        masks.append(tf.constant(1.0 - fixed))
+    return masks
+
+
+class TrainingStep:
+    """Callable ``step(x, y, mask) -> (total_loss, outputs, finite)`` for one batch."""
+
+    def __init__(self, model, optimizer=None, learning_rate=0.001, clip_grads=True, fixed_weights=None):
+        self.model = model
+        self.variables = model.trainable_variables
+        if not self.variables:
+            raise ParameterError("the model has no trainable variables (every *_train flag is False)")
+        self.keep_masks = _keep_masks(model, self.variables, fixed_weights)
+        self.clip_grads = bool(clip_grads)
+        self.external_optimizer = optimizer
+        if optimizer is None:
+            state = model.training_state
+            if not isinstance(state, Adam) or [id(v) for v in state.variables] != [id(v) for v in self.variables]:
+                state = Adam(self.variables, learning_rate)
+                model.training_state = state
+            state.learning_rate.assign(float(learning_rate))
+            self.optimizer = state
+        n_in, n_out = model.N_in, model.N_out
+        self.signature = [
+            tf.TensorSpec([None, None, n_in], tf.float32),
+            tf.TensorSpec([None, None, n_out], tf.float32),
+            tf.TensorSpec([None, None, n_out], tf.float32),
+        ]
+        self._step = tf.function(self._step_graph, input_signature=self.signature)
+        self._apply_external = tf.function(self._apply_external_graph) if optimizer is not None else None
+
+    def trace(self):
+        """Compile now (otherwise the first call does it)."""
+        self._step.get_concrete_function()
+
+    def _gradients(self, x, y, mask):
+        with tf.GradientTape() as tape:
+            total, outputs, _ = self.model.compute_loss(x, y, mask, noise=True)
+        grads = tape.gradient(total, self.variables)
+        grads = [g if (g is None or k is None) else g * k for g, k in zip(grads, self.keep_masks)]
+        if self.clip_grads:
+            grads = [None if g is None else tf.clip_by_norm(g, 1.0) for g in grads]
+        finite = tf.math.is_finite(total)
+        for g in grads:
+            if g is not None:
+                finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(g)))
+        return total, outputs, grads, finite
+
+    def _step_graph(self, x, y, mask):
+        total, outputs, grads, finite = self._gradients(x, y, mask)
+        if self.external_optimizer is not None:
+            return total, outputs, finite, [tf.zeros_like(v) if g is None else g for g, v in zip(grads, self.variables)]
+
+        def apply():
+            self.optimizer.apply(grads, self.keep_masks)
+            return tf.constant(True)
+
+        tf.cond(finite, apply, lambda: tf.constant(False))
+        return total, outputs, finite, []
+
+    def _apply_external_graph(self, grads):
+        pairs = [(g if k is None else g * k, v) for g, k, v in zip(grads, self.keep_masks, self.variables)]
+        self.external_optimizer.apply_gradients(pairs)
+        # an external optimiser may still move frozen entries (momentum): nothing to undo
+        # here because their gradient has always been zero in this step function.
+
+    def __call__(self, x, y, mask):
+        total, outputs, finite, grads = self._step(x, y, mask)
+        finite = bool(finite)
+        if self.external_optimizer is not None and finite:
+            self._apply_external(grads)
+        return float(total), outputs, finite
+
+
+def get_training_step(model, optimizer, learning_rate, clip_grads, fixed_weights):
+    """A cached :class:`TrainingStep` for these settings (same settings -> same compiled step)."""
+    fixed_key = None
+    if fixed_weights:
+        fixed_key = tuple(sorted((k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in fixed_weights.items()))
+    key = (id(optimizer) if optimizer is not None else "adam", bool(clip_grads), fixed_key,
+           tuple(id(v) for v in model.trainable_variables))
+    cache = model.__dict__.setdefault("_training_steps", {})
+    step = cache.get(key)
+    if step is None:
+        step = TrainingStep(model, optimizer, learning_rate, clip_grads, fixed_weights)
+        cache[key] = step
+    elif optimizer is None:
+        step.optimizer.learning_rate.assign(float(learning_rate))
+    return step
