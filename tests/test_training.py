@@ -25,12 +25,13 @@ def accuracy_on_fresh_batch(model, seed=123, n=500):
 def test_hello_world_reaches_90_percent():
     """PsychRNN's minimal example with default settings (Adam, lr 0.001, clipping).
 
-    Budget: 6,000 trials (120 steps of 50); measured accuracy >= 0.97 for every seed tried.
+    Budget: 4,000 trials (80 steps of 50). Measured over seeds 0-7: accuracy 0.964-1.0 at
+    4,000 trials, 0.72-1.0 at 3,000 (not reliable), 0.99-1.0 at 6,000.
     """
     task = hello_task(seed=0)
     model = Basic(network_params(task, name="hello", N_rec=50, seed=0))
-    losses, training_time, init_time = model.train(task, dict(training_iters=6000, verbosity=False))
-    assert len(losses) == 12 and losses[-1] < losses[0] / 3
+    losses, training_time, init_time = model.train(task, dict(training_iters=4000, verbosity=False))
+    assert len(losses) == 8 and losses[-1] < losses[0] / 3
     assert training_time > 0 and init_time > 0
     assert accuracy_on_fresh_batch(model) >= 0.9
 

@@ -1,0 +1,523 @@
+"""Tests of the tasks layer: one generic suite that every built-in task passes, then
+task-specific checks, the PsychRNN-style subclass fallback and argument validation."""
+import copy
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from psychrnn_widgets.errors import ParameterError
+from psychrnn_widgets.tasks import (
+    BUILTIN_TASKS,
+    DelayedDiscrimination,
+    MatchToCategory,
+    PerceptualDiscrimination,
+    Task,
+)
+from psychrnn_widgets.tasks.task import _vectorised_paths
+
+def psychrnn_std(dt):
+    """PsychRNN's input-noise std for stim_noise = 0.1, written independently."""
+    return np.sqrt(2 * 0.01 * np.sqrt(10 * dt)) * 0.1
+
+
+# --------------------------------------------------------------------------------------
+# independent restatements of each task's specification (noise-free x, y and mask)
+# --------------------------------------------------------------------------------------
+def expected_pd(task, params, t):
+    x = np.zeros((t.size, 2))
+    y = np.zeros((t.size, 2))
+    m = np.zeros((t.size, 2))
+    on, off = params["onset_time"], params["onset_time"] + params["stim_duration"]
+    d = params["direction"]
+    stim = (t > on) & (t < off)
+    x[stim, d] = 1 + params["coherence"]
+    x[stim, 1 - d] = 1
+    resp = t > off + 20
+    y[resp, d] = 1.0
+    y[resp, 1 - d] = 0.2
+    m[t >= off] = 1
+    return x, y, m
+
+
+def _scale(f):
+    return 0.4 + 0.8 * (f - 10) / 24, 0.4 + 0.8 * (34 - f) / 24
+
+
+def expected_dd(task, params, t):
+    x = np.zeros((t.size, 2))
+    y = np.zeros((t.size, 2))
+    m = np.zeros((t.size, 2))
+    s1 = (t >= params["stimulus_1"]) & (t < params["delay"])
+    s2 = (t >= params["stimulus_2"]) & (t < params["decision"])
+    dec = (t >= params["decision"]) & (t < params["end"])
+    x[s1] = _scale(params["f1"])
+    x[s2] = _scale(params["f2"])
+    c = params["choice"]
+    y[dec, c] = 1.0
+    y[dec, 1 - c] = 0.2
+    m[dec] = 1
+    return x, y, m
+
+
+def expected_mtc(task, params, t):
+    n_in, n_out = task.N_in, task.N_out
+    x = np.zeros((t.size, n_in))
+    y = np.zeros((t.size, n_out))
+    m = np.zeros((t.size, n_out))
+    pref = np.linspace(0, 2 * np.pi, n_in)
+    d = (pref - params["angle"] + np.pi) % (2 * np.pi) - np.pi  # wrapped distance
+    bump = np.exp(-d**2 / 2) / np.sqrt(2 * np.pi)
+    on = params["onset_time"]
+    stim_end = on + params["input_dur"]
+    x[(t >= on) & (t < stim_end)] = bump
+    resp = (t >= stim_end) & (t < stim_end + params["output_dur"])
+    y[resp, params["category"]] = 1.0
+    m[resp] = 1
+    return x, y, m
+
+
+# name -> (factory(dt, N_batch, seed), expected function, input-noise std as f(dt))
+SPECS = {
+    "PerceptualDiscrimination": (
+        lambda dt=10, N_batch=16, seed=0, T=2000: PerceptualDiscrimination(
+            dt=dt, tau=100, T=T, N_batch=N_batch, seed=seed),
+        expected_pd,
+        psychrnn_std,
+    ),
+    "DelayedDiscrimination": (
+        lambda dt=10, N_batch=16, seed=0, T=2000: DelayedDiscrimination(
+            dt=dt, tau=100, T=T, N_batch=N_batch, seed=seed),
+        expected_dd,
+        psychrnn_std,
+    ),
+    "MatchToCategory": (
+        lambda dt=10, N_batch=16, seed=0, T=2000: MatchToCategory(
+            dt=dt, tau=100, T=T, N_batch=N_batch, seed=seed),
+        expected_mtc,
+        lambda dt: 0.1 / (2 * dt),
+    ),
+}
+
+
+@pytest.fixture(params=sorted(SPECS))
+def spec(request):
+    return SPECS[request.param]
+
+
+def test_every_builtin_task_is_under_test():
+    assert set(BUILTIN_TASKS) == set(SPECS)
+
+
+# --------------------------------------------------------------------------------------
+# the generic suite
+# --------------------------------------------------------------------------------------
+def test_shapes_dtypes_and_params(spec):
+    task = spec[0](N_batch=7)
+    x, y, mask, params = task.generate_batch()
+    assert x.shape == (7, task.N_steps, task.N_in)
+    assert y.shape == mask.shape == (7, task.N_steps, task.N_out)
+    assert task.N_steps == 200
+    for a in (x, y, mask):
+        assert a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
+    assert params.dtype == object and params.shape == (7,)
+    assert all(isinstance(p, dict) and set(task._param_keys) <= set(p) for p in params)
+    assert np.all((mask == 0) | (mask == 1))
+    # explicit batch size, and the batch generator honours an edited N_batch
+    assert task.generate_batch(N_batch=3)[0].shape[0] == 3
+    task.N_batch = 5
+    assert next(task.batch_generator())[0].shape[0] == 5
+
+
+def test_windows_match_trial_params(spec):
+    factory, expected, _ = spec
+    task = factory(N_batch=40, seed=3)
+    x, y, mask, params = task.generate_batch(noise=False)
+    t = np.arange(task.N_steps) * task.dt
+    for i, p in enumerate(params):
+        ex, ey, em = expected(task, p, t)
+        np.testing.assert_allclose(x[i], ex, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(y[i], ey, rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(mask[i], em)
+    # the noisy batch differs from the clean one only by noise
+    xn, yn, mn = task.trials_from_params(params)
+    np.testing.assert_array_equal(yn, y)
+    np.testing.assert_array_equal(mn, mask)
+    assert not np.array_equal(xn, x)
+
+
+def test_same_seed_same_batch_different_seed_different(spec):
+    factory = spec[0]
+    a = factory(seed=11).generate_batch()
+    b = factory(seed=11).generate_batch()
+    c = factory(seed=12).generate_batch()
+    for u, v in zip(a[:3], b[:3]):
+        np.testing.assert_array_equal(u, v)
+    assert list(a[3]) == list(b[3])
+    assert not np.array_equal(a[0], c[0])
+    assert list(a[3]) != list(c[3])
+    # a Generator works as seed, and set_seed restarts the stream
+    g = factory(seed=np.random.default_rng(11)).generate_batch()
+    np.testing.assert_array_equal(g[0], a[0])
+    task = factory(seed=0)
+    task.generate_batch()
+    task.set_seed(11)
+    np.testing.assert_array_equal(task.generate_batch()[0], a[0])
+
+
+@pytest.mark.parametrize("dt", [5, 10, 20])
+def test_timing_is_in_ms_whatever_dt(spec, dt):
+    factory = spec[0]
+    params = factory(dt=10, N_batch=20, seed=5).generate_batch()[3]
+    ref = factory(dt=1, N_batch=1).trials_from_params(params, noise=False)
+    task = factory(dt=dt, N_batch=1)
+    assert task.N_steps == int(np.ceil(2000 / dt))
+    assert task.alpha == pytest.approx(dt / 100)
+    rendered = task.trials_from_params(params, noise=False)
+    for ref_a, a in zip(ref, rendered):
+        # step k at this dt is the same moment (k*dt ms) as step k*dt at dt = 1 ms
+        np.testing.assert_array_equal(a, ref_a[:, ::dt])
+    # so every window edge lands within one dt of where it is at 1 ms resolution
+    mask_ref, mask = ref[2][..., 0], rendered[2][..., 0]
+    for i in range(len(params)):
+        on_ref, on = np.flatnonzero(mask_ref[i]), np.flatnonzero(mask[i]) * dt
+        if on_ref.size >= dt:
+            assert 0 <= on[0] - on_ref[0] < dt and 0 <= on_ref[-1] - on[-1] < dt
+
+
+def test_accuracy_on_targets_and_swapped_targets(spec):
+    task = spec[0](N_batch=60, seed=2)
+    x, y, mask, params = task.generate_batch()
+    keep = mask.sum(axis=(1, 2)) > 0  # a trial whose window has no step cannot be scored
+    assert keep.sum() > 40
+    y, mask = y[keep], mask[keep]
+    acc = task.accuracy_function(y, y, mask)
+    assert isinstance(acc, float) and acc == 1.0
+    assert task.accuracy_function(y, y[..., ::-1], mask) == 0.0
+    # half right, half wrong
+    half = y.copy()
+    half[::2] = y[::2, :, ::-1]
+    assert task.accuracy_function(y, half, mask) == pytest.approx(1 - np.ceil(len(y) / 2) / len(y))
+
+
+def test_vectorised_path_equals_per_trial_fallback(spec, monkeypatch):
+    task = spec[0](N_batch=12, seed=4)
+    assert _vectorised_paths(type(task)) == (True, True)
+
+    def no_time_loop(*args, **kwargs):
+        raise AssertionError("the vectorised path called trial_function")
+
+    monkeypatch.setattr(task, "trial_function", no_time_loop)
+    x, y, mask, params = task.generate_batch(noise=False)
+    monkeypatch.undo()
+    for i, p in enumerate(params):
+        xi, yi, mi = task.generate_trial(p, noise=False)
+        np.testing.assert_array_equal(x[i], xi)
+        np.testing.assert_array_equal(y[i], yi)
+        np.testing.assert_array_equal(mask[i], mi)
+        # same through the PsychRNN convention stim_noise = 0
+        np.testing.assert_array_equal(task.generate_trial({**p, "stim_noise": 0.0})[0], xi)
+    # PsychRNN-style per-trial parameters have the same keys and kinds
+    single = task.generate_trial_params(1, 0)
+    assert set(single) == set(params[0])
+    assert all(type(single[k]) is type(params[0][k]) for k in single)
+
+
+@pytest.mark.parametrize("dt", [10, 20])
+def test_input_noise_std_matches_formula(spec, dt):
+    factory, _, std_of = spec
+    task = factory(dt=dt, N_batch=200, seed=8)
+    x, _, _, params = task.generate_batch()
+    clean = task.trials_from_params(params, noise=False)[0]
+    noise = (x - clean).astype(np.float64)
+    assert noise.std() == pytest.approx(std_of(dt), rel=0.03)
+    assert abs(noise.mean()) < 0.02 * std_of(dt)
+    # independent across channels and time
+    flat = noise.reshape(-1, task.N_in)
+    assert abs(np.corrcoef(flat[:, 0], flat[:, 1])[0, 1]) < 0.02
+    assert abs(np.corrcoef(noise[:, 1:, 0].ravel(), noise[:, :-1, 0].ravel())[0, 1]) < 0.02
+    # per-trial fallback draws noise of the same size
+    xi = task.generate_trial(params[0])[0].astype(np.float64)
+    assert (xi - clean[0]).std() == pytest.approx(std_of(dt), rel=0.15)
+
+
+def test_get_trial_batch_advances_one_persistent_generator(spec):
+    factory = spec[0]
+    task, twin = factory(seed=21), factory(seed=21)
+    gen = twin.batch_generator()
+    first, second = task.get_trial_batch(), task.get_trial_batch()
+    assert not np.array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[0], next(gen)[0])
+    np.testing.assert_array_equal(second[0], next(gen)[0])
+    task.set_seed(21)  # restarts both the stream and the generator
+    np.testing.assert_array_equal(task.get_trial_batch()[0], first[0])
+
+
+def test_task_pickles_and_copies_after_use(spec):
+    task = spec[0](seed=4)
+    task.get_trial_batch()
+    clone = pickle.loads(pickle.dumps(task))
+    twin = copy.deepcopy(task)
+    expected = task.generate_batch()[0]
+    np.testing.assert_array_equal(clone.generate_batch()[0], expected)
+    np.testing.assert_array_equal(twin.generate_batch()[0], expected)
+    assert clone.get_task_params() == task.get_task_params()
+
+
+def test_get_task_params_is_a_plain_copy(spec):
+    task = spec[0](seed=1)
+    params = task.get_task_params()
+    for key, value in dict(N_in=task.N_in, N_out=task.N_out, dt=10, tau=100, T=2000,
+                           N_batch=16, alpha=0.1, N_steps=200).items():
+        assert params[key] == value
+    assert "rng" not in params and "seed" not in params
+    assert not any(k.startswith("_") for k in params)
+    assert not any(isinstance(v, (np.random.Generator, np.random.RandomState)) for v in params.values())
+    for value in params.values():
+        if isinstance(value, list):
+            value.append("garbage")
+    params["T"] = 1
+    fresh = task.get_task_params()
+    assert fresh is not params and fresh["T"] == task.T == 2000
+    assert not any(isinstance(v, list) and "garbage" in v for v in fresh.values())
+    assert set(fresh) == set(params)
+
+
+def test_derived_values_follow_edits(spec):
+    task = spec[0]()
+    task.T = 1000
+    task.dt = 20
+    task.tau = 50
+    assert (task.N_steps, task.alpha) == (50, 0.4)
+    assert task.generate_batch()[0].shape[1] == 50
+    assert task.get_task_params()["N_steps"] == 50
+    with pytest.raises(AttributeError):
+        task.N_steps = 3
+    with pytest.raises(ParameterError, match="dt"):
+        task.dt = 0
+
+
+def test_n_steps_rounds_up(spec):
+    task = spec[0](T=2005)
+    assert task.N_steps == 201
+    assert task.generate_batch()[0].shape[1] == 201
+
+
+def test_subclass_overriding_trial_function_is_not_bypassed():
+    class Silent(PerceptualDiscrimination):
+        def trial_function(self, time, params):
+            x, y, m = super().trial_function(time, params)
+            return x * 0 + 7, y, m
+
+    task = Silent(dt=20, tau=100, T=400, N_batch=3, seed=0)
+    assert _vectorised_paths(Silent) == (True, False)
+    x = task.generate_batch()[0]
+    assert np.all(x == 7)
+
+
+# --------------------------------------------------------------------------------------
+# task-specific behaviour
+# --------------------------------------------------------------------------------------
+def test_pd_coherence_and_direction_sampling():
+    task = PerceptualDiscrimination(dt=10, tau=100, T=2000, N_batch=400, seed=0)
+    p = task.generate_batch()[3]
+    coh = np.array([q["coherence"] for q in p])
+    assert set(coh) == {0.1, 0.3, 0.5, 0.7}
+    assert set(q["direction"] for q in p) == {0, 1}
+    onset = np.array([q["onset_time"] for q in p])
+    dur = np.array([q["stim_duration"] for q in p])
+    assert onset.min() >= 0 and onset.max() < 1000 and onset.max() > 900
+    assert dur.min() >= 250 and dur.max() < 750
+    # direction and coherence are honoured when given (PsychRNN 1.0 ignores direction)
+    fixed = PerceptualDiscrimination(10, 100, 2000, 50, coherence=0.25, direction=1, seed=0)
+    x, y, mask, p = fixed.generate_batch(noise=False)
+    assert all(q["direction"] == 1 and q["coherence"] == 0.25 for q in p)
+    assert x[..., 1].max() == pytest.approx(1.25) and x[..., 0].max() == 1.0
+    assert np.all(y[..., 1] >= y[..., 0])
+    drawn = PerceptualDiscrimination(10, 100, 2000, 100, coherence=[0.0, 0.05], seed=0)
+    assert {q["coherence"] for q in drawn.generate_batch()[3]} == {0.0, 0.05}
+
+
+def test_pd_window_edges_on_the_grid():
+    task = PerceptualDiscrimination(dt=10, tau=100, T=1500, N_batch=1)
+    p = {"coherence": 0.5, "direction": 0, "stim_noise": 0.1, "onset_time": 500.0,
+         "stim_duration": 300.0}
+    x, y, mask = (a[0] for a in task.trials_from_params([p], noise=False))
+    # stimulus strictly inside (500, 800); target strictly after 820; mask from 800 on
+    assert x[50].tolist() == [0, 0] and x[51].tolist() == [1.5, 1.0]
+    assert x[79].tolist() == [1.5, 1.0] and x[80].tolist() == [0, 0]
+    assert mask[79].tolist() == [0, 0] and mask[80].tolist() == [1, 1]
+    assert y[82].tolist() == [0, 0] and y[83].tolist() == pytest.approx([1.0, 0.2])
+    assert np.all(mask[80:] == 1) and np.all(y[83:, 0] == 1)
+    for a, b in zip((x, y, mask), task.generate_trial(p, noise=False)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dd_window_edges_on_the_grid():
+    task = DelayedDiscrimination(dt=10, tau=100, T=1000, N_batch=1)
+    p = {"stimulus_1": 100.0, "delay": 300.0, "stimulus_2": 500.0, "decision": 600.0,
+         "end": 800.0, "stim_noise": 0.1, "f1": 34, "f2": 10, "choice": 0}
+    x, y, mask = (a[0] for a in task.trials_from_params([p], noise=False))
+    assert np.all(x[:10] == 0) and np.all(x[30:50] == 0) and np.all(x[60:] == 0)
+    np.testing.assert_allclose(x[10:30], np.tile([1.2, 0.4], (20, 1)), rtol=1e-6)
+    np.testing.assert_allclose(x[50:60], np.tile([0.4, 1.2], (10, 1)), rtol=1e-6)
+    assert np.all(mask[60:80] == 1) and mask.sum() == 40
+    np.testing.assert_allclose(y[60:80], np.tile([1.0, 0.2], (20, 1)))
+    for a, b in zip((x, y, mask), task.generate_trial(p, noise=False)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pd_noise_std_value_at_dt_10():
+    assert psychrnn_std(10) == pytest.approx(0.0447, abs=1e-4)
+
+
+def test_dd_choice_and_fixed_epochs():
+    task = DelayedDiscrimination(dt=10, tau=100, T=2000, N_batch=300, seed=0)
+    p = task.generate_batch()[3]
+    pairs = {(18, 10), (22, 14), (26, 18), (30, 22), (34, 26)}
+    for q in p:
+        assert (q["f1"], q["f2"]) in pairs or (q["f2"], q["f1"]) in pairs
+        assert q["choice"] == (0 if q["f1"] > q["f2"] else 1)
+        assert 0 <= q["stimulus_1"] <= q["delay"] <= q["stimulus_2"] <= q["decision"] <= q["end"] <= 2000
+    assert {q["choice"] for q in p} == {0, 1}
+    fixed = DelayedDiscrimination(10, 100, 2000, 5, onset_time=100, stim_duration_1=200,
+                                  delay_duration=300, stim_duration_2=200,
+                                  decision_duration=150, seed=0)
+    q = fixed.generate_batch()[3][0]
+    assert (q["stimulus_1"], q["delay"], q["stimulus_2"], q["decision"], q["end"]) == (
+        100, 300, 600, 800, 950)
+    mask = fixed.generate_batch()[2]
+    assert np.all(mask[:, 80:95] == 1) and mask.sum() == 5 * 15 * 2
+
+
+def test_mtc_category_ring_and_endpoint_quirk():
+    task = MatchToCategory(dt=10, tau=100, T=2000, N_batch=200, N_in=16, N_out=4, seed=0)
+    x, y, mask, p = task.generate_batch(noise=False)
+    for i, q in enumerate(p):
+        assert q["category"] == int(q["angle"] // (np.pi / 2))
+        assert np.argmax(y[i].sum(axis=0)) == q["category"]
+    # first and last channels share the preferred angle 0 == 2*pi (PsychRNN's linspace)
+    np.testing.assert_array_equal(x[..., 0], x[..., -1])
+    assert np.all(x[:, :20] == 0) and np.any(x[:, 20] != 0) and np.all(x[:, 120:] == 0)
+    assert np.all(mask[:, 120:200] == 1) and np.all(mask[:, :120] == 0)
+    with pytest.warns(UserWarning, match="response window"):
+        MatchToCategory(dt=10, tau=100, T=1500, N_batch=2)
+
+
+# --------------------------------------------------------------------------------------
+# PsychRNN-style user task through the per-trial fallback
+# --------------------------------------------------------------------------------------
+class PulseTask(Task):
+    """A PsychRNN-tutorial-style task: only generate_trial_params and trial_function."""
+
+    def __init__(self, dt, tau, T, N_batch):
+        super().__init__(1, 1, dt, tau, T, N_batch)
+
+    def generate_trial_params(self, batch, trial):
+        return {"batch": batch, "trial": trial, "amp": np.random.uniform(0.5, 1.5),
+                "jitter": self.rng.uniform(0, 100)}
+
+    def trial_function(self, time, params):
+        on = 100 + params["jitter"] <= time < 300
+        return (np.array([params["amp"] * on]), np.array([float(time >= 300)]),
+                np.array([time >= 300]))
+
+
+def test_psychrnn_style_subclass_works_through_fallback():
+    task = PulseTask(dt=10, tau=100, T=500, N_batch=4)
+    assert _vectorised_paths(PulseTask) == (False, False)
+    x, y, mask, params = task.get_trial_batch()
+    assert x.shape == (4, 50, 1) and x.dtype == y.dtype == mask.dtype == np.float32
+    assert [p["batch"] for p in params] == [1] * 4 and [p["trial"] for p in params] == [0, 1, 2, 3]
+    assert task.get_trial_batch()[3][0]["batch"] == 2
+    task.set_seed(0)  # restarts the persistent generator: batch counter back to 1
+    assert task.get_trial_batch()[3][0]["batch"] == 1
+    for i, p in enumerate(params):
+        on = (np.arange(50) * 10 >= 100 + p["jitter"]) & (np.arange(50) * 10 < 300)
+        np.testing.assert_allclose(x[i, :, 0], p["amp"] * on, rtol=1e-6)
+    np.testing.assert_array_equal(mask[:, 30:], 1)
+    np.testing.assert_array_equal(task.trials_from_params(params)[0], x)
+    assert task.get_task_params()["N_steps"] == 50
+    # self.rng is what makes a user task reproducible
+    task.set_seed(3)
+    a = [p["jitter"] for p in task.generate_batch()[3]]
+    task.set_seed(3)
+    assert a == [p["jitter"] for p in task.generate_batch()[3]]
+    with pytest.raises(NotImplementedError, match="accuracy_function"):
+        task.accuracy_function(y, y, mask)
+    with pytest.warns(UserWarning, match="stim_noise"):
+        task.trials_from_params(params, noise=False)
+
+
+def test_task_params_skip_generators_and_private_attributes():
+    task = PulseTask(dt=10, tau=100, T=500, N_batch=4)
+    task.my_rng = np.random.default_rng(0)
+    task.legacy = np.random.RandomState(0)
+    task._hidden = 1
+    task.width = 3.5
+    params = task.get_task_params()
+    assert params["width"] == 3.5
+    assert not {"my_rng", "legacy", "_hidden", "rng"} & set(params)
+
+
+def test_base_task_explains_what_to_implement():
+    task = Task(2, 2, 10, 100, 200, 3)
+    with pytest.raises(NotImplementedError, match="generate_trial_params"):
+        task.generate_batch()
+    with pytest.raises(NotImplementedError, match="trial_function"):
+        task.generate_trial({})
+
+
+# --------------------------------------------------------------------------------------
+# argument validation
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("make, name", [
+    (lambda: PerceptualDiscrimination(10, 100, 2000, 0), "N_batch"),
+    (lambda: PerceptualDiscrimination(10, 100, 2000, 2.5), "N_batch"),
+    (lambda: PerceptualDiscrimination(0, 100, 2000, 5), "dt"),
+    (lambda: PerceptualDiscrimination(-1, 100, 2000, 5), "dt"),
+    (lambda: PerceptualDiscrimination(10, 0, 2000, 5), "tau"),
+    (lambda: PerceptualDiscrimination(10, 100, float("nan"), 5), "T"),
+    (lambda: PerceptualDiscrimination(10, 100, "2000", 5), "T"),
+    (lambda: PerceptualDiscrimination(10, 100, 2000, 5, direction=2), "direction"),
+    (lambda: PerceptualDiscrimination(10, 100, 2000, 5, coherence=-0.1), "coherence"),
+    (lambda: PerceptualDiscrimination(10, 100, 2000, 5, coherence=[]), "coherence"),
+    (lambda: PerceptualDiscrimination(10, 100, 2000, 5, seed="abc"), "seed"),
+    (lambda: DelayedDiscrimination(10, 100, 2000, 5, delay_duration=-5), "delay_duration"),
+    (lambda: MatchToCategory(10, 100, 2000, 5, N_in=0), "N_in"),
+    (lambda: Task(2, 1.5, 10, 100, 200, 3), "N_out"),
+    (lambda: PerceptualDiscrimination(10, 100, 2000, 5).generate_batch(N_batch=0), "N_batch"),
+])
+def test_bad_arguments_raise_parameter_error_naming_them(make, name):
+    with pytest.raises(ParameterError, match=name) as info:
+        make()
+    assert isinstance(info.value, ValueError) and isinstance(info.value, UserWarning)
+
+
+def test_bad_assignment_after_construction_is_caught():
+    task = PerceptualDiscrimination(10, 100, 2000, 5)
+    with pytest.raises(ParameterError, match="direction"):
+        task.direction = 3
+    with pytest.raises(ParameterError, match="N_batch"):
+        task.N_batch = -1
+    task.direction = 0
+    assert task.get_task_params()["direction"] == 0
+
+
+def test_importing_tasks_does_not_import_tensorflow():
+    code = (
+        "import sys, psychrnn_widgets.tasks as t\n"
+        "t.PerceptualDiscrimination(10, 100, 2000, 4, seed=0).get_trial_batch()\n"
+        "t.MatchToCategory(10, 100, 2000, 4, seed=0).get_trial_batch()\n"
+        "t.DelayedDiscrimination(10, 100, 2000, 4, seed=0).get_trial_batch()\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
+        "print('ok')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
