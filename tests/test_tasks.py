@@ -19,6 +19,7 @@ from psychrnn_widgets.tasks import (
 )
 from psychrnn_widgets.tasks.task import _vectorised_paths
 
+
 def psychrnn_std(dt):
     """PsychRNN's input-noise std for stim_noise = 0.1, written independently."""
     return np.sqrt(2 * 0.01 * np.sqrt(10 * dt)) * 0.1

@@ -11,8 +11,8 @@ is off), and the readout of all states in one product after the loop.  Inside th
 only ``leaky_update`` runs — the same function ``recurrent_timestep`` uses.
 """
 import numpy as np
-import tensorflow as tf
 
+from ._tf import tf
 from .rnn import RNN
 
 

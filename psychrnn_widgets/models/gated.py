@@ -8,8 +8,9 @@ state from N(0, 0.1^2) — PsychRNN's LSTM initialisation — but the initial st
 Dale's law, connectivity masks or recurrent noise (as in PsychRNN).
 """
 import numpy as np
-import tensorflow as tf
 
+from ..errors import ParameterError
+from ._tf import tf
 from .rnn import RNN
 
 
@@ -37,7 +38,9 @@ class GatedRNN(RNN):
             setattr(self, "W_" + gate, variable("W_" + gate, lambda: 0.1 * rng.standard_normal((n_concat, self.N_rec))))
             setattr(self, "b_" + gate, variable("b_" + gate, lambda: np.ones(self.N_rec)))
         if self.dale_ratio is not None:
-            raise ValueError(f"{type(self).__name__} does not support dale_ratio")
+            raise ParameterError(
+                f"{type(self).__name__} does not support dale_ratio (Dale's law applies to rate networks: use Basic)"
+            )
 
     def _split(self, gate):
         """(hidden part (N_rec, N_rec), input part (N_in, N_rec)) of gate matrix ``W_<gate>``."""

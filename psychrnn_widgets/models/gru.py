@@ -4,8 +4,8 @@
     h~ = tanh([r * h, u] W_h + b_h)      h' = (1 - z) * h + z * h~
     y = h' W_out^T + b_out
 """
-import tensorflow as tf
 
+from ._tf import tf
 from .gated import GatedRNN
 
 

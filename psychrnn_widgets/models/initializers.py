@@ -99,9 +99,13 @@ class WeightInitializer:
             given = kwargs.get(key)
             init[key] = default.astype(np.float64) if given is None else _checked(key, given, (N_rec, N_rec))
 
-        init["W_in"] = self._given_or(kwargs, "W_in", (N_rec, N_in), lambda: self.rand_init(init["input_connectivity"]))
-        init["W_out"] = self._given_or(kwargs, "W_out", (N_out, N_rec), lambda: self.rand_init(init["output_connectivity"]))
-        init["W_rec"] = self._given_or(kwargs, "W_rec", (N_rec, N_rec), lambda: self.rand_W_rec_init(init["rec_connectivity"]))
+        draw = {
+            "W_in": ((N_rec, N_in), lambda: self.rand_init(init["input_connectivity"])),
+            "W_out": ((N_out, N_rec), lambda: self.rand_init(init["output_connectivity"])),
+            "W_rec": ((N_rec, N_rec), lambda: self.rand_W_rec_init(init["rec_connectivity"])),
+        }
+        for key, (shape, sample) in draw.items():
+            init[key] = self._given_or(kwargs, key, shape, sample)
         init["b_rec"] = self._given_or(kwargs, "b_rec", (N_rec,), lambda: np.zeros(N_rec))
         init["b_out"] = self._given_or(kwargs, "b_out", (N_out,), lambda: np.zeros(N_out))
         init["init_state"] = self._given_or(

@@ -4,9 +4,8 @@ All tensors are (batch, time, N_out).  ``network_params['loss_function']`` names
 the built-ins or a key of ``network_params`` that holds a custom function with the same
 signature (PsychRNN's convention).
 """
-import tensorflow as tf
-
 from ..errors import ParameterError
+from ._tf import tf
 
 
 def mean_squared_error(predictions, y, output_mask):

@@ -7,8 +7,8 @@
 
 ``states`` returned by ``forward_pass``/``test`` are the hidden states h.
 """
-import tensorflow as tf
 
+from ._tf import tf
 from .gated import GatedRNN
 
 

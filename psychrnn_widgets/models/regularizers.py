@@ -7,7 +7,7 @@ weight does not depend on the network size:
   + L2_in * mean(W_in_eff**2) + ... + L2_firing_rate * mean(f(states)**2)
   + custom_regularization(model, params)
 """
-import tensorflow as tf
+from ._tf import tf
 
 REGULARIZER_KEYS = ("L1_in", "L1_rec", "L1_out", "L2_in", "L2_rec", "L2_out", "L2_firing_rate")
 

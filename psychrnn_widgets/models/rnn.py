@@ -20,11 +20,11 @@ import difflib
 import warnings
 
 import numpy as np
-import tensorflow as tf
 
 from .. import transfer
 from ..errors import ParameterError
 from . import constraints
+from ._tf import tf
 from .initializers import GaussianSpectralRadius, WeightInitializer
 from .losses import resolve_loss
 from .regularizers import REGULARIZER_KEYS, Regularizer
@@ -191,7 +191,8 @@ class RNN:
     # ------------------------------------------------------- effective weights
     def get_effective_W_rec(self):
         """Recurrent weights after connectivity mask and Dale signs, (N_rec, N_rec)."""
-        return constraints.effective_W_rec(self.W_rec, self.rec_connectivity, self.dale_ratio is not None, self._rec_sign)
+        dale = self.dale_ratio is not None
+        return constraints.effective_W_rec(self.W_rec, self.rec_connectivity, dale, self._rec_sign)
 
     def get_effective_W_in(self):
         """Input weights after mask (and ``|.|`` with Dale's law), (N_rec, N_in)."""
@@ -199,7 +200,8 @@ class RNN:
 
     def get_effective_W_out(self):
         """Output weights after mask (and Dale's E-only readout), (N_out, N_rec)."""
-        return constraints.effective_W_out(self.W_out, self.output_connectivity, self.dale_ratio is not None, self._out_gate)
+        dale = self.dale_ratio is not None
+        return constraints.effective_W_out(self.W_out, self.output_connectivity, dale, self._out_gate)
 
     # ---------------------------------------------------------------- dynamics
     def recurrent_noise(self, shape):
@@ -340,5 +342,5 @@ class RNN:
 
     def __repr__(self):
         dale = "" if self.dale_ratio is None else f", dale_ratio={self.dale_ratio}"
-        return f"{type(self).__name__}(name={self.name!r}, N_in={self.N_in}, N_rec={self.N_rec}, N_out={self.N_out}{dale})"
-
+        sizes = f"N_in={self.N_in}, N_rec={self.N_rec}, N_out={self.N_out}"
+        return f"{type(self).__name__}(name={self.name!r}, {sizes}{dale})"

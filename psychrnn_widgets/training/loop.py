@@ -161,6 +161,8 @@ def train(model, source, train_params):
             if control.wait_if_paused():
                 outcome = "stopped"
                 break
+            if curriculum is not None and curriculum.stop_training:
+                break  # finished, possibly advanced past the last stage by hand
             x, y, mask = pending if pending is not None else batches.next(model)
             pending = None
             loss, outputs, finite = step(x, y, mask)

@@ -7,7 +7,7 @@
 The update can be gated on a boolean (no change at all when the loss is not finite)
 and masked per entry (``fixed_weights``: frozen entries stay bit-identical).
 """
-import tensorflow as tf
+from ..models._tf import tf
 
 
 class Adam:

@@ -7,9 +7,9 @@ curriculum stages may differ in ``T``.  The update is skipped entirely when the 
 a gradient is not finite, which keeps the last finite weights.
 """
 import numpy as np
-import tensorflow as tf
 
 from ..errors import ParameterError
+from ..models._tf import tf
 from .optim import Adam
 
 
