@@ -97,6 +97,8 @@ class RNN:
 
     #: whether this model uses the rate-network variables W_in, W_rec, b_rec, init_state
     uses_rate_weights = True
+    #: whether the training step is XLA-compiled by default (``train_params['jit_compile']``)
+    prefers_xla = False
 
     def __init__(self, params):
         check_params(params)

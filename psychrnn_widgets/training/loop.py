@@ -9,7 +9,8 @@ The number of epochs (optimiser steps) is ``ceil(training_iters / batch size)``.
 Beyond PsychRNN: ``train_params['callbacks']`` (callables receiving
 :class:`~psychrnn_widgets.training.events.TrainingEvent`) and
 ``train_params['control']`` (a :class:`~psychrnn_widgets.training.events.TrainingControl`
-for stop/pause from another thread); a second call continues training; a non-finite
+for stop/pause from another thread); ``train_params['jit_compile']`` (None: XLA when the
+model prefers it, i.e. ``Basic`` with the default optimiser); a second call continues training; a non-finite
 loss stops training with :class:`~psychrnn_widgets.errors.TrainingDivergedError` and
 keeps the last finite weights.
 
@@ -44,6 +45,7 @@ TRAIN_DEFAULTS = {
     "performance_measure": None,
     "callbacks": None,
     "control": None,
+    "jit_compile": None,
 }
 
 
@@ -141,7 +143,7 @@ def train(model, source, train_params):
             _ensure_parent(params[key])
 
     step = get_training_step(model, params["optimizer"], params["learning_rate"], params["clip_grads"],
-                             params["fixed_weights"])
+                             params["fixed_weights"], params["jit_compile"])
     step.trace()
     first = batches.next(model)
     batch_size = first[0].shape[0]

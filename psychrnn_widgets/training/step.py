@@ -45,7 +45,8 @@ def _keep_masks(model, variables, fixed_weights):
 class TrainingStep:
     """Callable ``step(x, y, mask) -> (total_loss, outputs, finite)`` for one batch."""
 
-    def __init__(self, model, optimizer=None, learning_rate=0.001, clip_grads=True, fixed_weights=None):
+    def __init__(self, model, optimizer=None, learning_rate=0.001, clip_grads=True, fixed_weights=None,
+                 jit_compile=None):
         self.model = model
         self.variables = model.trainable_variables
         if not self.variables:
@@ -66,7 +67,10 @@ class TrainingStep:
             tf.TensorSpec([None, None, n_out], tf.float32),
             tf.TensorSpec([None, None, n_out], tf.float32),
         ]
-        self._step = tf.function(self._step_graph, input_signature=self.signature)
+        if jit_compile is None:
+            jit_compile = bool(getattr(model, "prefers_xla", False)) and optimizer is None
+        self.jit_compile = bool(jit_compile)
+        self._step = tf.function(self._step_graph, input_signature=self.signature, jit_compile=self.jit_compile)
         self._apply_external = tf.function(self._apply_external_graph) if optimizer is not None else None
 
     def trace(self):
@@ -112,17 +116,17 @@ class TrainingStep:
         return float(total), outputs, finite
 
 
-def get_training_step(model, optimizer, learning_rate, clip_grads, fixed_weights):
+def get_training_step(model, optimizer, learning_rate, clip_grads, fixed_weights, jit_compile=None):
     """A cached :class:`TrainingStep` for these settings (same settings -> same compiled step)."""
     fixed_key = None
     if fixed_weights:
         fixed_key = tuple(sorted((k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in fixed_weights.items()))
-    key = (id(optimizer) if optimizer is not None else "adam", bool(clip_grads), fixed_key,
+    key = (id(optimizer) if optimizer is not None else "adam", bool(clip_grads), fixed_key, jit_compile,
            tuple(id(v) for v in model.trainable_variables))
     cache = model.__dict__.setdefault("_training_steps", {})
     step = cache.get(key)
     if step is None:
-        step = TrainingStep(model, optimizer, learning_rate, clip_grads, fixed_weights)
+        step = TrainingStep(model, optimizer, learning_rate, clip_grads, fixed_weights, jit_compile)
         cache[key] = step
     elif optimizer is None:
         step.optimizer.learning_rate.assign(float(learning_rate))
