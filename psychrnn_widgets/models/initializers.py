@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import ParameterError, WeightFileError
 from . import constraints
 
 _MATRIX_KEYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")
@@ -140,6 +140,10 @@ class WeightInitializer:
         dale_rec, dale_out = constraints.dale_matrices(init["dale_ratio"], self.N_rec)
         init.setdefault("Dale_rec", dale_rec)
         init.setdefault("Dale_out", dale_out)
+        for key in ("Dale_rec", "Dale_out"):  # only their diagonals are used
+            D = np.asarray(init[key])
+            if D.shape != (self.N_rec, self.N_rec) or np.count_nonzero(D - np.diag(np.diag(D))):
+                raise WeightFileError(f"{path}: {key} must be a diagonal ({self.N_rec}, {self.N_rec}) matrix")
 
     def get_rand_init_func(self, which_rand_init):
         """Map a PsychRNN initialisation name to the bound drawing method."""

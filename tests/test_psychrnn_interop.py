@@ -1,0 +1,305 @@
+"""Interop with PsychRNN 1.0 at the model level: its files run in ``Basic``, ours run in it.
+
+PsychRNN itself is not needed: its load-time maths is re-applied here in NumPy, as its
+``WeightInitializer(load_weights_path=...)`` and ``Basic.forward_pass`` do it:
+
+    init = dict(np.load(path, allow_pickle=True)); dale_ratio = init['dale_ratio'].item()
+    W_rec_eff = |W_rec * C_rec| @ Dale_rec    (W_rec * C_rec without Dale's law)
+    W_in_eff  = |W_in * C_in|                 (W_in * C_in)
+    W_out_eff = |W_out * C_out| @ Dale_out    (W_out * C_out)
+    x_t = (1 - a) x_{t-1} + a (f(x_{t-1}) W_rec_eff^T + u_t W_in_eff^T + b_rec),  a = dt / tau
+    y_t = f(x_t) W_out_eff^T + b_out
+
+The real two-way check against an installed PsychRNN is ``tools/psychrnn_side_by_side.py``.
+"""
+import io
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.lib import format as npy_format
+
+from psychrnn_widgets.errors import ParameterError, WeightFileError
+from psychrnn_widgets.io.weight_files import export_psychrnn, load_weights
+from psychrnn_widgets.models.basic import Basic
+from psychrnn_widgets.tasks.perceptual_discrimination import PerceptualDiscrimination
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+FIXTURES = ("psychrnn1", "psychrnn_master")
+DT, TAU = 10.0, 100.0
+TOL = dict(atol=1e-5, rtol=0)
+
+NUMPY_F = {"relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh}
+
+
+def params_for(path, N_rec, N_in=2, N_out=2, N_steps=200, **extra):
+    params = dict(name="interop", N_in=N_in, N_rec=N_rec, N_out=N_out, N_steps=N_steps, dt=DT,
+                  tau=TAU, N_batch=50, rec_noise=0.0, load_weights_path=str(path))
+    params.update(extra)
+    return params
+
+
+def psychrnn_load(path):
+    """PsychRNN 1.0's loader: np.load with pickles allowed, dale_ratio unwrapped with .item()."""
+    with np.load(path, allow_pickle=True) as data:
+        init = dict(data)
+    if isinstance(init.get("dale_ratio"), np.ndarray):
+        init["dale_ratio"] = init["dale_ratio"].item()
+    return init
+
+
+def psychrnn_effective(init):
+    """PsychRNN's get_effective_W_* on loaded initial values (float64)."""
+    keys = ("W_in", "W_rec", "W_out", "input_connectivity", "rec_connectivity",
+            "output_connectivity", "Dale_rec", "Dale_out")
+    f64 = {k: np.asarray(init[k], np.float64) for k in keys}
+    W_rec = f64["W_rec"] * f64["rec_connectivity"]
+    W_in = f64["W_in"] * f64["input_connectivity"]
+    W_out = f64["W_out"] * f64["output_connectivity"]
+    if init["dale_ratio"]:
+        W_rec = np.abs(W_rec) @ f64["Dale_rec"]
+        W_in = np.abs(W_in)
+        W_out = np.abs(W_out) @ f64["Dale_out"]
+    return W_in, W_rec, W_out
+
+
+def psychrnn_forward(init, x, transfer="relu"):
+    """PsychRNN's Basic.forward_pass in NumPy (float64), noise off."""
+    f = NUMPY_F[transfer]
+    W_in, W_rec, W_out = psychrnn_effective(init)
+    b_rec, b_out = np.asarray(init["b_rec"], np.float64), np.asarray(init["b_out"], np.float64)
+    alpha = DT / TAU
+    state = np.repeat(np.asarray(init["init_state"], np.float64).reshape(1, -1), x.shape[0], axis=0)
+    states, outputs = [], []
+    for t in range(x.shape[1]):
+        state = (1 - alpha) * state + alpha * (f(state) @ W_rec.T + x[:, t] @ W_in.T + b_rec)
+        states.append(state)
+        outputs.append(f(state) @ W_out.T + b_out)
+    return np.stack(outputs, 1), np.stack(states, 1)
+
+
+def object_npy(payload, shape=()):
+    """A .npy member holding an object array whose pickle is ``payload``."""
+    buffer = io.BytesIO()
+    npy_format.write_array_header_1_0(buffer, {"descr": "|O", "fortran_order": False, "shape": shape})
+    buffer.write(payload)
+    return buffer.getvalue()
+
+
+def global_reference_pickle(module, name):
+    """Pickle of a 0-d object array holding the global ``module.name``, built without importing
+    ``module`` (what np.savez writes for ``transfer_function=tf.nn.relu`` on PsychRNN master)."""
+    placeholder = "PLACEHOLDER_GLOBAL"
+    payload = pickle.dumps(np.array(placeholder, dtype=object), protocol=3)
+    encoded = placeholder.encode()
+    opcode = b"X" + len(encoded).to_bytes(4, "little") + encoded
+    assert payload.count(opcode) == 1
+    return payload.replace(opcode, b"c" + module.encode() + b"\n" + name.encode() + b"\n")
+
+
+def with_member(source, target, key, npy_bytes):
+    """Copy the .npz ``source`` to ``target`` with member ``key`` set to raw .npy bytes."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            if info.filename != key + ".npy":
+                new.writestr(info.filename, old.read(info))
+        new.writestr(key + ".npy", npy_bytes)
+    return target
+
+
+def random_batch(seed, B=6, T=80, N_in=2):
+    rng = np.random.default_rng(seed)
+    return (0.5 + 0.3 * rng.standard_normal((B, T, N_in))).astype(np.float32)
+
+
+# ------------------------------------------------------------- PsychRNN's own files
+@pytest.mark.parametrize("which", FIXTURES)
+def test_psychrnn_fixture_reproduces_its_outputs_and_states(which):
+    model = Basic(params_for(DATA / f"{which}_pd_basic_weights.npz", N_rec=20))
+    with np.load(DATA / f"{which}_pd_basic_batch.npz") as batch:
+        x, outputs, states = batch["x"], batch["outputs"], batch["states"]
+    got_outputs, got_states = model.test(x, noise=False)
+    assert got_outputs.shape == outputs.shape and got_states.shape == states.shape
+    np.testing.assert_allclose(got_outputs, outputs, **TOL)
+    np.testing.assert_allclose(got_states, states, **TOL)
+    # 1.0 stores no transfer function (relu implied); master stores a pickled tf relu
+    assert model.transfer_function_name == "relu"
+    assert model.dale_ratio is None
+    weights = model.get_weights()
+    assert not any("/" in key for key in weights)  # Adam slots are dropped
+    assert weights["transfer_function"] == "relu"
+
+
+def test_master_transfer_function_is_taken_by_name_not_by_running_the_pickle(tmp_path):
+    """The reference is turned into a name without importing its module: a module that does
+    not exist still gives the name, and a reference to tanh gives a tanh network."""
+    master = DATA / "psychrnn_master_pd_basic_weights.npz"
+    x = random_batch(0)
+    for module, name, expected in [("tensorflow.no_such_module_anywhere", "relu", "relu"),
+                                   ("tensorflow.python.ops.math_ops", "tanh", "tanh")]:
+        path = with_member(master, tmp_path / f"{name}.npz", "transfer_function",
+                           object_npy(global_reference_pickle(module, name)))
+        model = Basic(params_for(path, N_rec=20, N_steps=x.shape[1]))
+        assert model.transfer_function_name == expected
+        # reference weights read with our safe reader (np.load would import TF to unpickle)
+        want = psychrnn_forward(load_weights(master), x, transfer=expected)
+        got = model.test(x, noise=False)
+        np.testing.assert_allclose(got[0], want[0], **TOL)
+        np.testing.assert_allclose(got[1], want[1], **TOL)
+
+
+def test_weight_file_shape_mismatch_names_the_file():
+    path = DATA / "psychrnn1_pd_basic_weights.npz"
+    with pytest.raises(ParameterError, match="psychrnn1_pd_basic_weights"):
+        Basic(params_for(path, N_rec=30))
+
+
+# ------------------------------------------------- a file written the PsychRNN way
+def write_psychrnn_style_file(path, dale_ratio_member, stored="effective", seed=3,
+                              N_in=3, N_rec=12, N_out=2):
+    """np.savez(**weights) as PsychRNN's model.save does after training with Dale's law.
+
+    Dale_out is PsychRNN's default: a copy of Dale_rec (+1/-1), so inhibitory units read
+    out negatively.  ``stored='raw'`` writes matrices that are not yet effective (negative
+    E weights, weights under a 0 of the mask), to show the maths is re-applied on load.
+    """
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    C_in = (rng.random((N_rec, N_in)) < 0.8).astype(f32)
+    C_rec = (rng.random((N_rec, N_rec)) < 0.6).astype(f32)
+    np.fill_diagonal(C_rec, 0)
+    C_out = (rng.random((N_out, N_rec)) < 0.9).astype(f32)
+    sign = np.ones(N_rec, f32)
+    sign[int(0.8 * N_rec):] = -1
+    Dale_rec = np.diag(sign)
+    raw = {"W_in": rng.normal(0, 0.5, (N_rec, N_in)).astype(f32),
+           "W_rec": rng.normal(0, 1.0 / np.sqrt(N_rec), (N_rec, N_rec)).astype(f32),
+           "W_out": rng.normal(0, 0.5, (N_out, N_rec)).astype(f32)}
+    members = dict(raw)
+    if stored == "effective":  # what PsychRNN's get_weights() returns
+        members["W_in"] = np.abs(raw["W_in"] * C_in)
+        members["W_rec"] = (np.abs(raw["W_rec"] * C_rec) @ Dale_rec).astype(f32)
+        members["W_out"] = (np.abs(raw["W_out"] * C_out) @ Dale_rec).astype(f32)
+    members.update(
+        init_state=(0.1 + 0.05 * rng.standard_normal((1, N_rec))).astype(f32),
+        b_rec=(0.1 * rng.standard_normal(N_rec)).astype(f32),
+        b_out=(0.1 * rng.standard_normal(N_out)).astype(f32),
+        Dale_rec=Dale_rec, Dale_out=Dale_rec.copy(),
+        input_connectivity=C_in, rec_connectivity=C_rec, output_connectivity=C_out,
+        dale_ratio=dale_ratio_member,
+    )
+    for key in ("init_state", "W_in", "W_rec", "W_out", "b_rec", "b_out"):  # Adam slots
+        members[key + "/Adam"] = np.abs(rng.normal(size=members[key].shape)).astype(f32)
+        members[key + "/Adam_1"] = np.abs(rng.normal(size=members[key].shape)).astype(f32) * 1e-3
+    np.savez(path, **members)
+    return path
+
+
+@pytest.mark.parametrize("stored", ["effective", "raw"])
+@pytest.mark.parametrize("dale_member", [np.array(0.8, dtype=object), 0.8],
+                         ids=["pickled-object-0.8", "float64-0.8"])
+def test_psychrnn_style_dale_file_runs_as_psychrnn_would(tmp_path, dale_member, stored):
+    path = write_psychrnn_style_file(tmp_path / "psy.npz", dale_member, stored=stored)
+    if isinstance(dale_member, np.ndarray):
+        with zipfile.ZipFile(path) as archive:  # really a pickled object array, as PsychRNN writes
+            assert b"numpy" in archive.read("dale_ratio.npy") and b"|O" in archive.read("dale_ratio.npy")
+    init = psychrnn_load(path)
+    assert init["dale_ratio"] == 0.8
+    x = random_batch(1, N_in=3)
+    model = Basic(params_for(path, N_rec=12, N_in=3, N_steps=x.shape[1]))
+    assert model.dale_ratio == 0.8 and model.transfer_function_name == "relu"
+    want_outputs, want_states = psychrnn_forward(init, x)
+    got_outputs, got_states = model.test(x, noise=False)
+    np.testing.assert_allclose(got_outputs, want_outputs, **TOL)
+    np.testing.assert_allclose(got_states, want_states, **TOL)
+    # get_weights() returns the effective matrices PsychRNN would compute, with its
+    # +1/-1 Dale_out (inhibitory units read out negatively) kept
+    weights = model.get_weights()
+    W_in, W_rec, W_out = psychrnn_effective(init)
+    np.testing.assert_allclose(weights["W_rec"], W_rec, atol=1e-7)
+    np.testing.assert_allclose(weights["W_in"], W_in, atol=1e-7)
+    np.testing.assert_allclose(weights["W_out"], W_out, atol=1e-7)
+    assert (weights["W_out"][:, 9:] <= 0).all() and (weights["W_out"][:, 9:] < 0).any()
+    assert not any("/" in key for key in weights)
+
+
+# ------------------------------------------------------------------------- export
+def test_export_of_a_trained_dale_network_runs_under_psychrnn_maths(tmp_path):
+    N_rec = 20
+    rng = np.random.default_rng(7)
+    rec_mask = (rng.random((N_rec, N_rec)) < 0.5).astype(np.float32)
+    np.fill_diagonal(rec_mask, 0)
+    in_mask = (rng.random((N_rec, 2)) < 0.8).astype(np.float32)
+    task = PerceptualDiscrimination(dt=DT, tau=TAU, T=1000, N_batch=16, seed=7)
+    params = dict(task.get_task_params(), name="export", N_rec=N_rec, seed=7, dale_ratio=0.8,
+                  rec_noise=0.05, rec_connectivity=rec_mask, input_connectivity=in_mask)
+    model = Basic(params)
+    before = model.get_weights()
+    model.train(task, {"training_iters": 16 * 8, "verbosity": False, "learning_rate": 0.01})
+    weights = model.get_weights()
+    assert not np.allclose(weights["W_rec"], before["W_rec"])  # it did train
+
+    path = export_psychrnn(tmp_path / "for_psychrnn", weights)
+    assert path == tmp_path / "for_psychrnn.npz"
+    init = psychrnn_load(path)
+    assert init["dale_ratio"] == 0.8 and type(init["dale_ratio"]) is float
+    assert "transfer_function" not in init  # PsychRNN 1.0 takes it from params
+    x, _, _, _ = task.get_trial_batch()
+    want_outputs, want_states = model.test(x, noise=False)
+    got_outputs, got_states = psychrnn_forward(init, x)
+    np.testing.assert_allclose(got_outputs, want_outputs, **TOL)
+    np.testing.assert_allclose(got_states, want_states, **TOL)
+    # the masks and Dale's law survive: PsychRNN's effective matrices are ours
+    W_in, W_rec, W_out = psychrnn_effective(init)
+    np.testing.assert_array_equal(W_rec, weights["W_rec"])
+    np.testing.assert_array_equal(W_in, weights["W_in"])
+    np.testing.assert_array_equal(W_out, weights["W_out"])
+    assert (W_rec[rec_mask == 0] == 0).all() and (W_rec[:, :16] >= 0).all() and (W_rec[:, 16:] <= 0).all()
+    # and the exported file loads back here unchanged
+    again = Basic(params_for(path, N_rec=N_rec, N_steps=x.shape[1]))
+    back = again.test(x, noise=False)
+    np.testing.assert_allclose(back[0], want_outputs, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(back[1], want_states, atol=1e-6, rtol=0)
+
+
+# ------------------------------------------------------------------------- safety
+class _RunsACommand:
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+@pytest.mark.parametrize("entry", ["dale_ratio", "transfer_function", "W_rec"])
+def test_malicious_weight_file_is_refused_by_basic_and_runs_nothing(tmp_path, entry):
+    marker = tmp_path / "pwned"
+    members = dict(psychrnn_load(DATA / "psychrnn1_pd_basic_weights.npz"))
+    members[entry] = np.array(_RunsACommand(f"touch {marker}"), dtype=object)
+    path = tmp_path / "evil_weights.npz"
+    np.savez(path, **members)  # pickles the object; nothing runs while writing
+    assert not marker.exists()
+    with pytest.raises(WeightFileError, match=r"evil_weights\.npz") as info:
+        Basic(params_for(path, N_rec=20))
+    assert "system" in str(info.value)  # the refused global is named
+    assert not marker.exists()
+
+
+# ------------------------------------------------------------------- the tool
+def test_side_by_side_tool_has_help_and_imports_nothing_heavy():
+    tool = REPO / "tools" / "psychrnn_side_by_side.py"
+    done = subprocess.run([sys.executable, str(tool), "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "--venv" in done.stdout and "PsychRNN" in done.stdout
+    code = (f"import sys; sys.argv = ['x']; import runpy; "
+            f"m = runpy.run_path({str(tool)!r}, run_name='not_main'); "
+            "bad = [k for k in sys.modules if k.split('.')[0] in ('tensorflow', 'psychrnn', 'psychrnn_widgets')]; "
+            "assert not bad, bad")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
