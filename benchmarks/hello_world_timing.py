@@ -54,6 +54,7 @@ def main(argv=None):
 
     step = get_training_step(model, None, 0.001, True, None)
     x, y, mask, _ = task.get_trial_batch()
+    step.compile_xla_now(x, y, mask)  # steady state: the XLA program (training switches to it after 100 steps)
     step_times = []
     for _ in range(args.steps):
         t0 = time.perf_counter()

@@ -254,3 +254,18 @@ def test_unknown_train_param_warns_with_suggestion():
         model.train(hello_task(), dict(training_iter=50, training_iters=50, verbosity=False))
     with pytest.raises(ParameterError, match="training_iters"):
         model.train(hello_task(), dict(training_iters=0, verbosity=False))
+
+
+def test_seeded_runs_are_reproducible_across_the_switch_to_xla(monkeypatch):
+    from psychrnn_widgets.training import step as step_module
+
+    monkeypatch.setattr(step_module, "XLA_AFTER_STEPS", 3)
+    runs = []
+    for _ in range(2):
+        model = Basic(network_params(rec_noise=0.1, seed=7))
+        losses, _, _ = model.train(hello_task(seed=7), dict(training_iters=500, loss_epoch=1, verbosity=False))
+        step = next(iter(model._training_steps.values()))
+        assert step.jit_compile and all(w.ok for w in step._xla_shapes.values())  # XLA ran after step 3
+        runs.append((losses, model.get_weights()["W_rec"]))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])

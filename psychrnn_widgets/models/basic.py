@@ -105,7 +105,7 @@ class Basic(RNN):
         if noise and self.rec_noise > 0:
             # alpha * (drive + noise / alpha) == alpha * drive + noise
             scale = np.sqrt(2.0 * self.alpha) * self.rec_noise / self.alpha
-            drive = drive + scale * self._noise_rng.normal(tf.shape(drive))
+            drive = drive + scale * self.noise_for_pass(tf.shape(drive))
         recurrence = leaky_recurrence(self.leaky_update, self.alpha, self.transfer_function)
         states = tf.transpose(recurrence(drive, W_rec_eff_T, self.initial_state(tf.shape(x)[0])), [1, 0, 2])
         outputs = tf.einsum("btr,or->bto", self.transfer_function(states), self.get_effective_W_out()) + self.b_out

@@ -154,6 +154,11 @@ class RNN:
             if self.seed is None
             else tf.random.Generator.from_seed(int(self.seed) + 1)
         )
+        # counter-based noise for the hoisted forward passes: the draw of a forward pass is
+        # a pure function of (noise seed, counter); the counter advances after each use
+        noise_seed = int(self.seed) + 1 if self.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+        self._noise_seed = tf.constant(noise_seed, tf.int64)
+        self._noise_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="noise_counter")
         self._noise_enabled = True
         self._forward_functions = {}
         self.training_state = None  # optimiser state, kept between train() calls
@@ -206,6 +211,17 @@ class RNN:
         return constraints.effective_W_out(self.W_out, self.output_connectivity, dale, self._out_gate)
 
     # ---------------------------------------------------------------- dynamics
+    def noise_for_pass(self, shape):
+        """Standard-normal noise for one whole forward pass, from ``(seed, counter)``.
+
+        The same counter value gives the same draw; :meth:`advance_noise` moves on.
+        """
+        return tf.random.stateless_normal(shape, seed=tf.stack([self._noise_seed, self._noise_counter]))
+
+    def advance_noise(self):
+        """Move the noise counter on (after a forward pass whose noise was used)."""
+        return self._noise_counter.assign_add(1)
+
     def recurrent_noise(self, shape):
         """Recurrent noise ``sqrt(2 alpha) rec_noise * N(0, 1)`` of ``shape`` (0 when switched off)."""
         if not self._noise_enabled or self.rec_noise == 0:
@@ -279,17 +295,20 @@ class RNN:
         """
         x = self.as_input_batch(trial_batch, "trial_batch")
         outputs, states = self._forward_function(noise)(tf.constant(x))
+        if noise:
+            self.advance_noise()
         return outputs.numpy(), states.numpy()
 
     # ------------------------------------------------------------------ weights
     @property
     def trainable_variables(self):
         """Every trainable ``tf.Variable`` attribute (subclasses' extra variables included)."""
-        found = [v for v in vars(self).values() if isinstance(v, tf.Variable) and v.trainable]
+        found = [v for v in self._variable_attributes().values() if v.trainable]
         return sorted(found, key=lambda v: v.name)
 
     def _variable_attributes(self):
-        return {k: v for k, v in vars(self).items() if isinstance(v, tf.Variable)}
+        """Model variables by attribute name (private ones, like the noise counter, excluded)."""
+        return {k: v for k, v in vars(self).items() if isinstance(v, tf.Variable) and not k.startswith("_")}
 
     def get_weights(self):
         """All weights as NumPy arrays: effective ``W_in, W_rec, W_out``; raw biases,

@@ -144,10 +144,11 @@ def train(model, source, train_params):
 
     step = get_training_step(model, params["optimizer"], params["learning_rate"], params["clip_grads"],
                              params["fixed_weights"], params["jit_compile"])
-    step.trace()
     first = batches.next(model)
+    step.trace()
     batch_size = first[0].shape[0]
     total_epochs = math.ceil(params["training_iters"] / batch_size)
+    step.planned_steps = total_epochs
     t1 = perf_counter()
 
     def stage():
