@@ -1,0 +1,246 @@
+"""The one throttled update loop every live view uses (DESIGN §4 threading rules).
+
+The training thread *pushes* values (``push(key, value)``, ``append(key, x, y)``) as
+often as it likes; they are only stored.  ``maybe_flush()`` (called by the training
+thread between steps) runs the registered flushers at most ``max_rate_hz`` times per
+second, tqdm-style: it compares the time since the last flush, no timer thread.
+``flush()`` forces one (the final flush when a run ends).  Flushers are plain
+callables ``fn()`` that read the stored values (``get``, ``series``) and set widget
+values, x and y together under ``hold_sync()``.
+
+History series are float32 and downsampled so that ``series(key)`` never returns more
+than ``max_points`` points (default 5,000): when the buffer is full every other point
+is dropped and later points are kept at the doubled stride; the latest point is always
+part of the returned series.
+"""
+import threading
+import time
+
+import numpy as np
+
+__all__ = ["ThrottledUpdater", "Series"]
+
+
+class Series:
+    """A downsampled (x, y) history: at most ``max_points`` float32 points, latest kept.
+
+    Not thread-safe on its own; :class:`ThrottledUpdater` guards it with its lock.
+    """
+
+    def __init__(self, max_points=5000):
+        if int(max_points) < 4:
+            raise ValueError(f"max_points must be >= 4, got {max_points!r}")
+        self.max_points = int(max_points)
+        self._capacity = self.max_points
+        self._x = np.empty(self._capacity, dtype=np.float32)
+        self._y = np.empty(self._capacity, dtype=np.float32)
+        self._n = 0  # points stored in the buffer
+        self._stride = 1  # keep one appended point in `stride`
+        self._count = 0  # points appended so far
+        self._last = None  # (x, y) of the latest appended point
+
+    def __len__(self):
+        return len(self.arrays()[0])
+
+    @property
+    def n_appended(self):
+        """Points appended since creation (before downsampling)."""
+        return self._count
+
+    def append(self, x, y):
+        x, y = np.float32(x), np.float32(y)
+        if self._n == self._capacity:
+            # full: keep every other point (indices stay multiples of the doubled stride)
+            kept_x, kept_y = self._x[0:self._n:2].copy(), self._y[0:self._n:2].copy()
+            keep = len(kept_x)
+            self._x[:keep] = kept_x
+            self._y[:keep] = kept_y
+            self._n = keep
+            self._stride *= 2
+        if self._count % self._stride == 0:
+            self._x[self._n] = x
+            self._y[self._n] = y
+            self._n += 1
+        self._count += 1
+        self._last = (x, y)
+
+    def arrays(self):
+        """Copies ``(x, y)``, float32, at most ``max_points`` long, ending with the latest point."""
+        x = self._x[:self._n]
+        y = self._y[:self._n]
+        if self._last is not None and (self._n == 0 or (self._count - 1) % self._stride != 0):
+            x = np.append(x, self._last[0]).astype(np.float32, copy=False)
+            y = np.append(y, self._last[1]).astype(np.float32, copy=False)
+        return x.copy(), y.copy()
+
+    def clear(self):
+        self._n = 0
+        self._stride = 1
+        self._count = 0
+        self._last = None
+
+
+class ThrottledUpdater:
+    """Thread-safe store of the latest values plus a rate-limited flush.
+
+    Args:
+        max_rate_hz: most flushes per second through :meth:`maybe_flush` (default 10).
+        max_points: most points per history series (default 5,000).
+        clock: a ``time.monotonic``-like function (seconds), replaceable in tests.
+
+    Attributes:
+        n_flushes: flushes done so far (forced ones included), for rate assertions.
+        flush_times: clock time of every flush (the last 10,000).
+        errors: exceptions raised by flushers (a flusher error never reaches the
+            training thread); the last 100 are kept as ``(flusher, exception)``.
+        forcing: True while a forced :meth:`flush` runs (flushers with their own, slower
+            rate may read it to refresh on the final flush).
+    """
+
+    def __init__(self, max_rate_hz=10, max_points=5000, clock=time.monotonic):
+        if not float(max_rate_hz) > 0:
+            raise ValueError(f"max_rate_hz must be positive, got {max_rate_hz!r}")
+        self.max_rate_hz = float(max_rate_hz)
+        self.max_points = int(max_points)
+        self.clock = clock
+        self._lock = threading.RLock()  # guards the stored values
+        self._flush_lock = threading.RLock()  # one flush at a time
+        self._values = {}
+        self._series = {}
+        self._flushers = []
+        self._dirty = False
+        self._last_flush = None
+        self.n_flushes = 0
+        self.flush_times = []
+        self.errors = []
+        self.forcing = False
+
+    @property
+    def min_interval(self):
+        """Seconds between two throttled flushes, ``1 / max_rate_hz``."""
+        return 1.0 / self.max_rate_hz
+
+    # ------------------------------------------------------------------ storing
+    def push(self, key, value):
+        """Store ``value`` as the latest value of ``key`` (any thread)."""
+        with self._lock:
+            self._values[key] = value
+            self._dirty = True
+
+    def update(self, values):
+        """Store several latest values at once (a dict)."""
+        with self._lock:
+            self._values.update(values)
+            self._dirty = True
+
+    def append(self, key, x, y):
+        """Append the point ``(x, y)`` to the history series ``key`` (any thread)."""
+        with self._lock:
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = Series(self.max_points)
+            series.append(x, y)
+            self._dirty = True
+
+    def get(self, key, default=None):
+        with self._lock:
+            return self._values.get(key, default)
+
+    def series(self, key):
+        """``(x, y)`` float32 copies of the history ``key`` (empty arrays if none)."""
+        with self._lock:
+            series = self._series.get(key)
+            if series is None:
+                return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
+            return series.arrays()
+
+    def n_appended(self, key):
+        """Points appended to ``key`` so far (before downsampling)."""
+        with self._lock:
+            series = self._series.get(key)
+            return 0 if series is None else series.n_appended
+
+    def clear_series(self, key=None):
+        """Empty one history series (or all with ``key=None``)."""
+        with self._lock:
+            if key is None:
+                self._series.clear()
+            else:
+                self._series.pop(key, None)
+            self._dirty = True
+
+    @property
+    def dirty(self):
+        """Whether anything was stored since the last flush."""
+        with self._lock:
+            return self._dirty
+
+    # ----------------------------------------------------------------- flushing
+    def add_flusher(self, fn):
+        """Register ``fn()``, called on every flush; returns ``fn``."""
+        with self._flush_lock:
+            if fn not in self._flushers:
+                self._flushers.append(fn)
+        return fn
+
+    def remove_flusher(self, fn):
+        with self._flush_lock:
+            if fn in self._flushers:
+                self._flushers.remove(fn)
+
+    def maybe_flush(self):
+        """Flush if at least ``1/max_rate_hz`` s passed since the last flush and something changed.
+
+        Returns True if it flushed.  Cheap enough to call after every training step.
+        """
+        now = self.clock()
+        last = self._last_flush
+        if last is not None and now - last < self.min_interval:
+            return False
+        if not self.dirty:
+            return False
+        with self._flush_lock:
+            last = self._last_flush  # another thread may have flushed meanwhile
+            if last is not None and self.clock() - last < self.min_interval:
+                return False
+            self._flush()
+        return True
+
+    def flush(self):
+        """Run every flusher now (e.g. the final flush after a run); always counts."""
+        with self._flush_lock:
+            self.forcing = True
+            try:
+                self._flush()
+            finally:
+                self.forcing = False
+
+    def _flush(self):
+        self._last_flush = self.clock()
+        with self._lock:
+            self._dirty = False
+        self.n_flushes += 1
+        self.flush_times.append(self._last_flush)
+        if len(self.flush_times) > 10000:
+            del self.flush_times[:5000]
+        for fn in list(self._flushers):
+            try:
+                fn()
+            except Exception as error:  # noqa: BLE001 - a view's bug must not kill training
+                self.errors.append((fn, error))
+                if len(self.errors) > 100:
+                    del self.errors[:50]
+
+    def rate(self, window=None):
+        """Flushes per second over the last ``window`` seconds (all flushes if None)."""
+        times = self.flush_times
+        if window is not None:
+            cutoff = self.clock() - window
+            times = [t for t in times if t >= cutoff]
+        if len(times) < 2:
+            return 0.0
+        return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+
+    def __repr__(self):
+        return (f"ThrottledUpdater(max_rate_hz={self.max_rate_hz}, n_flushes={self.n_flushes}, "
+                f"flushers={len(self._flushers)})")

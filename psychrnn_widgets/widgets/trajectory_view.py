@@ -1,0 +1,283 @@
+"""Live trajectory view: hidden states on a fixed probe batch, projected on principal components.
+
+The probe batch is fixed (rendered without input noise and run without recurrent noise),
+so that the picture changes only because the weights change:
+
+* :class:`~psychrnn_widgets.tasks.PerceptualDiscrimination`: one trial per coherence ×
+  direction (stimulus from T/4 to T/2), coloured blue (channel 0) / red (channel 1), darker
+  for higher coherence;
+* any other task: a seeded batch (a copy of the task, seed 0, so the task's own random
+  stream is untouched) coloured by the target's chosen channel.
+
+The states ``(n_lines, T, N_rec)`` are centred and projected on their first principal
+components (numpy SVD; component signs kept consistent between refreshes).  At most
+``max_lines`` (20) lines.  During training the view is refreshed through the shared
+:class:`~psychrnn_widgets.widgets.throttle.ThrottledUpdater`, at most ``max_rate_hz``
+(2) times per second, and once more on the final flush.
+"""
+import copy
+import html
+import time
+import warnings
+
+import bqplot as bq
+import ipywidgets as widgets
+import numpy as np
+
+from .throttle import ThrottledUpdater
+
+__all__ = ["TrajectoryView", "probe_batch"]
+
+_CATEGORICAL = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                "#bcbd22", "#17becf")
+
+
+def _shade(rgb, level):
+    """Blend the colour ``rgb`` (0-255 triple) with white; ``level`` in [0, 1] (1 = full colour)."""
+    level = 0.35 + 0.65 * float(np.clip(level, 0.0, 1.0))
+    r, g, b = (int(round(255 - (255 - c) * level)) for c in rgb)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _pd_probe(task, max_lines):
+    from ..tasks.perceptual_discrimination import DEFAULT_COHERENCES
+
+    coh = task.coherence
+    if coh is None:
+        coherences = tuple(DEFAULT_COHERENCES)
+    elif isinstance(coh, tuple):
+        coherences = tuple(sorted(set(coh)))
+    else:
+        coherences = (float(coh),)
+    coherences = coherences[: max(1, max_lines // 2)]
+    T = float(task.T)
+    params, colors, labels = [], [], []
+    top = max(coherences) or 1.0
+    for direction, rgb in ((0, (31, 119, 180)), (1, (214, 39, 40))):
+        for c in coherences:
+            params.append({"coherence": float(c), "direction": direction, "stim_noise": 0.0,
+                           "onset_time": T / 4.0, "stim_duration": T / 4.0})
+            colors.append(_shade(rgb, c / top if len(coherences) > 1 else 1.0))
+            labels.append(f"ch{direction} coh {c:g}")
+    x, _, _ = task.trials_from_params(params, noise=False)
+    return x, colors, labels, params
+
+
+def _generic_probe(task, max_lines):
+    probe_task = copy.deepcopy(task)
+    probe_task.set_seed(0)
+    n = min(int(max_lines), 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tasks without 'stim_noise' warn that noise stays on
+        x, y, mask, params = probe_task.generate_batch(N_batch=n, noise=False)
+    choice = np.argmax(np.mean(y * mask, axis=1), axis=-1)
+    order = np.argsort(choice, kind="stable")
+    colors = [_CATEGORICAL[int(choice[i]) % len(_CATEGORICAL)] for i in order]
+    labels = [f"target {int(choice[i])}" for i in order]
+    return x[order], colors, labels, [params[i] for i in order]
+
+
+def probe_batch(task, max_lines=20):
+    """The fixed probe batch of ``task``: ``(x (n, T, N_in) float32, colors, labels, trial_params)``."""
+    from ..tasks.perceptual_discrimination import PerceptualDiscrimination
+
+    if isinstance(task, PerceptualDiscrimination):
+        return _pd_probe(task, max_lines)
+    return _generic_probe(task, max_lines)
+
+
+def pca_project(states, n_components=3, previous=None):
+    """Project ``states (n, T, N)`` on their first principal components.
+
+    Returns ``(projection (n, T, k) float32, components (k, N), explained (k,))``; a
+    component's sign follows ``previous`` (same shape) when given, else its largest
+    loading is positive.  ``k = n_components`` (zero-padded if N is smaller).
+    """
+    states = np.asarray(states, dtype=np.float64)
+    n, T, N = states.shape
+    flat = states.reshape(-1, N)
+    centred = flat - flat.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    k = min(n_components, vt.shape[0])
+    comps = vt[:k].copy()
+    for i in range(k):
+        if previous is not None and previous.shape == comps.shape:
+            if comps[i] @ previous[i] < 0:
+                comps[i] *= -1
+        elif comps[i][np.argmax(np.abs(comps[i]))] < 0:
+            comps[i] *= -1
+    total = float(np.sum(s ** 2))
+    explained = (s[:k] ** 2 / total) if total > 0 else np.zeros(k)
+    proj = (centred @ comps.T).reshape(n, T, k)
+    if k < n_components:
+        proj = np.concatenate([proj, np.zeros((n, T, n_components - k))], axis=-1)
+        explained = np.concatenate([explained, np.zeros(n_components - k)])
+        comps = np.concatenate([comps, np.zeros((n_components - k, N))])
+    return proj.astype(np.float32), comps, explained
+
+
+class TrajectoryView(widgets.VBox):
+    """PCA of hidden states on a fixed probe batch, coloured by condition.
+
+    Args:
+        model: a trained or training model with ``test(x, noise=False)`` (or None for now).
+        task: the task whose probe batch is shown.
+        updater: the shared :class:`ThrottledUpdater` (default: a new one).
+        n_components: principal components computed (3, so a 3-D view can use them).
+        max_rate_hz: most refreshes per second during training (2).
+        max_lines: most lines (conditions) drawn (20).
+        trials_key: updater key whose change means "the weights changed" (the training panel's).
+
+    Attributes: ``figure``, ``lines`` (bqplot Lines; x, y of shape (n_lines, T)),
+    ``pc_x``, ``pc_y`` (component choosers), ``refresh_button``, ``message`` (HTML),
+    ``projection`` (n_lines, T, n_components) float32, ``colors``, ``labels``,
+    ``explained`` (variance ratio per component), ``n_refreshes``.
+    """
+
+    def __init__(self, model=None, task=None, updater=None, n_components=3, max_rate_hz=2.0, max_lines=20,
+                 trials_key="training/trials", **kwargs):
+        self.model = model
+        self.task = task
+        self.updater = updater if updater is not None else ThrottledUpdater()
+        self.n_components = max(2, int(n_components))
+        self.max_rate_hz = float(max_rate_hz)
+        self.max_lines = int(max_lines)
+        self.trials_key = trials_key
+        self.projection = None
+        self.colors = []
+        self.labels = []
+        self.explained = None
+        self.n_refreshes = 0
+        self._components = None
+        self._probe = None
+        self._last_refresh = None
+        self._seen_trials = None
+        self._callbacks = []
+
+        self.lines = bq.Lines(x=np.zeros((0, 0), np.float32), y=np.zeros((0, 0), np.float32),
+                              scales={"x": bq.LinearScale(), "y": bq.LinearScale()}, stroke_width=1.5,
+                              display_legend=False)
+        self.start_points = bq.Scatter(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
+                                       scales=self.lines.scales, colors=["black"], default_size=16)
+        self._x_axis = bq.Axis(scale=self.lines.scales["x"], label="PC1", num_ticks=4)
+        self._y_axis = bq.Axis(scale=self.lines.scales["y"], side="left", label="PC2", num_ticks=4)
+        self.figure = bq.Figure(marks=[self.lines, self.start_points], axes=[self._x_axis, self._y_axis],
+                                title="hidden-state trajectories (PCA)", animation_duration=0,
+                                fig_margin={"top": 30, "bottom": 40, "left": 50, "right": 10},
+                                layout=widgets.Layout(width="420px", height="380px"))
+        options = [(f"PC{i + 1}", i) for i in range(self.n_components)]
+        self.pc_x = widgets.Dropdown(options=options, value=0, description="x", layout=widgets.Layout(width="120px"))
+        self.pc_y = widgets.Dropdown(options=options, value=1, description="y", layout=widgets.Layout(width="120px"))
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.message = widgets.HTML("")
+        self.legend = widgets.HTML("")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.pc_x.observe(lambda _: self._draw(), names="value")
+        self.pc_y.observe(lambda _: self._draw(), names="value")
+        self.updater.add_flusher(self._flush)
+        super().__init__(children=[widgets.HBox([self.pc_x, self.pc_y, self.refresh_button]), self.figure,
+                                   self.legend, self.message], **kwargs)
+        self.refresh()
+
+    # --------------------------------------------------------------------- inputs
+    def set_model(self, model, task=None):
+        """Show ``model`` (and use ``task``'s probe batch if given); recomputes now."""
+        self.model = model
+        if task is not None and task is not self.task:
+            self.task = task
+            self._probe = None
+        self._components = None
+        self.refresh()
+
+    def set_task(self, task):
+        """Use ``task``'s probe batch (recomputes now)."""
+        self.task = task
+        self._probe = None
+        self._components = None
+        self.refresh()
+
+    def on_refresh(self, callback):
+        """Call ``callback(view)`` after every successful refresh (e.g. to feed a 3-D view)."""
+        self._callbacks.append(callback)
+        return callback
+
+    # -------------------------------------------------------------------- compute
+    def probe(self):
+        """``(x, colors, labels, trial_params)`` of the fixed probe batch (built once per task)."""
+        if self._probe is None:
+            self._probe = probe_batch(self.task, self.max_lines)
+        return self._probe
+
+    def refresh(self):
+        """Recompute the projection from the current weights and redraw; True on success."""
+        self._last_refresh = time.monotonic()
+        self._seen_trials = self.updater.get(self.trials_key)
+        if self.model is None or self.task is None:
+            self._say("no model yet" if self.model is None else "no task yet")
+            return False
+        try:
+            x, colors, labels, _ = self.probe()
+            _, states = self.model.test(x, noise=False)
+            states = np.asarray(states)
+            stride = max(1, int(np.ceil(states.shape[1] / 5000)))  # <= 5,000 points per line
+            proj, comps, explained = pca_project(states[:, ::stride], self.n_components, self._components)
+            if not np.all(np.isfinite(proj)):
+                raise FloatingPointError("the hidden states are not finite")
+        except Exception as error:  # noqa: BLE001 - shown in the view, never raised into the notebook
+            self._say(f"cannot compute trajectories: {type(error).__name__}: {error}")
+            return False
+        self._components = comps
+        self.projection, self.colors, self.labels, self.explained = proj, list(colors), list(labels), explained
+        self.n_refreshes += 1
+        self._draw()
+        self._say("")
+        for callback in list(self._callbacks):
+            callback(self)
+        return True
+
+    def _say(self, text):
+        value = f"<span style='color:#a60'>{html.escape(text)}</span>" if text else ""
+        if self.message.value != value:
+            self.message.value = value
+
+    def _draw(self):
+        proj = self.projection
+        if proj is None:
+            return
+        i, j = int(self.pc_x.value), int(self.pc_y.value)
+        with self.lines.hold_sync(), self.start_points.hold_sync():
+            self.lines.x = proj[:, :, i]
+            self.lines.y = proj[:, :, j]
+            if list(self.lines.colors) != self.colors:
+                self.lines.colors = self.colors
+            if list(self.lines.labels) != self.labels:
+                self.lines.labels = self.labels
+            self.start_points.x = proj[:1, 0, i]
+            self.start_points.y = proj[:1, 0, j]
+        labels = [f"PC{k + 1}" + (f" ({100 * self.explained[k]:.0f}%)" if self.explained is not None else "")
+                  for k in (i, j)]
+        if self._x_axis.label != labels[0]:
+            self._x_axis.label = labels[0]
+        if self._y_axis.label != labels[1]:
+            self._y_axis.label = labels[1]
+        legend = self._legend_html()
+        if self.legend.value != legend:
+            self.legend.value = legend
+
+    def _legend_html(self):
+        seen = []
+        for color, label in zip(self.colors, self.labels):
+            if (color, label) not in seen:
+                seen.append((color, label))
+        items = "".join(f"<span style='color:{c};white-space:nowrap'>&#9632; {html.escape(lab)}</span> "
+                        for c, lab in seen)
+        return f"<div style='font-size:11px;max-width:420px'>{items}● start</div>"
+
+    def _flush(self):
+        """Flusher: refresh at most ``max_rate_hz`` times per second when the weights changed."""
+        trials = self.updater.get(self.trials_key)
+        if trials is None or trials == self._seen_trials:
+            return
+        due = self._last_refresh is None or time.monotonic() - self._last_refresh >= 1.0 / self.max_rate_hz
+        if due or self.updater.forcing:
+            self.refresh()
