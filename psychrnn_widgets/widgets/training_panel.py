@@ -118,11 +118,12 @@ class TrainingPanel(widgets.VBox):
                                             layout=widgets.Layout(width="98%"))
         self.status = widgets.HTML(value=self._status_html("idle", None))
 
-        self.loss_line = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
-                                  scales={"x": bq.LinearScale(), "y": bq.LogScale()}, colors=["#1f77b4"],
-                                  stroke_width=1.5)
+        loss_scales = {"x": bq.LinearScale(min=0.0, max=1000.0), "y": bq.LogScale(min=1e-3, max=1.0)}
+        accuracy_scales = {"x": bq.LinearScale(min=0.0, max=1000.0), "y": bq.LinearScale(min=0.0, max=1.0)}
+        self.loss_line = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32), scales=loss_scales,
+                                  colors=["#1f77b4"], stroke_width=1.5)
         self.accuracy_line = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
-                                      scales={"x": bq.LinearScale(), "y": bq.LinearScale(min=0.0, max=1.0)},
+                                      scales=accuracy_scales,
                                       colors=["#2ca02c"], stroke_width=1.5, marker="circle", marker_size=8)
         self.loss_figure = self._figure(self.loss_line, "loss")
         self.accuracy_figure = self._figure(self.accuracy_line, "accuracy")
@@ -145,8 +146,10 @@ class TrainingPanel(widgets.VBox):
 
     @staticmethod
     def _figure(line, label):
-        x_axis = bq.Axis(scale=line.scales["x"], label="trials", num_ticks=4)
-        y_axis = bq.Axis(scale=line.scales["y"], side="left", label=label, num_ticks=4)
+        # explicit tick formats and scale ranges: bqplot's front-end cannot guess a tick format
+        # for an empty or one-point domain ("invalid format: .undefinedg") and the figure breaks
+        x_axis = bq.Axis(scale=line.scales["x"], label="trials", num_ticks=4, tick_format=".3~s")
+        y_axis = bq.Axis(scale=line.scales["y"], side="left", label=label, num_ticks=4, tick_format=".2~g")
         return bq.Figure(marks=[line], axes=[x_axis, y_axis], title=label, animation_duration=0,
                          fig_margin={"top": 30, "bottom": 40, "left": 55, "right": 10},
                          layout=widgets.Layout(width="380px", height="250px"))
@@ -393,6 +396,20 @@ class TrainingPanel(widgets.VBox):
             text += f" · <i>{html.escape(note)}</i>"
         return f"<div class='psychrnn-training-status'>{text}</div>"
 
+    @staticmethod
+    def _set_ranges(line, x, y, log):
+        """Never a degenerate domain: x from 0 to the last trial, the loss padded on a log scale."""
+        sx, sy = line.scales["x"], line.scales["y"]
+        x_max = float(np.nanmax(x)) if len(x) else 0.0
+        x_max = x_max * 1.02 if np.isfinite(x_max) and x_max > 0 else 1000.0
+        with sx.hold_sync():
+            sx.min, sx.max = 0.0, x_max
+        if log:
+            finite = y[np.isfinite(y) & (y > 0)]
+            lo, hi = (float(finite.min()) / 1.5, float(finite.max()) * 1.5) if len(finite) else (1e-3, 1.0)
+            with sy.hold_sync():
+                sy.min, sy.max = lo, hi
+
     def _flush(self):
         """Flusher: loss/accuracy lines (x and y together), progress, status, final state."""
         upd = self.updater
@@ -403,6 +420,7 @@ class TrainingPanel(widgets.VBox):
                 with line.hold_sync():
                     line.x = x
                     line.y = y
+                self._set_ranges(line, x, y, log=key == "training/loss")
                 self._shown[key] = count
         event = upd.get("training/event")
         if event is not None:

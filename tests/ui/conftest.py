@@ -1,0 +1,240 @@
+"""Real-browser fixtures: a throw-away JupyterLab on 127.0.0.1 and Debian's chromium driven by Playwright.
+
+Nothing here downloads a browser: Playwright's Python package only provides the driver,
+and the browser is the system's ``/usr/bin/chromium`` (``apt-get install -y chromium``).
+A machine without it (or without the ``playwright`` package) skips these tests with the
+reason stated.
+
+The server gets its own token, port, root directory (a copy of the repository's
+``notebooks/``), workspace, settings, config, runtime and IPython directories under
+pytest's temporary directory, and is shut down in the fixture's teardown: first through
+its REST API (which also shuts the kernels down), then by signalling its process group
+and any kernel it started, by PID.
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+CHROMIUM = os.environ.get("PSYCHRNN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERVER_START_TIMEOUT = 60.0
+HOST = "127.0.0.1"
+
+
+def _require_browser_stack():
+    """Skip (with the reason) unless chromium, Playwright and JupyterLab are all available."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"real-browser test needs Debian's chromium at {CHROMIUM} "
+                    "(apt-get install -y chromium); no browser is downloaded")
+    pytest.importorskip("playwright.sync_api",
+                        reason="real-browser test needs the 'playwright' Python package (pip install -e '.[test]')")
+    pytest.importorskip("jupyterlab", reason="real-browser test needs JupyterLab (pip install -e '.[test]')")
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _descendants(pid):
+    """PIDs of all live descendants of ``pid`` (from /proc; empty where /proc is missing)."""
+    children = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover
+        return True
+    try:  # a zombie counts as gone
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class LabServer:
+    """A running ``jupyter lab``: ``url(path)`` gives an authenticated URL."""
+
+    def __init__(self, proc, port, token, root, log_path):
+        self.proc, self.port, self.token, self.root, self.log_path = proc, port, token, root, log_path
+        self.base = f"http://{HOST}:{port}"
+
+    def url(self, path=""):
+        sep = "&" if "?" in path else "?"
+        return f"{self.base}/{path.lstrip('/')}{sep}token={self.token}"
+
+    def api(self, path, method="GET", timeout=5.0):
+        request = urllib.request.Request(self.url(f"api/{path}"), method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def log(self, tail=4000):
+        try:
+            with open(self.log_path, errors="replace") as fh:
+                return fh.read()[-tail:]
+        except OSError:
+            return ""
+
+    def wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                self.api("status", timeout=2.0)
+                return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.25)
+        raise RuntimeError(f"jupyter lab did not answer on {self.base} within {timeout:.0f} s:\n{self.log()}")
+
+    def stop(self):
+        """Shut the server and its kernels down; escalate to signals by PID; never raises."""
+        pid = self.proc.pid
+        started = set(_descendants(pid))  # the kernels (each in its own session) and their children
+        if self.proc.poll() is None:
+            try:
+                self.api("shutdown", method="POST", timeout=5.0)  # also shuts down the kernels
+            except Exception:  # noqa: BLE001 - fall through to the signals
+                pass
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(pid, sig)  # start_new_session: the server's group id is its PID
+                except ProcessLookupError:
+                    pass
+            for child in started:
+                if _alive(child):
+                    try:
+                        os.kill(child, sig)
+                    except ProcessLookupError:
+                        pass
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and (self.proc.poll() is None or any(map(_alive, started))):
+                time.sleep(0.1)
+        try:
+            self.proc.wait(1)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+
+
+@pytest.fixture(scope="module")
+def jupyter_lab(tmp_path_factory):
+    """A JupyterLab 4 server on 127.0.0.1 serving a temporary copy of ``notebooks/``."""
+    _require_browser_stack()
+    base = tmp_path_factory.mktemp("jupyterlab")
+    root = base / "root"
+    shutil.copytree(os.path.join(REPO, "notebooks"), root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for notebook in (root / "notebooks").rglob("*.ipynb"):  # start clean: no stored counts or outputs
+        content = json.loads(notebook.read_text(encoding="utf-8"))
+        for cell in content.get("cells", []):
+            if cell.get("cell_type") == "code":
+                cell["execution_count"], cell["outputs"] = None, []
+        notebook.write_text(json.dumps(content, indent=1), encoding="utf-8")
+    dirs = {name: base / name for name in ("runtime", "config", "settings", "workspaces", "ipython")}
+    for path in dirs.values():
+        path.mkdir()
+    # no announcements toast / update check, no news fetching from the network
+    notification = dirs["settings"] / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True}))
+
+    token = secrets.token_hex(24)
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+        JUPYTER_CONFIG_DIR=str(dirs["config"]),
+        JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+        JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
+        IPYTHONDIR=str(dirs["ipython"]),
+        JUPYTER_PLATFORM_DIRS="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        # the notebook's scripted training (after the dashboard cell): short in this test
+        QUICKSTART_TRIALS=os.environ.get("QUICKSTART_TRIALS", "500"),
+        PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p),
+    )
+    env.pop("JUPYTER_TOKEN", None)
+    command = [
+        sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
+        f"--ip={HOST}", f"--port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.workspaces_dir={dirs['workspaces']}",
+        f"--LabApp.user_settings_dir={dirs['settings']}",
+        "--LabApp.news_url=None",
+        "--LabApp.extension_manager=readonly",
+        "--ServerApp.terminals_enabled=False",
+    ]
+    log_path = base / "jupyterlab.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    server = LabServer(proc, port, token, root, log_path)
+    try:
+        server.wait_ready(SERVER_START_TIMEOUT)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium, headless, launched by Playwright (never a downloaded browser)."""
+    _require_browser_stack()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                             timeout=60_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
