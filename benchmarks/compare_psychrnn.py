@@ -66,15 +66,15 @@ def _maxrss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def _summarise(step_ends, n_batch, steps, step_times, gen_times, reached, checks, check_seconds, clock):
-    # step_ends[k] = time step k+1 finished (checks excluded); throughput over steps 2..steps+1
-    last = min(steps, len(step_ends) - 1)
-    span = step_ends[last] - step_ends[0]
+def _summarise(step_ends, n_batch, steps, step_times, gen_times, reached, checks, check_seconds, clock, start=0):
+    # step_ends[k] = time step k+1 finished (checks excluded); throughput over steps start+2..start+steps+1
+    last = min(start + steps, len(step_ends) - 1)
+    span = step_ends[last] - step_ends[start]
     return {
         "first_step_s": step_ends[0],
         "median_step_ms": 1e3 * _median(step_times),
         "median_gen_ms": 1e3 * _median(gen_times) if gen_times else None,
-        "trials_per_s": n_batch * last / span,
+        "trials_per_s": n_batch * (last - start) / span,
         "steps_total": len(step_ends),
         "time_to_acc_s": reached[1] if reached else None,
         "steps_to_acc": reached[0] if reached else None,
@@ -174,6 +174,12 @@ def worker_ours(args, clock):
     from psychrnn_widgets import Basic, PerceptualDiscrimination as PD
     from psychrnn_widgets.training.events import TrainingControl
 
+    from psychrnn_widgets.training import step as step_module
+
+    if args.xla_after is not None:  # where training switches to the XLA program (default: step 100)
+        step_module.XLA_AFTER_STEPS = args.xla_after
+    offset = step_module.XLA_AFTER_STEPS  # throughput is measured after the switch: steady state
+    max_steps = max(args.max_steps, offset + args.steps + 1)
     task = PD(dt=DT, tau=TAU, T=T, N_batch=args.n_batch, seed=args.seed)
     check_task = PD(dt=DT, tau=TAU, T=T, N_batch=args.n_batch, seed=args.seed + 1)
     model = Basic(dict(task.get_task_params(), name="bench", N_rec=args.n_rec, seed=args.seed))
@@ -195,11 +201,11 @@ def worker_ours(args, clock):
             checks.append((done, acc))
             if acc >= TARGET_ACC:
                 state["reached"] = (done, clock.now())
-        enough = done >= args.steps + 1 and (not args.to_acc or state["reached"] is not None)
-        if enough or done >= args.max_steps:
+        enough = done >= offset + args.steps + 1 and (not args.to_acc or state["reached"] is not None)
+        if enough or done >= max_steps:
             control.request_stop()
 
-    model.train(task, {"training_iters": args.n_batch * (args.max_steps + 1), "verbosity": False,
+    model.train(task, {"training_iters": args.n_batch * (max_steps + 1), "verbosity": False,
                        "callbacks": on_event, "control": control})
 
     # pure step time on a fixed batch: the compiled step the training loop uses
@@ -220,7 +226,7 @@ def worker_ours(args, clock):
         task.generate_batch()
         gen_times.append(time.perf_counter() - t0)
     result = _summarise(step_ends, args.n_batch, args.steps, step_times, gen_times, state["reached"],
-                        checks, clock.excluded, clock)
+                        checks, clock.excluded, clock, start=offset)
     result["maxrss_mib"] = _maxrss_mib()
     result["versions"] = {"package": "psychrnn_widgets " + pw.__version__, "tensorflow": tf.__version__,
                           "numpy": np.__version__, "python": platform.python_version()}
@@ -272,6 +278,8 @@ def spawn(sbs, venv, side, item, work, seed, timeout):
                "--max-steps", str(item["max_steps"]), "--test-trials", str(item["test_trials"])]
     if item["to_acc"]:
         command.append("--to-acc")
+    if side == "ours" and item.get("xla_after") is not None:
+        command += ["--xla-after", str(item["xla_after"])]
     command += ["--spawn-wall", repr(time.time())]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, timeout=timeout)
     if done.returncode != 0 or not out.exists():
@@ -326,7 +334,7 @@ ITEMS = {
     "hello": dict(name="hello", label="hello world (N_rec 50, N_batch 50)", n_rec=50, n_batch=50, steps=100,
                   max_steps=1500, to_acc=True, test_trials=1000),
     "big": dict(name="big", label="N_rec 256, N_batch 256", n_rec=256, n_batch=256, steps=10,
-                max_steps=11, to_acc=False, test_trials=0),
+                max_steps=11, to_acc=False, test_trials=0, xla_after=3),
 }
 
 
@@ -425,7 +433,10 @@ NOTES = """## How each figure is measured
     (`get_training_step(model, None, 0.001, True, None)`) timed on a fixed batch after 3 warm-up calls.
 - **End-to-end trials/s**: N_batch × steps / (time from the end of step 1 to the end of step
   steps+1), i.e. batch generation, the step and the loop's own work (loss every 10 epochs)
-  included, start-up excluded.
+  included, start-up excluded.  For psychrnn_widgets the window starts after the training
+  loop has switched to the XLA-compiled program (by default after 100 plain-graph steps, while
+  XLA compiles in the background; the 256-unit item switches after 3 steps to keep the run
+  short), i.e. steady state on both sides.
 - **Accuracy ≥ 0.9**: every 10 steps, both sides draw a fresh 200-trial batch from a second task
   instance and compute the task's `accuracy_function` (PsychRNN: 4 × `test()` of 50 trials, as its
   test needs `x.shape[0] == N_batch`; ours: one `test()` of 200).  The time these checks take is
@@ -464,6 +475,7 @@ def main(argv=None):
     parser.add_argument("--test-trials", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--to-acc", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--spawn-wall", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--xla-after", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         if args.spawn_wall is None:
