@@ -3,28 +3,13 @@
 // Dale), mask (flat n*n list of 0/1), paint_mode, brush (0 = cut, 1 = connect), size (px).
 // Written back: mask (once per drag, at its end), paint_mode, brush.
 import { toFloat32 } from "../common/buffers.js";
+import { capture, element } from "../common/dom.js";
 import {
   BLUE, RED, columnKind, hoverText, maxAbs, paintSegment, pixelToCell, renderRGBA, formatWeight,
 } from "./logic.js";
 
 const STRIP = 8; // px: E/I strip along the top and left edges under Dale's law
 const HINT = "hover: post, pre, weight";
-
-function element(tag, style = {}, text = "") {
-  const node = document.createElement(tag);
-  Object.assign(node.style, style);
-  if (text) node.textContent = text;
-  return node;
-}
-
-/** Keep receiving the pointer's events outside the canvas while dragging (not every pointer can be captured). */
-function capture(node, pointerId) {
-  try {
-    node.setPointerCapture?.(pointerId);
-  } catch {
-    // e.g. a synthetic event with no active pointer: the drag still works inside the canvas
-  }
-}
 
 function render({ model, el }) {
   const root = element("div", {

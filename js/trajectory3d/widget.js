@@ -3,27 +3,12 @@
 // colors, labels, axis_labels, title, width, height (px), yaw, pitch (radians).
 // Written back: yaw and pitch, once per drag (at its end).  Double-click restores the first view.
 import { toFloat32 } from "../common/buffers.js";
+import { capture, element } from "../common/dom.js";
 import {
   MAX_LINES, applyDrag, bounds, downsampleIndices, fitView, legendEntries, project, projectLine, rotationMatrix,
 } from "./logic.js";
 
 const MAX_DRAWN_POINTS = 1500; // per line and frame; Python caps lines at 5,000 points
-
-function element(tag, style = {}, text = "") {
-  const node = document.createElement(tag);
-  Object.assign(node.style, style);
-  if (text) node.textContent = text;
-  return node;
-}
-
-/** Keep receiving the pointer's events outside the canvas while dragging (not every pointer can be captured). */
-function capture(node, pointerId) {
-  try {
-    node.setPointerCapture?.(pointerId);
-  } catch {
-    // e.g. a synthetic event with no active pointer: the drag still works inside the canvas
-  }
-}
 
 function render({ model, el }) {
   const root = element("div", {

@@ -17,6 +17,20 @@ function toFloat32(value) {
   throw new TypeError(`cannot read float32 values from ${Object.prototype.toString.call(value)}`);
 }
 
+// common/dom.js
+function element(tag, style = {}, text = "") {
+  const node = document.createElement(tag);
+  Object.assign(node.style, style);
+  if (text) node.textContent = text;
+  return node;
+}
+function capture(node, pointerId) {
+  try {
+    node.setPointerCapture?.(pointerId);
+  } catch {
+  }
+}
+
 // connectivity/logic.js
 var WHITE = [255, 255, 255];
 var RED = [178, 24, 43];
@@ -122,18 +136,6 @@ function formatWeight(w) {
 // connectivity/widget.js
 var STRIP = 8;
 var HINT = "hover: post, pre, weight";
-function element(tag, style = {}, text = "") {
-  const node = document.createElement(tag);
-  Object.assign(node.style, style);
-  if (text) node.textContent = text;
-  return node;
-}
-function capture(node, pointerId) {
-  try {
-    node.setPointerCapture?.(pointerId);
-  } catch {
-  }
-}
 function render({ model, el }) {
   const root = element("div", {
     display: "inline-flex",

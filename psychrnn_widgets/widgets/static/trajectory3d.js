@@ -17,6 +17,20 @@ function toFloat32(value) {
   throw new TypeError(`cannot read float32 values from ${Object.prototype.toString.call(value)}`);
 }
 
+// common/dom.js
+function element(tag, style = {}, text = "") {
+  const node = document.createElement(tag);
+  Object.assign(node.style, style);
+  if (text) node.textContent = text;
+  return node;
+}
+function capture(node, pointerId) {
+  try {
+    node.setPointerCapture?.(pointerId);
+  } catch {
+  }
+}
+
 // trajectory3d/logic.js
 var PITCH_LIMIT = Math.PI / 2;
 var MAX_LINES = 20;
@@ -116,18 +130,6 @@ function legendEntries(labels, colors) {
 
 // trajectory3d/widget.js
 var MAX_DRAWN_POINTS = 1500;
-function element(tag, style = {}, text = "") {
-  const node = document.createElement(tag);
-  Object.assign(node.style, style);
-  if (text) node.textContent = text;
-  return node;
-}
-function capture(node, pointerId) {
-  try {
-    node.setPointerCapture?.(pointerId);
-  } catch {
-  }
-}
 function render({ model, el }) {
   const root = element("div", {
     display: "inline-flex",
