@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import network_params
+from helpers import network_params
 from psychrnn_widgets import AlphaIdentity, Basic, GaussianSpectralRadius, ParameterError, WeightInitializer
 from psychrnn_widgets.models import constraints
 

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import network_params
+from helpers import network_params
 from psychrnn_widgets import (Basic, Curriculum, MatchToCategory, ParameterError, PerceptualDiscrimination,
                               TrainingControl, default_metric)
 

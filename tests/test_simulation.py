@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA, network_params
+from helpers import DATA, network_params
 from psychrnn_widgets import (GRU, LSTM, Basic, BasicSimulator, GRUSimulator, LSTMSimulator, MatchToCategory,
                               ParameterError, PerceptualDiscrimination, Task)
 from psychrnn_widgets.simulation import Clamp, InputPerturbation, Kick, Silence

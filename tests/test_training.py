@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import network_params
+from helpers import network_params
 from psychrnn_widgets import (Basic, ParameterError, PerceptualDiscrimination, TrainingControl,
                               TrainingDivergedError, WeightFileError)
 

@@ -11,7 +11,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("bqplot")
 pytest.importorskip("anywidget")
 
-from conftest import network_params  # noqa: E402
+from helpers import network_params  # noqa: E402
 from psychrnn_widgets import PerceptualDiscrimination  # noqa: E402
 
 

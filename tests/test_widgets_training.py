@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 pytest.importorskip("bqplot")
 
-from conftest import network_params  # noqa: E402
+from helpers import network_params  # noqa: E402
 from psychrnn_widgets.widgets.throttle import Series, ThrottledUpdater  # noqa: E402
 
 

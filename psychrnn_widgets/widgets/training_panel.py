@@ -118,8 +118,11 @@ class TrainingPanel(widgets.VBox):
                                             layout=widgets.Layout(width="98%"))
         self.status = widgets.HTML(value=self._status_html("idle", None))
 
-        loss_scales = {"x": bq.LinearScale(min=0.0, max=1000.0), "y": bq.LogScale(min=1e-3, max=1.0)}
-        accuracy_scales = {"x": bq.LinearScale(min=0.0, max=1000.0), "y": bq.LinearScale(min=0.0, max=1.0)}
+        # no padding: the trial axis starts at 0, not at a negative tick
+        loss_scales = {"x": bq.LinearScale(min=0.0, max=1000.0, allow_padding=False),
+                       "y": bq.LogScale(min=1e-3, max=1.0)}
+        accuracy_scales = {"x": bq.LinearScale(min=0.0, max=1000.0, allow_padding=False),
+                           "y": bq.LinearScale(min=0.0, max=1.0, allow_padding=False)}
         self.loss_line = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32), scales=loss_scales,
                                   colors=["#1f77b4"], stroke_width=1.5)
         self.accuracy_line = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),

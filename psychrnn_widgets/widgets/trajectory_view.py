@@ -166,8 +166,9 @@ class TrajectoryView(widgets.VBox):
                                 fig_margin={"top": 30, "bottom": 40, "left": 50, "right": 10},
                                 layout=widgets.Layout(width="420px", height="380px"))
         options = [(f"PC{i + 1}", i) for i in range(self.n_components)]
-        self.pc_x = widgets.Dropdown(options=options, value=0, description="x", layout=widgets.Layout(width="120px"))
-        self.pc_y = widgets.Dropdown(options=options, value=1, description="y", layout=widgets.Layout(width="120px"))
+        chooser = dict(options=options, layout=widgets.Layout(width="110px"), style={"description_width": "initial"})
+        self.pc_x = widgets.Dropdown(value=0, description="x", **chooser)
+        self.pc_y = widgets.Dropdown(value=1, description="y", **chooser)
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.message = widgets.HTML("")
         self.legend = widgets.HTML("")
