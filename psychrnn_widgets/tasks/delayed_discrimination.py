@@ -96,10 +96,6 @@ class DelayedDiscrimination(Task):
         self.stim_noise = 0.1
 
     # ------------------------------------------------------------ PsychRNN-style API
-    def generate_trial_params(self, batch, trial):
-        """Draw one trial's parameters (see the class docstring)."""
-        return self._columns_to_dicts(self._sample_columns(1, batch))[0]
-
     def trial_function(self, time, params):
         """Input, target and mask at ``time`` ms for one trial (per-trial fallback)."""
         std = psychrnn_noise_std(self.dt, params["stim_noise"])

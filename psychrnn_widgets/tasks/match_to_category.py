@@ -76,10 +76,6 @@ class MatchToCategory(Task):
         return (1.0 / (2 * self.dt)) * stim_noise
 
     # ------------------------------------------------------------ PsychRNN-style API
-    def generate_trial_params(self, batch, trial):
-        """Draw one trial's parameters (see the class docstring)."""
-        return self._columns_to_dicts(self._sample_columns(1, batch))[0]
-
     def trial_function(self, time, params):
         """Input, target and mask at ``time`` ms for one trial (per-trial fallback)."""
         std = self._noise_std(params["stim_noise"])

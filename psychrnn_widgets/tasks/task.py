@@ -341,7 +341,12 @@ class Task:
         Returns:
             dict: whatever :meth:`trial_function` needs (onset times, stimulus, choice...).
             It is also handed back with each batch, for analysis.
+
+        A task with the vectorised ``_sample_columns`` hook (the built-ins) gets this
+        method for free: one trial drawn through that hook.
         """
+        if _defining_class(type(self), "_sample_columns") is not Task:
+            return self._columns_to_dicts(self._sample_columns(1, batch))[0]
         raise NotImplementedError(
             f"{type(self).__name__} must implement generate_trial_params(batch, trial) -> dict"
         )
