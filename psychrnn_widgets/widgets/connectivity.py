@@ -18,6 +18,8 @@ import anywidget
 import numpy as np
 import traitlets
 
+from psychrnn_widgets.models.constraints import n_excitatory
+
 STATIC = pathlib.Path(__file__).parent / "static"
 
 
@@ -121,7 +123,7 @@ class ConnectivityEditor(anywidget.AnyWidget):
 
     @traitlets.observe("dale_ratio", "n")
     def _update_n_exc(self, change):
-        self.n_exc = None if self.dale_ratio is None else int(self.dale_ratio * self.n)
+        self.n_exc = None if self.dale_ratio is None else n_excitatory(self.dale_ratio, self.n)
 
     # ------------------------------------------------------------------ public API
     def set_weights(self, W_rec_eff, dale_ratio=None):

@@ -22,6 +22,7 @@ import traitlets
 
 from psychrnn_widgets import transfer
 from psychrnn_widgets.errors import ParameterError
+from psychrnn_widgets.models.constraints import n_excitatory
 
 __all__ = ["NetworkPanel", "INITIALIZERS", "REGULARIZER_KEYS"]
 
@@ -277,7 +278,7 @@ class NetworkPanel(widgets.VBox):
         n = params["N_rec"]
         text = f"{n} units"
         if params.get("dale_ratio") is not None:
-            n_e = int(params["dale_ratio"] * n)
+            n_e = n_excitatory(params["dale_ratio"], n)
             text += f": {n_e} excitatory / {n - n_e} inhibitory"
         mask = params.get("rec_connectivity")
         if mask is None:
