@@ -169,7 +169,7 @@ def worker_psychrnn(args, clock):
 
 def worker_ours(args, clock):
     import numpy as np
-    import tensorflow as tf
+
     import psychrnn_widgets as pw
     from psychrnn_widgets import Basic, PerceptualDiscrimination as PD
     from psychrnn_widgets.training.events import TrainingControl
@@ -228,6 +228,8 @@ def worker_ours(args, clock):
     result = _summarise(step_ends, args.n_batch, args.steps, step_times, gen_times, state["reached"],
                         checks, clock.excluded, clock, start=offset)
     result["maxrss_mib"] = _maxrss_mib()
+    import tensorflow as tf  # already imported by the package
+
     result["versions"] = {"package": "psychrnn_widgets " + pw.__version__, "tensorflow": tf.__version__,
                           "numpy": np.__version__, "python": platform.python_version()}
     if args.test_trials:

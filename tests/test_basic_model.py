@@ -71,6 +71,35 @@ def test_generic_scan_path_equals_the_hoisted_basic_forward_pass(rng):
     np.testing.assert_allclose(fast_out.numpy(), slow_out.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("transfer", ["relu", "tanh", "softplus"])
+def test_hand_written_backward_pass_equals_automatic_differentiation(rng, transfer):
+    """Basic's custom BPTT gives the gradients TensorFlow derives through the generic tf.scan."""
+    import tensorflow as tf
+
+    from psychrnn_widgets.models.rnn import RNN
+
+    mask = (rng.random((50, 50)) < 0.7).astype(float)
+    model = Basic(network_params(dale_ratio=0.8, rec_connectivity=mask, transfer_function=transfer,
+                                 L2_firing_rate=0.1, L2_in=0.01, b_rec=rng.normal(0, 0.1, 50)))
+    x = rng.normal(0.5, 1.0, (6, 30, 2)).astype(np.float32)
+    y = rng.normal(size=(6, 30, 2)).astype(np.float32)
+    output_mask = (rng.random((6, 30, 2)) < 0.8).astype(np.float32)
+
+    def gradients():
+        with tf.GradientTape() as tape:
+            total, _, _ = model.compute_loss(x, y, output_mask, noise=False)
+        return [g.numpy() for g in tape.gradient(total, model.trainable_variables)]
+
+    hand_written = gradients()
+    model.forward_pass = lambda inputs, noise=True: RNN.forward_pass(model, inputs, noise=noise)
+    automatic = gradients()
+    assert len(hand_written) == len(automatic) == len(model.trainable_variables)
+    for variable, fast, slow in zip(model.trainable_variables, hand_written, automatic):
+        scale = np.abs(slow).max()
+        assert scale > 0, variable.name
+        np.testing.assert_allclose(fast, slow, atol=1e-5 * scale + 1e-7, err_msg=variable.name)
+
+
 def test_gaussian_spectral_radius_is_exact_on_the_effective_matrix(rng):
     mask = (rng.random((50, 50)) < 0.5).astype(float)
     for spec_rad in (1.1, 0.8):

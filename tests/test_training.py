@@ -104,6 +104,42 @@ def test_custom_loss_and_custom_regularizer():
     assert seen and seen[0] == "here" and min(losses) > 5.0
 
 
+def test_custom_loss_with_python_control_flow_on_tensors_still_trains():
+    """The step is traced without AutoGraph; code that needs AutoGraph falls back to it."""
+    def hinge_when_large(predictions, y, output_mask):
+        error = tf.reduce_mean(tf.square(output_mask * (predictions - y)))
+        if error > 10.0:  # a Python `if` on a tensor: needs AutoGraph inside tf.function
+            return tf.sqrt(error)
+        return error
+
+    model = Basic(network_params(seed=4, loss_function="hinge", hinge=hinge_when_large))
+    losses, _, _ = model.train(hello_task(), dict(training_iters=150, loss_epoch=1, verbosity=False))
+    assert len(losses) == 3 and np.all(np.isfinite(losses))
+    from psychrnn_widgets.training.step import get_training_step
+
+    assert get_training_step(model, None, 0.001, True, None)._step.autograph
+
+
+def test_importing_the_models_skips_keras_but_tf_keras_still_works():
+    """TensorFlow's eager Keras import is skipped at start-up; tf.keras loads on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "import psychrnn_widgets.models.basic\n"
+        "import tensorflow as tf\n"
+        "assert 'keras' not in sys.modules, 'keras imported at start-up'\n"
+        "assert 'TF_USE_LEGACY_KERAS' not in os.environ\n"
+        "assert None not in tf.__path__ and tf.__path__\n"
+        "layer = tf.keras.layers.Dense(3)\n"
+        "assert layer(tf.ones((2, 4))).shape == (2, 3)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+
+
 def test_l1_l2_and_firing_rate_regularisers_are_means():
     model = Basic(network_params(L1_rec=0.3, L2_in=0.2, L2_out=0.1, L2_firing_rate=0.05))
     x = hello_task().get_trial_batch()[0]

@@ -4,17 +4,18 @@
               + sqrt(2 alpha rec_noise^2) xi_t
     y_{t+1} = f(x_{t+1}) W_out_eff^T + b_out
 
-``forward_pass`` computes exactly this, with the work that does not depend on the state
-taken out of the time loop: the input drive ``u W_in_eff^T + b_rec`` for all steps in
-one product, the noise for all steps in one draw (none when ``rec_noise`` is 0 or noise
-is off), and the readout of all states in one product after the loop.  Inside the loop
-only ``leaky_update`` runs — the same function ``recurrent_timestep`` uses.
+``forward_pass`` computes exactly this in one symbolic loop over time
+(:func:`leaky_recurrence`) whose body is one step: the input projection of that step, the
+recurrent product and the leak, in PsychRNN's order of operations.  Noise for the whole
+pass is drawn in one call before the loop (not at all when ``rec_noise`` is 0 or noise is
+off) and the readout of all states is one product after it.  The loop works time-major;
+only the returned states are transposed to (batch, time, N_rec).
 
-The recurrence has a hand-written backward pass (:func:`leaky_recurrence`): one
-symbolic loop back through time with a handful of operations per step, the weight
-gradient summed over all steps in one product afterwards.  TensorFlow's automatic
-gradient of a ``tf.scan`` does the same maths with several times more operations per
-step; the training step is also XLA-compiled (see ``training/step.py``).
+The recurrence has a hand-written backward pass: one loop back through time with one
+product for the state gradient and the weight-gradient products accumulated in the same
+loop: the only (T, B, N) tensors are the states and the readout's gradient.  TensorFlow's
+automatic gradient of a ``tf.scan`` does the same maths with several times more operations
+per step; the training step is also XLA-compiled (see ``training/step.py``).
 """
 import numpy as np
 
@@ -22,25 +23,44 @@ from ._tf import tf
 from .rnn import RNN
 
 
-def leaky_recurrence(update, alpha, transfer_function):
-    """A differentiable ``states = recurrence(drive, W_T, s0)`` for the leaky rate update.
+def transfer_derivative(transfer_function, values):
+    """``f'(values)`` elementwise, for any differentiable TensorFlow transfer function."""
+    with tf.GradientTape() as tape:
+        tape.watch(values)
+        rates = transfer_function(values)
+    return tape.gradient(rates, values)
 
-    ``update(state, drive_t, W_T)`` is the one-step map
-    ``(1-alpha) s + alpha (f(s) W_T + drive_t)``; ``drive`` (T, B, N) holds the input
-    drive (noise included), ``W_T`` (N, N) is ``W_rec_eff^T``, ``s0`` (B, N) the initial
-    state; ``states`` (T, B, N) are s_1..s_T.  Backward pass, with G_t = dL/ds_t:
 
-        G_t = dS_t + (1-alpha) G_{t+1} + alpha (G_{t+1} W_T^T) * f'(s_t)
-        dDrive_t = alpha G_{t+1},  dW_T = alpha sum_t f(s_t)^T G_{t+1},
+def leaky_recurrence(alpha, transfer_function, with_noise):
+    """A differentiable ``states = recurrence(x, W_in_T, b, W_T, s0[, noise])`` for the leaky rate network.
+
+    With ``W_T = W_rec_eff^T`` (N, N), ``W_in_T = W_in_eff^T`` (N_in, N) and ``b = b_rec``
+    (N,), one step is PsychRNN's
+
+        s_{t+1} = (1-alpha) s_t + alpha (f(s_t) W_T + x_t W_in_T + b [+ noise_t])
+
+    for ``x`` (T, B, N_in) time-major, ``s0`` (B, N) and optional ``noise`` (T, B, N)
+    (already divided by alpha).  ``states`` (T, B, N) are s_1..s_T.  The input
+    projection happens inside the loop, one (B, N_in) x (N_in, N) product per step, so no
+    (T, B, N) drive tensor is written and read back.  Backward pass, with G_t = dL/ds_t:
+
+        G_t = dS_t + (1-alpha) G_{t+1} + alpha (G_{t+1} W_T^T) * f'(s_t)      (G_{T+1} = 0)
+        dW_T = alpha sum_t f(s_t)^T G_{t+1},  dW_in_T = alpha sum_t x_t^T G_{t+1},
+        db = alpha sum G_{t+1},  d noise_t = alpha G_{t+1},
         ds0 = (1-alpha) G_1 + alpha (G_1 W_T^T) * f'(s_0)
+
+    — one product per step in the loop; the weight gradients are single products over
+    all steps afterwards.
     """
 
-    @tf.custom_gradient
-    def recurrence(drive, W_T, s0):
-        n_steps = tf.shape(drive)[0]
+    def run(x, W_in_T, b, W_T, s0, noise):
+        n_steps = tf.shape(x)[0]
 
         def step(t, state, states):
-            state = update(state, drive[t], W_T)
+            drive = tf.matmul(x[t], W_in_T) + b
+            if noise is not None:
+                drive = drive + noise[t]
+            state = (1.0 - alpha) * state + alpha * (tf.matmul(transfer_function(state), W_T) + drive)
             return t + 1, state, states.write(t, state)
 
         _, _, states = tf.while_loop(
@@ -49,29 +69,40 @@ def leaky_recurrence(update, alpha, transfer_function):
         states = states.stack()
 
         def backward(d_states):
-            previous = tf.concat([s0[None], states[:-1]], axis=0)  # s_0 .. s_{T-1}
-            with tf.GradientTape() as tape:  # f' elementwise, for any transfer function
-                tape.watch(previous)
-                rates = transfer_function(previous)
-            gain = alpha * tape.gradient(rates, previous)
-            W = tf.transpose(W_T)
+            alpha_W = alpha * tf.transpose(W_T)
 
-            def back_step(t, g, grads):
-                g = g + d_states[t]  # now G_{t+1} in the notation above (index t <-> s_{t+1})
-                grads = grads.write(t, g)
-                return t - 1, (1.0 - alpha) * g + tf.matmul(g, W) * gain[t], grads
+            def back_step(t, previous, g, d_W_T, d_W_in_T, d_b, grads):
+                """From G_{t+2} to G_{t+1}, adding this step's terms; ``previous`` is s_t."""
+                g = g + d_states[t]  # G_{t+1}: index t of ``states`` holds s_{t+1}
+                d_W_T += tf.matmul(transfer_function(previous), g, transpose_a=True)
+                d_W_in_T += tf.matmul(x[t], g, transpose_a=True)
+                d_b += tf.reduce_sum(g, axis=0)
+                grads = tuple(array.write(t, g) for array in grads)  # only with noise: its gradient
+                g = (1.0 - alpha) * g + tf.matmul(g, alpha_W) * transfer_derivative(transfer_function, previous)
+                return g, d_W_T, d_W_in_T, d_b, grads
 
-            _, d_s0, grads = tf.while_loop(
-                lambda t, *_: t >= 0, back_step,
-                (n_steps - 1, tf.zeros_like(s0), tf.TensorArray(tf.float32, size=n_steps)),
-            )
-            grads = grads.stack()
-            n = tf.shape(W_T)[0]
-            d_W_T = alpha * tf.matmul(tf.reshape(rates, [-1, n]), tf.reshape(grads, [-1, n]), transpose_a=True)
-            return alpha * grads, d_W_T, d_s0
+            def loop_body(t, g, d_W_T, d_W_in_T, d_b, *grads):
+                g, d_W_T, d_W_in_T, d_b, grads = back_step(t, states[t - 1], g, d_W_T, d_W_in_T, d_b, grads)
+                return (t - 1, g, d_W_T, d_W_in_T, d_b) + grads
+
+            carry = (n_steps - 1, tf.zeros_like(s0), tf.zeros_like(W_T), tf.zeros_like(W_in_T), tf.zeros_like(b))
+            if noise is not None:
+                carry += (tf.TensorArray(tf.float32, size=n_steps),)
+            _, g, d_W_T, d_W_in_T, d_b, *grads = tf.while_loop(lambda t, *_: t >= 1, loop_body, carry)
+            d_s0, d_W_T, d_W_in_T, d_b, grads = back_step(0, s0, g, d_W_T, d_W_in_T, d_b, tuple(grads))
+            gradients = (tf.zeros_like(x), alpha * d_W_in_T, alpha * d_b, alpha * d_W_T, d_s0)
+            return gradients + tuple(alpha * array.stack() for array in grads)
 
         return states, backward
 
+    if with_noise:
+        @tf.custom_gradient
+        def recurrence(x, W_in_T, b, W_T, s0, noise):
+            return run(x, W_in_T, b, W_T, s0, noise)
+    else:
+        @tf.custom_gradient
+        def recurrence(x, W_in_T, b, W_T, s0):
+            return run(x, W_in_T, b, W_T, s0, None)
     return recurrence
 
 
@@ -98,15 +129,21 @@ class Basic(RNN):
 
     def forward_pass(self, x, noise=True):
         """``x`` (B, T, N_in) -> ``(outputs (B,T,N_out), states (B,T,N_rec))``; see the module doc."""
+        outputs, states = self.forward_pass_time_major(x, noise=noise)
+        return outputs, tf.transpose(states, [1, 0, 2])
+
+    def forward_pass_time_major(self, x, noise=True):
+        """Like :meth:`forward_pass` but ``states`` time-major, (T, B, N_rec) (no transpose)."""
         x = tf.convert_to_tensor(x, tf.float32)
-        W_rec_eff_T = tf.transpose(self.get_effective_W_rec())
-        # input drive for every step at once, time-major (T, B, N_rec)
-        drive = tf.einsum("btn,rn->tbr", x, self.get_effective_W_in()) + self.b_rec
-        if noise and self.rec_noise > 0:
-            # alpha * (drive + noise / alpha) == alpha * drive + noise
-            scale = np.sqrt(2.0 * self.alpha) * self.rec_noise / self.alpha
-            drive = drive + scale * self.noise_for_pass(tf.shape(drive))
-        recurrence = leaky_recurrence(self.leaky_update, self.alpha, self.transfer_function)
-        states = tf.transpose(recurrence(drive, W_rec_eff_T, self.initial_state(tf.shape(x)[0])), [1, 0, 2])
-        outputs = tf.einsum("btr,or->bto", self.transfer_function(states), self.get_effective_W_out()) + self.b_out
+        alpha = self.alpha
+        x_time_major = tf.transpose(x, [1, 0, 2])
+        args = [x_time_major, tf.transpose(self.get_effective_W_in()), self.b_rec,
+                tf.transpose(self.get_effective_W_rec()), self.initial_state(tf.shape(x)[0])]
+        with_noise = bool(noise and self.rec_noise > 0)
+        if with_noise:  # alpha * (drive + noise / alpha) == alpha * drive + noise
+            n_steps, batch = tf.shape(x)[1], tf.shape(x)[0]
+            scale = np.sqrt(2.0 * alpha) * self.rec_noise / alpha
+            args.append(scale * self.noise_for_pass([n_steps, batch, self.N_rec]))
+        states = leaky_recurrence(alpha, self.transfer_function, with_noise)(*args)
+        outputs = tf.einsum("tbr,or->bto", self.transfer_function(states), self.get_effective_W_out()) + self.b_out
         return outputs, states

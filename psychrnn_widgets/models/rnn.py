@@ -24,7 +24,7 @@ import numpy as np
 from .. import transfer
 from ..errors import ParameterError
 from . import constraints
-from ._tf import tf
+from ._tf import GraphFunction, tf
 from .initializers import GaussianSpectralRadius, WeightInitializer
 from .losses import resolve_loss
 from .regularizers import REGULARIZER_KEYS, Regularizer
@@ -272,7 +272,7 @@ class RNN:
         fn = self._forward_functions.get(noise)
         if fn is None:
             spec = tf.TensorSpec([None, None, self.N_in], tf.float32)
-            fn = tf.function(lambda x: self.forward_pass(x, noise=noise), input_signature=[spec])
+            fn = GraphFunction(lambda x: self.forward_pass(x, noise=noise), input_signature=[spec])
             self._forward_functions[noise] = fn
         return fn
 

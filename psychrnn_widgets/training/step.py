@@ -6,21 +6,28 @@ Batch size and trial length are dynamic (``None`` in the input signature), so cu
 stages may differ in ``T``.  The update is skipped entirely when the loss or a gradient
 is not finite, which keeps the last finite weights.
 
-XLA: when the model prefers it (``Basic``), the step also has an XLA-compiled twin.
-Compiling takes seconds, so for each batch shape the first ``XLA_AFTER_STEPS`` steps run
-the plain graph while a background thread compiles the twin with a *dry run* (the same
-program with the update switched off: no variable changes, no noise-counter advance).
+Tracing: without AutoGraph (the library's loops are explicit ``tf.while_loop``s), which
+is about 5x faster; see :class:`~psychrnn_widgets.models._tf.GraphFunction`.
+
+XLA: when the model prefers it (``Basic``), the step also has an XLA-compiled twin: the
+already-traced plain graph, compiled (no second Python trace).  Compiling takes seconds,
+so for each batch shape the first ``XLA_AFTER_STEPS`` steps run the plain graph while a
+background thread at the lowest CPU priority (Linux: nice 19, that thread only) compiles
+the twin with a *dry run* (the same program with the update switched off: no variable
+changes, no noise-counter advance).
 The switch always happens at that step count (waiting for the compiler if it is late),
 never "whenever it is ready", so a seeded run is reproducible.
 """
 import atexit
+import os
+import sys
 import threading
 import warnings
 
 import numpy as np
 
 from ..errors import ParameterError
-from ..models._tf import tf
+from ..models._tf import GraphFunction, tf
 from .optim import Adam
 
 #: plain-graph steps per batch shape before switching to the XLA-compiled program
@@ -86,17 +93,21 @@ class TrainingStep:
             jit_compile = bool(getattr(model, "prefers_xla", False)) and optimizer is None
         self.jit_compile = bool(jit_compile) and optimizer is None
         signature = self.signature + [tf.TensorSpec([], tf.bool)]
-        self._step = tf.function(self._step_graph, input_signature=signature)
-        self._xla_step = (tf.function(self._step_graph, input_signature=signature, jit_compile=True)
-                          if self.jit_compile else None)
+        self._step = GraphFunction(self._step_graph, input_signature=signature)
+        self._xla_step = (tf.function(self._call_plain_graph, input_signature=signature, jit_compile=True,
+                                      autograph=False) if self.jit_compile else None)
         self._xla_shapes = {}  # (batch, time) -> _XlaWarmUp
         #: steps the caller plans to run; XLA is not worth compiling for XLA_AFTER_STEPS or fewer
         self.planned_steps = None
-        self._apply_external = tf.function(self._apply_external_graph) if optimizer is not None else None
+        self._apply_external = GraphFunction(self._apply_external_graph) if optimizer is not None else None
 
     def trace(self):
         """Build the plain graph now (otherwise the first call does it)."""
         self._step.get_concrete_function()
+
+    def _call_plain_graph(self, x, y, mask, dry_run):
+        # the XLA twin compiles the already-traced plain graph: no second Python trace
+        return self._step.get_concrete_function()(x, y, mask, dry_run)
 
     def _select(self, x, y, mask):
         """The program for this step: plain graph, or the XLA twin once warmed up for the shape."""
@@ -174,6 +185,15 @@ def _finish_compilations():
         thread.join()
 
 
+def _lower_this_thread_priority():
+    """Linux: nice 19 for the calling thread only, so a compiler thread yields the CPU to training."""
+    if sys.platform.startswith("linux"):  # elsewhere setpriority(PRIO_PROCESS, ...) would be process-wide
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:
+            pass
+
+
 class _XlaWarmUp:
     """Background compilation of the XLA twin for one batch shape (a dry run: nothing applied)."""
 
@@ -186,6 +206,7 @@ class _XlaWarmUp:
         self.thread.start()
 
     def _run(self, xla_step, x, y, mask):
+        _lower_this_thread_priority()
         try:
             xla_step(x, y, mask, tf.constant(True))
             self.ok = True
