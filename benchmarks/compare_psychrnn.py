@@ -8,14 +8,17 @@ environment (created or reused by ``tools/psychrnn_side_by_side.py``'s helpers,
 default ``~/.cache/psychrnn_widgets/psychrnn-venv``); this same file is its worker
 (``--worker psychrnn``) and imports only PsychRNN, TensorFlow and NumPy there.
 
-Work items (first version):
-  hello   PerceptualDiscrimination(dt=10, tau=100, T=2000, N_batch=50), Basic N_rec=50:
-          process start -> first finished training step; median step time; end-to-end
-          trials/s; time to accuracy 0.9 (checked every 10 steps on a fresh 200-trial
-          batch, the same check on both sides); peak RSS.  Then test() on 1,000 trials.
-  big     the same task and network with N_rec=256, N_batch=256 (fewer steps, no 0.9).
-Latency floor: NumPy time for the dependent chain of matrix products of one training
-step (forward and backward through all 200 time steps), measured in this process.
+Work items:
+  hello    PerceptualDiscrimination(dt=10, tau=100, T=2000, N_batch=50), Basic N_rec=50:
+           process start -> first finished training step; median step time; end-to-end
+           trials/s; time to accuracy 0.9 (checked every 10 steps on a fresh 200-trial
+           batch, the same check on both sides); peak RSS.  Then test() on 1,000 trials
+           and each package's NumPy simulator (BasicSimulator.run_trials) on 1,000 trials.
+  big      the same task and network with N_rec=256, N_batch=256 (fewer steps, no 0.9).
+  delayed  DelayedDiscrimination(dt=10, tau=100, T=2000, N_batch=50), Basic N_rec=50.
+Floors, measured in this process: the latency floor (NumPy time for the matrix products
+of one training step, in their dependency order: forward and backward through all 200
+time steps) and the FLOP floor (the step's FLOPs at this machine's large-matmul rate).
 
     python benchmarks/compare_psychrnn.py                 # 3 reps, writes benchmarks/RESULTS.md
     python benchmarks/compare_psychrnn.py --reps 1 --no-write
@@ -62,6 +65,19 @@ def _median(values):
     return values[mid] if len(values) % 2 else 0.5 * (values[mid - 1] + values[mid])
 
 
+def _time_calls(call, prefix, repeats=3):
+    """``{prefix_first_s, prefix_median_s}``: the first call, then the median of ``repeats`` more."""
+    t0 = time.perf_counter()
+    call()
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return {f"{prefix}_first_s": first, f"{prefix}_median_s": _median(times)}
+
+
 def _maxrss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
@@ -88,8 +104,11 @@ def worker_psychrnn(args, clock):
     import tensorflow as tf
     from importlib import metadata
     from psychrnn.backend.models.basic import Basic
-    from psychrnn.tasks.perceptual_discrimination import PerceptualDiscrimination as PD
+    from psychrnn.backend.simulation import BasicSimulator
+    from psychrnn.tasks.delayed_discrim import DelayedDiscrimination
+    from psychrnn.tasks.perceptual_discrimination import PerceptualDiscrimination
 
+    PD = DelayedDiscrimination if args.task == "delayed" else PerceptualDiscrimination
     np.random.seed(args.seed)
     tf.compat.v1.set_random_seed(args.seed)
     task = PD(dt=DT, tau=TAU, T=T, N_batch=args.n_batch)
@@ -146,6 +165,10 @@ def worker_psychrnn(args, clock):
     result["maxrss_mib"] = _maxrss_mib()
     result["versions"] = {"package": "PsychRNN " + metadata.version("psychrnn"), "tensorflow": tf.__version__,
                           "numpy": np.__version__, "python": platform.python_version()}
+    if args.sim_trials:
+        x = PD(dt=DT, tau=TAU, T=T, N_batch=args.sim_trials).get_trial_batch()[0]
+        simulator = BasicSimulator(rnn_model=model)  # the trained weights
+        result.update(_time_calls(lambda: simulator.run_trials(x), "sim"))
     model.destruct()
     if args.test_trials:
         # PsychRNN tiles init_state to N_batch rows: test() on 1,000 trials needs N_batch=1000
@@ -154,15 +177,7 @@ def worker_psychrnn(args, clock):
         x = big_task.get_trial_batch()[0]
         result["test_gen_s"] = time.perf_counter() - t0
         tmodel = Basic(dict(big_task.get_task_params(), name="bench_test", N_rec=args.n_rec))
-        t0 = time.perf_counter()
-        tmodel.test(x)
-        result["test_first_s"] = time.perf_counter() - t0
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            tmodel.test(x)
-            times.append(time.perf_counter() - t0)
-        result["test_median_s"] = _median(times)
+        result.update(_time_calls(lambda: tmodel.test(x), "test"))
         tmodel.destruct()
     return result
 
@@ -171,13 +186,14 @@ def worker_ours(args, clock):
     import numpy as np
 
     import psychrnn_widgets as pw
-    from psychrnn_widgets import Basic, PerceptualDiscrimination as PD
+    from psychrnn_widgets import Basic, BasicSimulator, DelayedDiscrimination, PerceptualDiscrimination
     from psychrnn_widgets.training.events import TrainingControl
 
     from psychrnn_widgets.training import step as step_module
 
     if args.xla_after is not None:  # where training switches to the XLA program (default: step 100)
         step_module.XLA_AFTER_STEPS = args.xla_after
+    PD = DelayedDiscrimination if args.task == "delayed" else PerceptualDiscrimination
     offset = step_module.XLA_AFTER_STEPS  # throughput is measured after the switch: steady state
     max_steps = max(args.max_steps, offset + args.steps + 1)
     task = PD(dt=DT, tau=TAU, T=T, N_batch=args.n_batch, seed=args.seed)
@@ -236,15 +252,11 @@ def worker_ours(args, clock):
         t0 = time.perf_counter()
         x = task.generate_batch(N_batch=args.test_trials)[0]
         result["test_gen_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        model.test(x)
-        result["test_first_s"] = time.perf_counter() - t0
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            model.test(x)
-            times.append(time.perf_counter() - t0)
-        result["test_median_s"] = _median(times)
+        result.update(_time_calls(lambda: model.test(x), "test"))
+    if args.sim_trials:
+        x = PD(dt=DT, tau=TAU, T=T, N_batch=args.sim_trials, seed=args.seed + 2).get_trial_batch()[0]
+        simulator = BasicSimulator(rnn_model=model)  # the trained weights
+        result.update(_time_calls(lambda: simulator.run_trials(x), "sim"))
     return result
 
 
@@ -277,7 +289,8 @@ def spawn(sbs, venv, side, item, work, seed, timeout):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     command = [python, str(HERE), "--worker", side, "--out", str(out), "--seed", str(seed),
                "--n-rec", str(item["n_rec"]), "--n-batch", str(item["n_batch"]), "--steps", str(item["steps"]),
-               "--max-steps", str(item["max_steps"]), "--test-trials", str(item["test_trials"])]
+               "--max-steps", str(item["max_steps"]), "--test-trials", str(item["test_trials"]),
+               "--sim-trials", str(item.get("sim_trials", 0)), "--task", item.get("task", "perceptual")]
     if item["to_acc"]:
         command.append("--to-acc")
     if side == "ours" and item.get("xla_after") is not None:
@@ -290,36 +303,66 @@ def spawn(sbs, venv, side, item, work, seed, timeout):
     return json.loads(out.read_text())
 
 
-def latency_floor(n_rec, n_batch, repeats=5, seed=0):
-    """NumPy: one training step's dependent chain (forward T steps, backward T steps)."""
+def step_flops(n_rec, n_batch, n_in=2, n_out=2, n_steps=N_STEPS):
+    """Multiply-add FLOPs of one training step of Basic (matrix products only, elementwise work ignored).
+
+    Per time step and trial: forward 2N^2 (recurrent) + 2 N N_in (input) + 2 N N_out (readout);
+    backward 2N^2 (state gradient) + 2N^2 (W_rec gradient) + 2 N N_in (W_in gradient)
+    + 4 N N_out (readout: state and W_out gradients).
+    """
+    per_trial_step = 6 * n_rec ** 2 + 4 * n_rec * n_in + 6 * n_rec * n_out
+    return n_steps * n_batch * per_trial_step
+
+
+def matmul_rate_gflops(size=2048, repeats=5):
+    """This machine's large-matmul rate: NumPy float32 (size x size) @ (size x size), best of ``repeats``."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size ** 3 / best / 1e9
+
+
+def _timed(call):
+    t0 = time.perf_counter()
+    call()
+    return time.perf_counter() - t0
+
+
+def latency_floor(n_rec, n_batch, repeats=7, seed=0, weight_gradients=True):
+    """NumPy: the matrix products of one training step, in their dependency order (ms).
+
+    Forward: T products ``r_t W^T`` (each needs the previous state); backward: T products
+    ``g W`` (each needs the previous gradient) and the T weight-gradient products
+    ``r_t^T g`` (left out with ``weight_gradients=False``: the strict dependent chain).
+    No elementwise work: the time of the products alone.
+    """
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    alpha = DT / TAU
-    W = (rng.standard_normal((n_rec, n_rec)) / np.sqrt(n_rec)).astype(np.float32)
-    u = (0.1 * rng.standard_normal((N_STEPS, n_batch, n_rec))).astype(np.float32)
+    W = np.linalg.qr(rng.standard_normal((n_rec, n_rec)))[0].astype(np.float32)  # orthogonal: no under/overflow
+    h0 = rng.standard_normal((n_batch, n_rec)).astype(np.float32)
+    rates = [np.empty((n_batch, n_rec), np.float32) for _ in range(N_STEPS)]
+    dW = np.empty_like(W)
+    buffer = np.empty_like(dW)
 
     def one_step():
-        h = np.zeros((n_batch, n_rec), np.float32)
-        rates = []
-        for t in range(N_STEPS):  # forward: one (B,N)x(N,N) product per time step
-            r = np.maximum(h, 0)
-            rates.append(r)
-            h = (1 - alpha) * h + alpha * (r @ W.T + u[t])
-        g = np.ones((n_batch, n_rec), np.float32)
-        dW = np.zeros_like(W)
-        for t in range(N_STEPS - 1, -1, -1):  # backward: dh chain + weight gradient
-            dW += (alpha * g).T @ rates[t]
-            g = (1 - alpha) * g + ((alpha * g) @ W) * (rates[t] > 0)
-        return dW
+        h = h0
+        for t in range(N_STEPS):
+            rates[t] = h
+            h = h @ W.T
+        g = h
+        for t in range(N_STEPS - 1, -1, -1):
+            if weight_gradients:
+                np.matmul(rates[t].T, g, out=buffer)
+            g = g @ W
+        return g
 
     one_step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        one_step()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * _median(times)
+    return 1e3 * min(_timed(one_step) for _ in range(repeats))  # a floor: the fastest repetition
 
 
 def cpu_model():
@@ -334,9 +377,11 @@ def cpu_model():
 
 ITEMS = {
     "hello": dict(name="hello", label="hello world (N_rec 50, N_batch 50)", n_rec=50, n_batch=50, steps=100,
-                  max_steps=1500, to_acc=True, test_trials=1000),
+                  max_steps=1500, to_acc=True, test_trials=1000, sim_trials=1000),
     "big": dict(name="big", label="N_rec 256, N_batch 256", n_rec=256, n_batch=256, steps=10,
                 max_steps=11, to_acc=False, test_trials=0, xla_after=3),
+    "delayed": dict(name="delayed", label="DelayedDiscrimination (N_rec 50, N_batch 50)", n_rec=50, n_batch=50,
+                    steps=100, max_steps=101, to_acc=False, test_trials=0, task="delayed"),
 }
 
 
@@ -361,7 +406,8 @@ def build_report(args, machine, versions, collected, floors, command):
     lines = ["# Side-by-side benchmark: psychrnn_widgets vs PsychRNN 1.0", "",
              f"Generated by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}.", "",
              "## Machine and versions", "",
-             f"- CPU: {machine['cpu']}, {machine['cores']} logical cores (`os.cpu_count()`), Linux {platform.release()}",
+             f"- CPU: {machine['cpu']}, {machine['cores']} logical cores (`os.cpu_count()`), "
+             f"Linux {platform.release()}",
              ]
     for side in ("ours", "psychrnn"):
         v = versions.get(side)
@@ -396,16 +442,27 @@ def build_report(args, machine, versions, collected, floors, command):
                          med(p, "test_first_s"), med(o, "test_first_s"), ".2f", False))
             rows.append((f"test() on {n} trials, median of 3 later calls (s)", med(p, "test_median_s"),
                          med(o, "test_median_s"), ".3f", False))
+        if item.get("sim_trials"):
+            n = item["sim_trials"]
+            rows.append((f"NumPy simulator on {n} trials, BasicSimulator.run_trials, first call (s)",
+                         med(p, "sim_first_s"), med(o, "sim_first_s"), ".3f", False))
+            rows.append((f"NumPy simulator on {n} trials, median of 3 later calls (s)", med(p, "sim_median_s"),
+                         med(o, "sim_median_s"), ".3f", False))
         for label, pv, ov, spec, higher_better in rows:
             lines.append(f"| {item['label']} | {label} | {_fmt(pv, spec)} | {_fmt(ov, spec)} | "
                          f"{_ratio(pv, ov, invert=higher_better)} |")
         floor = floors.get(name)
-        ours_step = med(o, "median_step_ms")
         if floor:
-            lines.append(f"| {item['label']} | latency floor (ms, NumPy dependent-product chain) | | {floor:.1f} | |")
-            lines.append(f"| {item['label']} | our step / latency floor | "
-                         f"{_fmt(None if med(p, 'median_step_ms') is None else med(p, 'median_step_ms') / floor, '.1f')}× | "
-                         f"{_fmt(None if ours_step is None else ours_step / floor, '.1f')}× | |")
+            theirs_step, ours_step = med(p, "median_step_ms"), med(o, "median_step_ms")
+            for key, text in (("latency_ms", "latency floor (ms): NumPy, the step's matrix products in order"),
+                              ("flop_ms", f"FLOP floor (ms): {floor['gflop']:.3f} GFLOP at "
+                                          f"{floor['rate']:.0f} GFLOP/s")):
+                lines.append(f"| {item['label']} | {text} | {floor[key]:.1f} | {floor[key]:.1f} | |")
+                multiple = [None if v is None else f"{v / floor[key]:.1f}×" for v in (theirs_step, ours_step)]
+                lines.append(f"| {item['label']} | median step / {key.split('_')[0]} floor | "
+                             f"{multiple[0] or '—'} | {multiple[1] or '—'} | |")
+            lines.append(f"| {item['label']} | (strict chain without the weight-gradient products: "
+                         f"{floor['chain_ms']:.1f} ms) | | | |")
     lines += ["", "## Per-repetition raw figures", "", "```"]
     for name in collected:
         for side in ("psychrnn", "ours"):
@@ -451,17 +508,27 @@ NOTES = """## How each figure is measured
 - **test() on 1,000 trials**: PsychRNN tiles `init_state` to `N_batch`, so a new `Basic` with
   `N_batch=1000` is built (same N_rec, untrained weights); its first `test()` includes building the
   graph.  Ours calls `test()` on the trained model (any batch size; first call includes tracing).
-- **Latency floor**: in the parent process, NumPy float32 on the default BLAS threads: forward 200
-  steps of `h = (1-α)h + α(relu(h) Wᵀ + u_t)` and backward 200 steps of
-  `dW += (αg)ᵀ relu(h_t)`, `g = (1-α)g + ((αg) W)∘[h_t>0]` — three matrix products per time step,
-  with the minimum elementwise work the chain needs.  Median of 5 after a warm-up.
+- **NumPy simulator on 1,000 trials**: each package's `BasicSimulator(rnn_model=model)` built from
+  the trained hello-world model, `run_trials(x)` on 1,000 fresh trials (PsychRNN: float64, as it
+  computes; ours: float32, its default).
+- **Latency floor**: in the parent process, NumPy float32 on the default BLAS threads, the matrix
+  products one training step needs, in their dependency order and nothing else: forward 200
+  products `h W^T` (each on the previous result), backward 200 products `g W` (each on the
+  previous result) and the 200 weight-gradient products `r_t^T g`.  Orthogonal `W`, so values
+  neither overflow nor become denormal.  Fastest of 7 after a warm-up.  The row below it gives
+  the strict dependent chain alone (forward and backward products, no weight-gradient products).
+- **FLOP floor**: the step's multiply-add FLOPs (`benchmarks/compare_psychrnn.py:step_flops`:
+  per trial and time step 6 N² + 4 N N_in + 6 N N_out, forward and backward products only)
+  divided by this machine's large-matmul rate (NumPy float32 2048×2048 product, best of 5),
+  measured in the same run.
 """
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=3, help="repetitions per item and package (default 3)")
-    parser.add_argument("--items", default="hello,big", help="comma-separated items (default: hello,big)")
+    parser.add_argument("--items", default="hello,big,delayed",
+                        help="comma-separated items (default: hello,big,delayed)")
     parser.add_argument("--venv", type=Path, default=None, help="PsychRNN venv (default: the side-by-side tool's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=600, help="seconds per worker process")
@@ -475,6 +542,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=100, help=argparse.SUPPRESS)
     parser.add_argument("--max-steps", type=int, default=1500, help=argparse.SUPPRESS)
     parser.add_argument("--test-trials", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--sim-trials", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--task", choices=("perceptual", "delayed"), default="perceptual", help=argparse.SUPPRESS)
     parser.add_argument("--to-acc", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--spawn-wall", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--xla-after", type=int, default=None, help=argparse.SUPPRESS)
@@ -505,11 +574,22 @@ def main(argv=None):
                           f"first step {result['first_step_s']:.2f} s, step {result['median_step_ms']:.1f} ms, "
                           f"{result['trials_per_s']:.0f} trials/s, 0.9 at {result['time_to_acc_s']} s "
                           f"(step {result['steps_to_acc']}), rss {result['maxrss_mib']:.0f} MiB", flush=True)
+    rate = matmul_rate_gflops()
+    print(f"large-matmul rate: {rate:.0f} GFLOP/s", flush=True)
+    by_geometry = {}
     for name in items:
-        floors[name] = latency_floor(ITEMS[name]["n_rec"], ITEMS[name]["n_batch"])
-        print(f"latency floor {name}: {floors[name]:.1f} ms", flush=True)
-    command = "python benchmarks/compare_psychrnn.py" + (f" {' '.join(argv)}" if argv else
-                                                          (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""))
+        n_rec, n_batch = ITEMS[name]["n_rec"], ITEMS[name]["n_batch"]
+        gflop = step_flops(n_rec, n_batch) / 1e9
+        if (n_rec, n_batch) not in by_geometry:
+            by_geometry[n_rec, n_batch] = (latency_floor(n_rec, n_batch),
+                                           latency_floor(n_rec, n_batch, weight_gradients=False))
+        latency, chain = by_geometry[n_rec, n_batch]
+        floors[name] = {"latency_ms": latency, "gflop": gflop, "rate": rate, "flop_ms": 1e3 * gflop / rate,
+                        "chain_ms": chain}
+        print(f"floors {name}: latency {floors[name]['latency_ms']:.1f} ms, FLOP {floors[name]['flop_ms']:.2f} ms",
+              flush=True)
+    arguments = argv if argv is not None else sys.argv[1:]
+    command = " ".join(["python benchmarks/compare_psychrnn.py", *arguments])
     report = build_report(args, machine, versions, collected, floors, command.strip())
     print(f"total {time.perf_counter() - started:.0f} s", flush=True)
     if args.no_write:

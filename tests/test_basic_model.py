@@ -25,7 +25,7 @@ def numpy_effective(model):
 
 
 @pytest.mark.parametrize("dale_ratio", [None, 0.8])
-def test_basic_steps_equal_the_design_formula(rng, dale_ratio):
+def test_basic_steps_equal_the_design_formula(rng, dale_ratio, time_loop):
     mask = (rng.random((50, 50)) < 0.7).astype(float)
     model = Basic(network_params(dale_ratio=dale_ratio, rec_connectivity=mask,
                                  b_rec=rng.normal(0, 0.1, 50), b_out=rng.normal(0, 0.1, 2)))
@@ -45,7 +45,7 @@ def test_basic_steps_equal_the_design_formula(rng, dale_ratio):
     np.testing.assert_allclose(weights["W_out"], W_out, atol=1e-7)
 
 
-def test_recurrent_noise_has_the_documented_std():
+def test_recurrent_noise_has_the_documented_std(time_loop):
     rec_noise = 0.5
     model = Basic(network_params(rec_noise=rec_noise))
     x = np.zeros((2000, 1, 2), np.float32)
@@ -71,8 +71,17 @@ def test_generic_scan_path_equals_the_hoisted_basic_forward_pass(rng):
     np.testing.assert_allclose(fast_out.numpy(), slow_out.numpy(), atol=1e-5)
 
 
+@pytest.fixture(params=["hoisted", "fused"])
+def time_loop(request, monkeypatch):
+    """Run a test with each of Basic's two time-loop layouts (chosen by N_rec in normal use)."""
+    from psychrnn_widgets.models import basic
+
+    monkeypatch.setattr(basic, "FUSED_LOOP_MIN_N_REC", 0 if request.param == "fused" else 10 ** 9)
+    return request.param
+
+
 @pytest.mark.parametrize("transfer", ["relu", "tanh", "softplus"])
-def test_hand_written_backward_pass_equals_automatic_differentiation(rng, transfer):
+def test_hand_written_backward_pass_equals_automatic_differentiation(rng, transfer, time_loop):
     """Basic's custom BPTT gives the gradients TensorFlow derives through the generic tf.scan."""
     import tensorflow as tf
 
@@ -211,3 +220,25 @@ def test_transfer_functions_by_name(rng):
         model = Basic(network_params(transfer_function=name))
         assert model.get_weights()["transfer_function"] == name
         assert np.isfinite(model.test(x)[0]).all()
+
+
+def test_both_time_loop_layouts_give_the_same_noisy_gradients(rng, monkeypatch):
+    """With recurrent noise on, the fused and the hoisted loops agree (same noise draw)."""
+    import tensorflow as tf
+
+    from psychrnn_widgets.models import basic
+
+    model = Basic(network_params(rec_noise=0.2, dale_ratio=0.8))
+    x = rng.normal(0.5, 1.0, (5, 40, 2)).astype(np.float32)
+    y = rng.normal(size=(5, 40, 2)).astype(np.float32)
+    output_mask = np.ones_like(y)
+    results = []
+    for threshold in (10 ** 9, 0):
+        monkeypatch.setattr(basic, "FUSED_LOOP_MIN_N_REC", threshold)
+        with tf.GradientTape() as tape:
+            total, _, _ = model.compute_loss(x, y, output_mask, noise=True)
+        results.append([float(total)] + [g.numpy() for g in tape.gradient(total, model.trainable_variables)])
+    hoisted, fused = results
+    assert hoisted[0] == pytest.approx(fused[0], rel=1e-5)
+    for a, b in zip(hoisted[1:], fused[1:]):
+        np.testing.assert_allclose(a, b, atol=1e-5 * np.abs(a).max() + 1e-7)

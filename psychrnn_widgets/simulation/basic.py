@@ -82,15 +82,21 @@ class BasicSimulator(Simulator):
         self._W_out_T = np.ascontiguousarray(W_out.T)
 
     # ---------------------------------------------------------- the maths, once
-    def leaky_update(self, state, drive, W_rec_T):
+    def leaky_update(self, state, drive, W_rec_T, out=None):
         """One noiseless step: ``(1-alpha) state + alpha (f(state) W_rec_T + drive)``.
 
         ``state`` (B, N_rec); ``drive`` (B, N_rec), the input drive ``u W_in^T + b_rec``
-        (noise folded in); ``W_rec_T`` (N_rec, N_rec), the transposed recurrent matrix.
-        The NumPy twin of ``Basic.leaky_update``.
+        (noise folded in); ``W_rec_T`` (N_rec, N_rec), the transposed recurrent matrix;
+        ``out``: an array of ``state``'s shape to write the result into (not ``state``).
+        The NumPy twin of ``Basic.leaky_update``; same operations in the same order, with
+        two temporaries per step instead of six.
         """
         recurrent = self.transfer_function(state) @ W_rec_T
-        return self._one_minus_alpha * state + self._alpha * (recurrent + drive)
+        recurrent += drive
+        recurrent *= self._alpha
+        out = np.multiply(state, self._one_minus_alpha, out=out)
+        out += recurrent
+        return out
 
     def input_drive(self, rnn_in):
         """``rnn_in W_in^T + b_rec`` for inputs ``(..., N_in)`` -> ``(..., N_rec)``."""
@@ -206,10 +212,11 @@ class BasicSimulator(Simulator):
         states = np.empty((n_steps, batch, self.N_rec), dtype=self.dtype)
         state = self.initial_state(batch)
         for step in range(n_steps):
-            new_state = self.leaky_update(state, drive[step], self._W_rec_T if static else recurrent_matrix(step))
+            new_state = self.leaky_update(state, drive[step], self._W_rec_T if static else recurrent_matrix(step),
+                                          out=states[step])
             if plan.acts[step]:
                 plan.after_step(step, new_state, state)
-            states[step] = state = new_state
+            state = new_state
 
         states = np.ascontiguousarray(states.transpose(1, 0, 2))
         rates = self.transfer_function(states)
