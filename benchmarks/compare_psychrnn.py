@@ -365,6 +365,32 @@ def latency_floor(n_rec, n_batch, repeats=7, seed=0, weight_gradients=True):
     return 1e3 * min(_timed(one_step) for _ in range(repeats))  # a floor: the fastest repetition
 
 
+def measure_floors(items, runs):
+    """Append one measurement of the large-matmul rate and each geometry's latency floors to ``runs``."""
+    run = {"rate": matmul_rate_gflops()}
+    for name in items:
+        geometry = ITEMS[name]["n_rec"], ITEMS[name]["n_batch"]
+        if geometry not in run:
+            run[geometry] = (latency_floor(*geometry), latency_floor(*geometry, weight_gradients=False))
+    print(f"floors: large-matmul rate {run['rate']:.0f} GFLOP/s, " + ", ".join(
+        f"{k[0]}x{k[1]}: {v[0]:.1f} ms" for k, v in run.items() if k != "rate"), flush=True)
+    runs.append(run)
+
+
+def summarise_floors(items, runs):
+    """Per item: medians over the repetitions' floor measurements (and their range)."""
+    floors = {}
+    for name in items:
+        geometry = ITEMS[name]["n_rec"], ITEMS[name]["n_batch"]
+        latencies = [run[geometry][0] for run in runs]
+        rate = _median([run["rate"] for run in runs])
+        gflop = step_flops(*geometry) / 1e9
+        floors[name] = {"latency_ms": _median(latencies), "latency_range": (min(latencies), max(latencies)),
+                        "chain_ms": _median([run[geometry][1] for run in runs]), "gflop": gflop, "rate": rate,
+                        "flop_ms": 1e3 * gflop / rate}
+    return floors
+
+
 def cpu_model():
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -454,7 +480,9 @@ def build_report(args, machine, versions, collected, floors, command):
         floor = floors.get(name)
         if floor:
             theirs_step, ours_step = med(p, "median_step_ms"), med(o, "median_step_ms")
-            for key, text in (("latency_ms", "latency floor (ms): NumPy, the step's matrix products in order"),
+            low, high = floor["latency_range"]
+            for key, text in (("latency_ms", f"latency floor (ms): NumPy, the step's matrix products in order "
+                                             f"(range over reps {low:.1f}–{high:.1f})"),
                               ("flop_ms", f"FLOP floor (ms): {floor['gflop']:.3f} GFLOP at "
                                           f"{floor['rate']:.0f} GFLOP/s")):
                 lines.append(f"| {item['label']} | {text} | {floor[key]:.1f} | {floor[key]:.1f} | |")
@@ -515,12 +543,14 @@ NOTES = """## How each figure is measured
   products one training step needs, in their dependency order and nothing else: forward 200
   products `h W^T` (each on the previous result), backward 200 products `g W` (each on the
   previous result) and the 200 weight-gradient products `r_t^T g`.  Orthogonal `W`, so values
-  neither overflow nor become denormal.  Fastest of 7 after a warm-up.  The row below it gives
-  the strict dependent chain alone (forward and backward products, no weight-gradient products).
+  neither overflow nor become denormal.  Fastest of 7 after a warm-up, measured once per
+  repetition between the workers (so at the same times as the steps it is compared with); the
+  table gives the median over repetitions and the range.  The last row of each item gives the
+  strict dependent chain alone (forward and backward products, no weight-gradient products).
 - **FLOP floor**: the step's multiply-add FLOPs (`benchmarks/compare_psychrnn.py:step_flops`:
   per trial and time step 6 N² + 4 N N_in + 6 N N_out, forward and backward products only)
   divided by this machine's large-matmul rate (NumPy float32 2048×2048 product, best of 5),
-  measured in the same run.
+  measured once per repetition like the latency floor (median over repetitions).
 """
 
 
@@ -558,7 +588,7 @@ def main(argv=None):
     print(f"PsychRNN venv: {sbs.ensure_venv(venv, sbs.default_tensorflow_spec())}", flush=True)
     items = [name.strip() for name in args.items.split(",") if name.strip()]
     machine = {"cpu": cpu_model(), "cores": os.cpu_count()}
-    collected, versions, floors = {}, {}, {}
+    collected, versions, floor_runs = {}, {}, []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="psychrnn_bench_") as work:
         for rep in range(args.reps):
@@ -574,20 +604,8 @@ def main(argv=None):
                           f"first step {result['first_step_s']:.2f} s, step {result['median_step_ms']:.1f} ms, "
                           f"{result['trials_per_s']:.0f} trials/s, 0.9 at {result['time_to_acc_s']} s "
                           f"(step {result['steps_to_acc']}), rss {result['maxrss_mib']:.0f} MiB", flush=True)
-    rate = matmul_rate_gflops()
-    print(f"large-matmul rate: {rate:.0f} GFLOP/s", flush=True)
-    by_geometry = {}
-    for name in items:
-        n_rec, n_batch = ITEMS[name]["n_rec"], ITEMS[name]["n_batch"]
-        gflop = step_flops(n_rec, n_batch) / 1e9
-        if (n_rec, n_batch) not in by_geometry:
-            by_geometry[n_rec, n_batch] = (latency_floor(n_rec, n_batch),
-                                           latency_floor(n_rec, n_batch, weight_gradients=False))
-        latency, chain = by_geometry[n_rec, n_batch]
-        floors[name] = {"latency_ms": latency, "gflop": gflop, "rate": rate, "flop_ms": 1e3 * gflop / rate,
-                        "chain_ms": chain}
-        print(f"floors {name}: latency {floors[name]['latency_ms']:.1f} ms, FLOP {floors[name]['flop_ms']:.2f} ms",
-              flush=True)
+            measure_floors(items, floor_runs)  # once per repetition, between the workers
+    floors = summarise_floors(items, floor_runs)
     arguments = argv if argv is not None else sys.argv[1:]
     command = " ".join(["python benchmarks/compare_psychrnn.py", *arguments])
     report = build_report(args, machine, versions, collected, floors, command.strip())
