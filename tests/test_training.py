@@ -305,3 +305,21 @@ def test_seeded_runs_are_reproducible_across_the_switch_to_xla(monkeypatch):
         runs.append((losses, model.get_weights()["W_rec"]))
     assert runs[0][0] == runs[1][0]
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_the_step_is_traced_once_and_the_xla_twin_compiles_that_trace(monkeypatch):
+    """Start-up work is paid once: the XLA program is built from the plain graph's trace."""
+    from psychrnn_widgets.training import step as step_module
+
+    monkeypatch.setattr(step_module, "XLA_AFTER_STEPS", 3)
+    traces = []
+
+    def counted_mse(predictions, y, output_mask):
+        traces.append(1)  # runs only while TensorFlow traces the step
+        return tf.reduce_mean(tf.square(output_mask * (predictions - y)))
+
+    model = Basic(network_params(seed=2, loss_function="counted", counted=counted_mse))
+    model.train(hello_task(), dict(training_iters=400, verbosity=False))
+    step = next(iter(model._training_steps.values()))
+    assert step._xla_shapes and all(w.ok for w in step._xla_shapes.values())  # XLA ran after step 3
+    assert len(traces) == 1 and not step._step.autograph
