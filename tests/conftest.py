@@ -17,3 +17,12 @@ def rng():
 @pytest.fixture
 def data_dir():
     return DATA
+
+
+@pytest.fixture(params=["hoisted", "fused"])
+def time_loop(request, monkeypatch):
+    """Run a test with each of Basic's two time-loop layouts (chosen by N_rec in normal use)."""
+    from psychrnn_widgets.models import basic
+
+    monkeypatch.setattr(basic, "FUSED_LOOP_MIN_N_REC", 0 if request.param == "fused" else 10 ** 9)
+    return request.param

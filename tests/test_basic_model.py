@@ -71,15 +71,6 @@ def test_generic_scan_path_equals_the_hoisted_basic_forward_pass(rng):
     np.testing.assert_allclose(fast_out.numpy(), slow_out.numpy(), atol=1e-5)
 
 
-@pytest.fixture(params=["hoisted", "fused"])
-def time_loop(request, monkeypatch):
-    """Run a test with each of Basic's two time-loop layouts (chosen by N_rec in normal use)."""
-    from psychrnn_widgets.models import basic
-
-    monkeypatch.setattr(basic, "FUSED_LOOP_MIN_N_REC", 0 if request.param == "fused" else 10 ** 9)
-    return request.param
-
-
 @pytest.mark.parametrize("transfer", ["relu", "tanh", "softplus"])
 def test_hand_written_backward_pass_equals_automatic_differentiation(rng, transfer, time_loop):
     """Basic's custom BPTT gives the gradients TensorFlow derives through the generic tf.scan."""

@@ -120,7 +120,7 @@ def random_batch(seed, B=6, T=80, N_in=2):
 
 # ------------------------------------------------------------- PsychRNN's own files
 @pytest.mark.parametrize("which", FIXTURES)
-def test_psychrnn_fixture_reproduces_its_outputs_and_states(which):
+def test_psychrnn_fixture_reproduces_its_outputs_and_states(which, time_loop):
     model = Basic(params_for(DATA / f"{which}_pd_basic_weights.npz", N_rec=20))
     with np.load(DATA / f"{which}_pd_basic_batch.npz") as batch:
         x, outputs, states = batch["x"], batch["outputs"], batch["states"]
