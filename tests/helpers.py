@@ -1,8 +1,14 @@
 """Helpers shared by the test modules (imported as ``helpers``; conftest.py holds fixtures)."""
-import os
+import io
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+from numpy.lib import format as npy_format
 
 #: reference files written by the real PsychRNN (see tests/data/)
-DATA = os.path.join(os.path.dirname(__file__), "data")
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def network_params(task=None, **overrides):
@@ -14,3 +20,34 @@ def network_params(task=None, **overrides):
         params["seed"] = 0
     params.update(overrides)
     return params
+
+
+def wait_until(predicate, timeout=60.0, poll=0.02):
+    """Poll ``predicate`` until true or ``timeout`` s pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(poll)
+
+
+def object_npy(payload, shape=()):
+    """A .npy member holding an object array whose pickle is ``payload``."""
+    buffer = io.BytesIO()
+    npy_format.write_array_header_1_0(buffer, {"descr": "|O", "fortran_order": False, "shape": shape})
+    buffer.write(payload)
+    return buffer.getvalue()
+
+
+def global_reference_pickle(module, name):
+    """Pickle of a 0-d object array holding the global ``module.name``, built without importing
+    ``module`` (what np.savez writes for ``transfer_function=tf.nn.relu`` on PsychRNN master):
+    a placeholder string pickled with protocol 3 (no frames), its BINUNICODE opcode swapped
+    for a GLOBAL opcode."""
+    placeholder = "PLACEHOLDER_GLOBAL"
+    payload = pickle.dumps(np.array(placeholder, dtype=object), protocol=3)
+    encoded = placeholder.encode()
+    opcode = b"X" + len(encoded).to_bytes(4, "little") + encoded
+    assert payload.count(opcode) == 1
+    return payload.replace(opcode, b"c" + module.encode() + b"\n" + name.encode() + b"\n")

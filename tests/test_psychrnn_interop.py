@@ -12,9 +12,7 @@ PsychRNN itself is not needed: its load-time maths is re-applied here in NumPy, 
 
 The real two-way check against an installed PsychRNN is ``tools/psychrnn_side_by_side.py``.
 """
-import io
 import os
-import pickle
 import subprocess
 import sys
 import zipfile
@@ -22,15 +20,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from numpy.lib import format as npy_format
 
+from helpers import DATA, global_reference_pickle, object_npy
 from psychrnn_widgets.errors import ParameterError, WeightFileError
 from psychrnn_widgets.io.weight_files import export_psychrnn, load_weights
 from psychrnn_widgets.models.basic import Basic
 from psychrnn_widgets.tasks.perceptual_discrimination import PerceptualDiscrimination
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data"
 FIXTURES = ("psychrnn1", "psychrnn_master")
 DT, TAU = 10.0, 100.0
 TOL = dict(atol=1e-5, rtol=0)
@@ -82,25 +79,6 @@ def psychrnn_forward(init, x, transfer="relu"):
         states.append(state)
         outputs.append(f(state) @ W_out.T + b_out)
     return np.stack(outputs, 1), np.stack(states, 1)
-
-
-def object_npy(payload, shape=()):
-    """A .npy member holding an object array whose pickle is ``payload``."""
-    buffer = io.BytesIO()
-    npy_format.write_array_header_1_0(buffer, {"descr": "|O", "fortran_order": False, "shape": shape})
-    buffer.write(payload)
-    return buffer.getvalue()
-
-
-def global_reference_pickle(module, name):
-    """Pickle of a 0-d object array holding the global ``module.name``, built without importing
-    ``module`` (what np.savez writes for ``transfer_function=tf.nn.relu`` on PsychRNN master)."""
-    placeholder = "PLACEHOLDER_GLOBAL"
-    payload = pickle.dumps(np.array(placeholder, dtype=object), protocol=3)
-    encoded = placeholder.encode()
-    opcode = b"X" + len(encoded).to_bytes(4, "little") + encoded
-    assert payload.count(opcode) == 1
-    return payload.replace(opcode, b"c" + module.encode() + b"\n" + name.encode() + b"\n")
 
 
 def with_member(source, target, key, npy_bytes):

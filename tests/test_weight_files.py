@@ -4,7 +4,6 @@ No TensorFlow here: PsychRNN-format pickles are crafted by hand.
 """
 import io
 import os
-import pickle
 import subprocess
 import sys
 import zipfile
@@ -14,11 +13,11 @@ import numpy as np
 import pytest
 from numpy.lib import format as npy_format
 
+from helpers import DATA, global_reference_pickle, object_npy
 from psychrnn_widgets.errors import ParameterError, WeightFileError
 from psychrnn_widgets.io import weight_files
 from psychrnn_widgets.io.weight_files import export_psychrnn, load_weights, read_npz_safely, save_weights
 
-DATA = Path(__file__).parent / "data"
 PSYCHRNN_FILES = {
     "psychrnn1": DATA / "psychrnn1_pd_basic_weights.npz",
     "psychrnn_master": DATA / "psychrnn_master_pd_basic_weights.npz",
@@ -68,14 +67,6 @@ def assert_same(loaded, original):
 
 
 # ------------------------------------------------------------------- npz helpers
-def npy_bytes_from_pickle(payload, shape=()):
-    """A .npy member holding an object array whose pickle is ``payload``."""
-    buffer = io.BytesIO()
-    npy_format.write_array_header_1_0(buffer, {"descr": "|O", "fortran_order": False, "shape": shape})
-    buffer.write(payload)
-    return buffer.getvalue()
-
-
 def write_npz(path, members):
     """members: {key: ndarray (written with pickling allowed, as np.savez does) or .npy bytes}."""
     with zipfile.ZipFile(path, "w") as archive:
@@ -86,18 +77,6 @@ def write_npz(path, members):
                 with archive.open(key + ".npy", "w") as member:
                     npy_format.write_array(member, np.asanyarray(value), allow_pickle=True)
     return path
-
-
-def pickle_of_global_in_object_array(module, name):
-    """Pickle of a 0-d object array holding the global ``module.name`` -- built without
-    importing ``module``: pickle a placeholder string with protocol 3 (no frames), then
-    swap its BINUNICODE opcode for a GLOBAL opcode."""
-    placeholder = "PLACEHOLDER_GLOBAL"
-    payload = pickle.dumps(np.array(placeholder, dtype=object), protocol=3)
-    encoded = placeholder.encode()
-    opcode = b"X" + len(encoded).to_bytes(4, "little") + encoded
-    assert payload.count(opcode) == 1
-    return payload.replace(opcode, b"c" + module.encode() + b"\n" + name.encode() + b"\n")
 
 
 # --------------------------------------------------------------------- our files
@@ -284,7 +263,7 @@ def psychrnn_style_file(path, dale_ratio, transfer_payload=None):
     members["W_rec/Adam_1"] = np.zeros((10, 10), np.float32)
     members["dale_ratio"] = np.array(dale_ratio, dtype=object)  # np.savez(dale_ratio=None)
     if transfer_payload is not None:
-        members["transfer_function"] = npy_bytes_from_pickle(transfer_payload)
+        members["transfer_function"] = object_npy(transfer_payload)
     return write_npz(path, members)
 
 
@@ -299,7 +278,7 @@ def psychrnn_style_file(path, dale_ratio, transfer_payload=None):
     ("numpy", "tanh", "tanh"),
 ])
 def test_psychrnn_format_file_with_transfer_function_reference(tmp_path, module, name, expected):
-    path = psychrnn_style_file(tmp_path / "psy.npz", None, pickle_of_global_in_object_array(module, name))
+    path = psychrnn_style_file(tmp_path / "psy.npz", None, global_reference_pickle(module, name))
     weights = load_weights(path)
     assert weights["transfer_function"] == expected
     assert weights["dale_ratio"] is None
@@ -351,7 +330,7 @@ def test_calling_an_allowed_transfer_function_reference_runs_nothing(tmp_path):
     # GLOBAL relu, then REDUCE it with an argument: the placeholder is not callable.
     payload = (b"\x80\x03ctensorflow.python.ops.gen_nn_ops\nrelu\n"
                b"X\x03\x00\x00\x00abc\x85R.")
-    path = write_npz(tmp_path / "call.npz", {"transfer_function": npy_bytes_from_pickle(payload)})
+    path = write_npz(tmp_path / "call.npz", {"transfer_function": object_npy(payload)})
     with pytest.raises(WeightFileError, match=r"call\.npz"):
         load_weights(path)
 
@@ -365,7 +344,7 @@ def test_calling_an_allowed_transfer_function_reference_runs_nothing(tmp_path):
     ("builtins", "getattr"),
 ])
 def test_other_globals_are_refused(tmp_path, module, name):
-    path = psychrnn_style_file(tmp_path / "odd.npz", None, pickle_of_global_in_object_array(module, name))
+    path = psychrnn_style_file(tmp_path / "odd.npz", None, global_reference_pickle(module, name))
     with pytest.raises(WeightFileError, match=rf"odd\.npz.*{module}\.{name}"):
         load_weights(path)
 

@@ -11,18 +11,8 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("bqplot")
 pytest.importorskip("anywidget")
 
-from helpers import network_params  # noqa: E402
+from helpers import network_params, wait_until  # noqa: E402
 from psychrnn_widgets import PerceptualDiscrimination  # noqa: E402
-
-
-def wait_until(predicate, timeout=60.0, poll=0.02):
-    """Poll ``predicate`` until true or ``timeout`` s pass; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(poll)
 
 
 def status_step(lab):

@@ -59,28 +59,22 @@ class GraphFunction:
         self.autograph = False
         self.function = tf.function(python_function, autograph=False, **kwargs)
 
-    def _with_autograph(self):
-        if not self.autograph:
+    def _with_fallback(self, use):
+        """``use(function)``; when the plain trace needs AutoGraph, retrace with it and retry."""
+        try:
+            return use(self.function)
+        except tf.errors.OperatorNotAllowedInGraphError:
+            if self.autograph:
+                raise
             self.autograph = True
             self.function = tf.function(self._python_function, autograph=True, **self._kwargs)
+            return use(self.function)
 
     def __call__(self, *args, **kwargs):
-        try:
-            return self.function(*args, **kwargs)
-        except tf.errors.OperatorNotAllowedInGraphError:
-            if self.autograph:
-                raise
-            self._with_autograph()
-            return self.function(*args, **kwargs)
+        return self._with_fallback(lambda function: function(*args, **kwargs))
 
     def get_concrete_function(self, *args, **kwargs):
-        try:
-            return self.function.get_concrete_function(*args, **kwargs)
-        except tf.errors.OperatorNotAllowedInGraphError:
-            if self.autograph:
-                raise
-            self._with_autograph()
-            return self.function.get_concrete_function(*args, **kwargs)
+        return self._with_fallback(lambda function: function.get_concrete_function(*args, **kwargs))
 
 
 __all__ = ["tf", "GraphFunction"]

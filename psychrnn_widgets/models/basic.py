@@ -26,12 +26,12 @@ from ._tf import tf
 from .rnn import RNN
 
 
-def transfer_derivative(transfer_function, values):
-    """``f'(values)`` elementwise, for any differentiable TensorFlow transfer function."""
+def rates_and_derivative(transfer_function, values):
+    """``(f(values), f'(values))`` elementwise, for any differentiable TensorFlow transfer function."""
     with tf.GradientTape() as tape:
         tape.watch(values)
         rates = transfer_function(values)
-    return tape.gradient(rates, values)
+    return rates, tape.gradient(rates, values)
 
 
 #: From this many recurrent units on, ``Basic`` uses :func:`leaky_recurrence` (input
@@ -79,8 +79,8 @@ def hoisted_leaky_recurrence(alpha, transfer_function):
 
         def backward(d_states):
             previous = tf.concat([s0[None], states[:-1]], axis=0)  # s_0 .. s_{T-1}
-            rates = transfer_function(previous)
-            gain = alpha * transfer_derivative(transfer_function, previous)
+            rates, gain = rates_and_derivative(transfer_function, previous)
+            gain = alpha * gain
             W = tf.transpose(W_T)
 
             def back_step(t, g, grads):
@@ -153,7 +153,7 @@ def leaky_recurrence(alpha, transfer_function, with_noise):
                 if states_used:
                     g = g + d_states[t]
                 d_W_out_T += tf.matmul(next_rates, d_readouts[t], transpose_a=True)
-                rates, gain = transfer_function(previous), transfer_derivative(transfer_function, previous)
+                rates, gain = rates_and_derivative(transfer_function, previous)
                 d_W_T += tf.matmul(rates, g, transpose_a=True)
                 d_W_in_T += tf.matmul(x[t], g, transpose_a=True)
                 d_b += tf.reduce_sum(g, axis=0)
@@ -165,10 +165,9 @@ def leaky_recurrence(alpha, transfer_function, with_noise):
                 *carried, grads = back_step(t, states[t - 1], *carried[:7], tuple(carried[7:]))
                 return (t - 1, *carried) + grads
 
-            last = states[n_steps - 1]
             grad_arrays = (tf.TensorArray(tf.float32, size=n_steps),) if noise is not None else ()
-            carry = (transfer_function(last), transfer_derivative(transfer_function, last), tf.zeros_like(s0),
-                     tf.zeros_like(W_T), tf.zeros_like(W_in_T), tf.zeros_like(b), tf.zeros_like(W_out_T))
+            carry = rates_and_derivative(transfer_function, states[n_steps - 1]) + (
+                tf.zeros_like(s0), tf.zeros_like(W_T), tf.zeros_like(W_in_T), tf.zeros_like(b), tf.zeros_like(W_out_T))
             _, *carry = tf.while_loop(lambda t, *_: t >= 1, loop_body, (n_steps - 1, *carry) + grad_arrays)
             carry, grads = carry[:7], tuple(carry[7:])
             _, _, d_s0, d_W_T, d_W_in_T, d_b, d_W_out_T, grads = back_step(0, s0, *carry, grads)

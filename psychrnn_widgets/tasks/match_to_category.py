@@ -78,10 +78,7 @@ class MatchToCategory(Task):
     # ------------------------------------------------------------ PsychRNN-style API
     def trial_function(self, time, params):
         """Input, target and mask at ``time`` ms for one trial (per-trial fallback)."""
-        std = self._noise_std(params["stim_noise"])
-        x_t = np.zeros(self.N_in)
-        if std:
-            x_t += std * self.rng.standard_normal(self.N_in)
+        x_t = self.noise_input(self._noise_std(params["stim_noise"]))
         y_t = np.zeros(self.N_out)
         mask_t = np.zeros(self.N_out)
         stim_end = params["onset_time"] + params["input_dur"]

@@ -109,10 +109,7 @@ class PerceptualDiscrimination(Task):
     # ------------------------------------------------------------ PsychRNN-style API
     def trial_function(self, time, params):
         """Input, target and mask at ``time`` ms for one trial (per-trial fallback)."""
-        std = psychrnn_noise_std(self.dt, params["stim_noise"])
-        x_t = np.zeros(self.N_in)
-        if std:
-            x_t += std * self.rng.standard_normal(self.N_in)
+        x_t = self.noise_input(psychrnn_noise_std(self.dt, params["stim_noise"]))
         y_t = np.zeros(self.N_out)
         mask_t = np.ones(self.N_out)
         onset = params["onset_time"]

@@ -367,6 +367,16 @@ class Task:
             "-> (x_t, y_t, mask_t)"
         )
 
+    def noise_input(self, std):
+        """One time step's input (N_in,): zeros plus N(0, std^2) noise from :attr:`rng` (no draw when std is 0).
+
+        The start of a ``trial_function`` whose stimulus rides on input noise.
+        """
+        x_t = np.zeros(self.N_in)
+        if std:
+            x_t += std * self.rng.standard_normal(self.N_in)
+        return x_t
+
     def accuracy_function(self, correct_output, test_output, output_mask):
         """Task accuracy in [0, 1] as an experimenter would score it (optional).
 
