@@ -7,7 +7,19 @@ expects) and a ``UserWarning`` (what a PsychRNN user already catches).
 
 
 class ParameterError(ValueError, UserWarning):
-    """A parameter (network, training, task or simulator) is invalid or inconsistent."""
+    """A parameter (network, training, task or simulator) is invalid or inconsistent.
+
+    Attributes (None when the error is not about one declared parameter):
+        parameter (str): the parameter's name, e.g. ``'dt'``.
+        value: the value that was refused.
+        allowed (str): what is allowed, in words (e.g. ``'a finite number > 0'``).
+    """
+
+    def __init__(self, message, parameter=None, value=None, allowed=None):
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
+        self.allowed = allowed
 
 
 class WeightFileError(ValueError):
@@ -20,5 +32,25 @@ class WeightFileError(ValueError):
 class TrainingDivergedError(FloatingPointError):
     """The training loss (or a gradient) became NaN or infinite.
 
-    The model keeps the last weights for which the loss was finite.
+    The model keeps the last weights for which the loss was finite (``epoch`` says after
+    which epoch of the trainer they were reached).
     """
+
+    def __init__(self, message, epoch=None, result=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.result = result
+
+
+class CallbackError(RuntimeError):
+    """A training callback raised; training stopped after the step it was called for.
+
+    The weights trained so far are kept.  ``result`` holds what ``train`` would have
+    returned (``(losses, training_time, initialization_time)``), ``callback`` the callable
+    that raised; the original exception is the ``__cause__``.
+    """
+
+    def __init__(self, message, callback=None, result=None):
+        super().__init__(message)
+        self.callback = callback
+        self.result = result

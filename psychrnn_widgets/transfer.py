@@ -41,7 +41,9 @@ NUMPY_TRANSFER_FUNCTIONS = {
 #: Names a weight file or ``network_params['transfer_function']`` may use.
 TRANSFER_FUNCTION_NAMES = tuple(NUMPY_TRANSFER_FUNCTIONS)
 
-_ALIASES = {"identity": "linear", "logistic": "sigmoid"}
+#: other names accepted for the same functions, ``((alias, name), ...)``
+TRANSFER_FUNCTION_ALIASES = (("identity", "linear"), ("logistic", "sigmoid"))
+_ALIASES = dict(TRANSFER_FUNCTION_ALIASES)
 
 
 def canonical_name(name):
