@@ -234,6 +234,20 @@ class RNN:
     def output_timestep(self, state):
         raise NotImplementedError("a model must implement output_timestep(state); see Basic")
 
+    def next_state(self, state, rnn_in):
+        """One *noiseless* step of the dynamics: ``state`` (B, N_rec), ``rnn_in`` (B, N_in) -> (B, N_rec).
+
+        The model's own :meth:`recurrent_timestep` with recurrent noise switched off: the
+        map F(x, u) that analysis (fixed points, Jacobians) studies.  TensorFlow tensors in
+        and out; differentiable.
+        """
+        previous = self._noise_enabled
+        self._noise_enabled = False
+        try:
+            return self.recurrent_timestep(rnn_in, state)
+        finally:
+            self._noise_enabled = previous
+
     def initial_state(self, batch_size):
         """The initial state tiled over the batch, (batch_size, N_rec)."""
         return tf.tile(self.init_state, [batch_size, 1])
