@@ -177,7 +177,7 @@ def test_unknown_loss_name_and_bad_values_are_named():
         Basic(network_params(N_rec=0))
     with pytest.raises(ParameterError, match="rec_connectivity"):
         Basic(network_params(rec_connectivity=np.ones((3, 3))))
-    with pytest.raises(ParameterError, match="transfer function"):
+    with pytest.raises(ParameterError, match="transfer_function"):
         Basic(network_params(transfer_function="swish-ish"))
     with pytest.warns(UserWarning, match="did you mean 'dale_ratio'"):
         Basic(network_params(dale_raito=0.8))
@@ -217,7 +217,7 @@ def test_both_time_loop_layouts_give_the_same_noisy_gradients(rng, monkeypatch):
     """With recurrent noise on, the fused and the hoisted loops agree (same noise draw)."""
     import tensorflow as tf
 
-    from psychrnn_widgets.models import basic
+    from psychrnn_widgets.models import leaky
 
     model = Basic(network_params(rec_noise=0.2, dale_ratio=0.8))
     x = rng.normal(0.5, 1.0, (5, 40, 2)).astype(np.float32)
@@ -231,7 +231,7 @@ def test_both_time_loop_layouts_give_the_same_noisy_gradients(rng, monkeypatch):
 
     results = []
     for threshold in (10 ** 9, 0):
-        monkeypatch.setattr(basic, "FUSED_LOOP_MIN_N_REC", threshold)
+        monkeypatch.setattr(leaky, "FUSED_LOOP_MIN_N_REC", threshold)
         results.append([np.asarray(v) for v in gradients()])
         # in a graph, an unused states output gets a ZerosLike gradient, which the fused loop skips
         results.append([np.asarray(v) for v in tf.function(gradients, autograph=False)()])

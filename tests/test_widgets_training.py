@@ -191,7 +191,9 @@ def test_learning_rate_change_applies_live_and_history_continues(pd_task, model)
     assert wait_until(lambda: panel.epoch >= 2, 60)
     panel.learning_rate.value = 0.0123
     assert panel.wait(60) and panel.state == "done"
-    assert model.training_state.learning_rate.numpy() == pytest.approx(0.0123)
+    from psychrnn_widgets.training.trainer import Trainer
+
+    assert Trainer.of(model).optimizer_state.adam.learning_rate.numpy() == pytest.approx(0.0123)
     assert panel.trials == 32 * 40 and status_step(panel) == 40
     first_run_x = panel.loss_line.x.copy()
     panel.start()
