@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from helpers import network_params
+from helpers import network_params, reference_run
 from psychrnn_widgets import AlphaIdentity, Basic, GaussianSpectralRadius, ParameterError, WeightInitializer
 from psychrnn_widgets.models import constraints
 
@@ -33,13 +33,10 @@ def test_basic_steps_equal_the_design_formula(rng, dale_ratio, time_loop):
     outputs, states = model.test(x)
 
     W_in, W_rec, W_out = numpy_effective(model)
-    a = 10.0 / 100.0
-    state = np.tile(model.init_state.numpy().astype(np.float64), (4, 1))
-    for t in range(12):
-        state = (1 - a) * state + a * (relu(state) @ W_rec.T + x[:, t] @ W_in.T + model.b_rec.numpy())
-        out = relu(state) @ W_out.T + model.b_out.numpy()
-        np.testing.assert_allclose(states[:, t], state, atol=1e-6, rtol=0)
-        np.testing.assert_allclose(outputs[:, t], out, atol=1e-6, rtol=0)
+    expected_outputs, expected_states = reference_run(W_in, W_rec, W_out, model.b_rec.numpy(), model.b_out.numpy(),
+                                                      model.init_state.numpy(), x, 10.0 / 100.0)
+    np.testing.assert_allclose(states, expected_states, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(outputs, expected_outputs, atol=1e-6, rtol=0)
     weights = model.get_weights()
     np.testing.assert_allclose(weights["W_rec"], W_rec, atol=1e-7)
     np.testing.assert_allclose(weights["W_out"], W_out, atol=1e-7)

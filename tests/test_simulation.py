@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import DATA, network_params
+from helpers import DATA, network_params, reference_run
 from psychrnn_widgets import (GRU, LSTM, Basic, BasicSimulator, GRUSimulator, LSTMSimulator, MatchToCategory,
                               ParameterError, PerceptualDiscrimination, Task)
 from psychrnn_widgets.simulation import Clamp, InputPerturbation, Kick, Silence
@@ -231,12 +231,11 @@ def test_t_connectivity_ones_equals_plain_and_zeros_remove_recurrence(dale_model
         np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
 
     outputs, states = sim.run_trials(x, t_connectivity=np.zeros((T, N, N)), noise=False)
-    a = 0.1
-    state = np.repeat(sim.init_state.astype(np.float64), 6, 0)  # independent reference without W_rec
-    for t in range(T):
-        state = (1 - a) * state + a * (x[:, t] @ sim.W_in.T.astype(np.float64) + sim.b_rec)
-        np.testing.assert_allclose(states[:, t], state, atol=1e-5, rtol=0)
-    np.testing.assert_allclose(outputs, np.maximum(states, 0) @ sim.W_out.T + sim.b_out, atol=1e-6)
+    no_recurrence = np.zeros_like(sim.W_rec)  # the shared oracle with W_rec cut
+    expected_outputs, expected_states = reference_run(sim.W_in, no_recurrence, sim.W_out, sim.b_rec, sim.b_out,
+                                                      sim.init_state, x, 0.1)
+    np.testing.assert_allclose(states, expected_states, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(outputs, expected_outputs, atol=1e-5, rtol=0)
     assert max_diff(states, plain[1]) > 1e-2
 
     # a time-varying multiplier acts only at its steps; a single (N, N) matrix applies to every step

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from numpy.lib import format as npy_format
 
-from helpers import DATA, global_reference_pickle, object_npy
+from helpers import DATA, global_reference_pickle, object_npy, reference_run_weights
 from psychrnn_widgets.errors import ParameterError, WeightFileError
 from psychrnn_widgets.io import weight_files
 from psychrnn_widgets.io.weight_files import export_psychrnn, load_weights, read_npz_safely, save_weights
@@ -242,17 +242,9 @@ def test_psychrnn_fixture_reproduces_reference_outputs(which):
     weights = load_weights(PSYCHRNN_FILES[which])
     with np.load(DATA / f"{which}_pd_basic_batch.npz") as batch:
         x, outputs, states = batch["x"], batch["outputs"], batch["states"]
-    alpha = 10 / 100
-    relu = lambda v: np.maximum(v, 0)  # noqa: E731
-    state = np.repeat(weights["init_state"], x.shape[0], axis=0).astype(np.float64)
-    got_states, got_outputs = [], []
-    for t in range(x.shape[1]):
-        state = (1 - alpha) * state + alpha * (
-            relu(state) @ weights["W_rec"].T + x[:, t] @ weights["W_in"].T + weights["b_rec"])
-        got_states.append(state)
-        got_outputs.append(relu(state) @ weights["W_out"].T + weights["b_out"])
-    np.testing.assert_allclose(np.stack(got_states, 1), states, atol=1e-4, rtol=1e-4)
-    np.testing.assert_allclose(np.stack(got_outputs, 1), outputs, atol=1e-4, rtol=1e-4)
+    got_outputs, got_states = reference_run_weights(weights, x, 10 / 100)
+    np.testing.assert_allclose(got_states, states, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(got_outputs, outputs, atol=1e-4, rtol=1e-4)
 
 
 def psychrnn_style_file(path, dale_ratio, transfer_payload=None):
