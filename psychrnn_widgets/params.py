@@ -190,6 +190,45 @@ class Parameter:
         parts.append(f"PsychRNN: {self.name}")
         return " · ".join(parts)
 
+    def invalid_examples(self, shape=None):
+        """Values this declaration must refuse: NaN, inf, negative, out of range, wrong type...
+
+        For tests and the bad-input harness (``tools/bad_inputs.py``): every one of them
+        must raise a ``ParameterError`` naming the parameter.  ``shape``: the expected
+        shape of a mask or array parameter.
+        """
+        kind, examples = self.kind, []
+        if kind in ("int", "float"):
+            examples += [math.nan, math.inf, -math.inf, "1", True, [1.0], None]
+            if kind == "int":
+                examples.append(1.5)
+            if self.low is not None:
+                examples.append(self.low if self.low_open else self.low - 1)
+                if self.low >= 0:
+                    examples.append(-1)
+            if self.high is not None:
+                examples.append(self.high + 1 if not self.high_open else self.high)
+        elif kind == "bool":
+            examples += ["yes", 2, 0.5, math.nan]
+        elif kind == "choice":
+            examples += ["no_such_" + self.name, 3, math.nan]
+        elif kind == "seed":
+            examples += [-1, 1.5, "abc", math.nan]
+        elif kind in ("mask", "array"):
+            shape = shape or (3, 3)
+            examples += ["abc", np.full(shape, math.nan), np.ones(tuple(s + 1 for s in shape))]
+            if kind == "mask":
+                examples.append(np.full(shape, 0.5))
+        elif kind == "path":
+            examples += ["", 3]
+        elif kind == "str":
+            examples += [3, None]
+        elif kind == "callable":
+            examples += [3, "not_a_function"]
+        if self.allow_none or kind == "seed":
+            examples = [v for v in examples if v is not None]
+        return examples
+
     # --------------------------------------------------------------- validating
     def fail(self, value, where, reason=None):
         """Raise the ``ParameterError`` for ``value`` (``reason`` replaces 'must be <allowed>')."""

@@ -40,6 +40,18 @@ def object_npy(payload, shape=()):
     return buffer.getvalue()
 
 
+def with_member(source, target, key, npy_bytes):
+    """Copy the .npz ``source`` to ``target`` with member ``key`` set to raw .npy bytes."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            if info.filename != key + ".npy":
+                new.writestr(info.filename, old.read(info))
+        new.writestr(key + ".npy", npy_bytes)
+    return target
+
+
 def global_reference_pickle(module, name):
     """Pickle of a 0-d object array holding the global ``module.name``, built without importing
     ``module`` (what np.savez writes for ``transfer_function=tf.nn.relu`` on PsychRNN master):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import DATA, global_reference_pickle, object_npy, reference_run
+from helpers import DATA, global_reference_pickle, object_npy, reference_run, with_member
 from psychrnn_widgets.errors import ParameterError, WeightFileError
 from psychrnn_widgets.io.weight_files import export_psychrnn, load_weights
 from psychrnn_widgets.models.basic import Basic
@@ -71,16 +71,6 @@ def psychrnn_forward(init, x, transfer="relu"):
     W_in, W_rec, W_out = psychrnn_effective(init)
     return reference_run(W_in, W_rec, W_out, init["b_rec"], init["b_out"], init["init_state"], x, DT / TAU,
                          transfer)
-
-
-def with_member(source, target, key, npy_bytes):
-    """Copy the .npz ``source`` to ``target`` with member ``key`` set to raw .npy bytes."""
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
-        for info in old.infolist():
-            if info.filename != key + ".npy":
-                new.writestr(info.filename, old.read(info))
-        new.writestr(key + ".npy", npy_bytes)
-    return target
 
 
 def random_batch(seed, B=6, T=80, N_in=2):

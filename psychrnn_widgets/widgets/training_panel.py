@@ -25,6 +25,7 @@ import numpy as np
 import traitlets
 
 from ..training.events import TrainingControl
+from ..training.trainer import Trainer
 from .throttle import ThrottledUpdater
 
 __all__ = ["TrainingPanel", "PanelControl"]
@@ -309,8 +310,6 @@ class TrainingPanel(widgets.VBox):
     # ------------------------------------------------------------- training thread
     def _on_learning_rate(self, change):
         if self.running and self._model is not None:
-            from ..training.trainer import Trainer
-
             Trainer.of(self._model).learning_rate = float(change["new"])  # applied between steps
 
     def _on_event(self, event):
@@ -341,7 +340,7 @@ class TrainingPanel(widgets.VBox):
     def _run(self, model, source, params):
         outcome = "failed"
         try:
-            self.result = model.train(source, params)
+            self.result = Trainer.of(model).train(source, params)
             event = self.last_event
             outcome = "stopped" if event is not None and event.kind == "stopped" else "done"
         except BaseException as error:  # noqa: BLE001 - shown in the status line, kept in .error
