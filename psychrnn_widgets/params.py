@@ -39,7 +39,7 @@ from .errors import ParameterError
 from .transfer import TRANSFER_FUNCTION_ALIASES, TRANSFER_FUNCTION_NAMES
 
 __all__ = [
-    "Parameter", "ALPHA", "NETWORK_PARAMS", "TRAIN_PARAMS", "TASK_CORE_PARAMS", "REQUIRED_NETWORK_KEYS",
+    "Parameter", "ALPHA", "NETWORK_PARAMS", "TRAIN_PARAMS", "CURRICULUM_PARAMS", "TASK_CORE_PARAMS", "REQUIRED_NETWORK_KEYS",
     "REGULARIZER_KEYS", "TRANSFER_FUNCTIONS", "RAND_INIT_NAMES", "INITIALIZER_NAMES", "OPTIMIZER_NAMES",
     "validate_network_params", "validate_train_params", "validate_values", "check_shapes", "validate_mask",
     "validate_array", "scalar",
@@ -592,6 +592,14 @@ TRAIN_PARAMS = _declare(
               label="Control", allow_none=True, check=_check_control),
     Parameter("jit_compile", "bool", None, help="XLA-compile the training step (None: when the model gains)",
               label="XLA", allow_none=True),
+)
+
+
+CURRICULUM_PARAMS = _declare(
+    Parameter("thresholds", "float", 0.9, help="the metric value (e.g. accuracy) at which a stage is passed",
+              label="Threshold", typical=(0.7, 0.95)),
+    Parameter("metric_epoch", "int", 10, help="check the metric every this many training steps",
+              label="Check every", unit="steps", low=1),
 )
 
 

@@ -70,11 +70,14 @@ class Regularizer:
             return tf.constant(0.0)
         value = self.custom_regularization(model, self.params)
         try:
-            tensor = tf.cast(tf.convert_to_tensor(value), tf.float32)
+            tensor = tf.convert_to_tensor(value)
         except (TypeError, ValueError):
+            tensor = None
+        if tensor is None or not (tensor.dtype.is_floating or tensor.dtype.is_integer):
             raise ParameterError(
                 f"custom_regularization must return a number (a scalar tensor), got {type(value).__name__}; "
-                "expected fn(model, params) -> scalar", parameter="custom_regularization", value=value) from None
+                "expected fn(model, params) -> scalar", parameter="custom_regularization", value=value)
+        tensor = tf.cast(tensor, tf.float32)
         if tensor.shape.rank is not None and tensor.shape.rank != 0:
             raise ParameterError(
                 f"custom_regularization must return a scalar, got a tensor of shape {tensor.shape}; expected "

@@ -394,10 +394,13 @@ class RNN:
 def _scalar_tensor(value, what, signature):
     """``value`` as a float32 scalar tensor, or a ParameterError saying what ``what`` must return."""
     try:
-        tensor = tf.cast(tf.convert_to_tensor(value), tf.float32)
+        tensor = tf.convert_to_tensor(value)
     except (TypeError, ValueError, tf.errors.InvalidArgumentError):
+        tensor = None
+    if tensor is None or not (tensor.dtype.is_floating or tensor.dtype.is_integer):
         raise ParameterError(f"{what} must return a number (a scalar tensor), got {type(value).__name__}; "
-                             f"expected {signature} -> scalar", parameter=what, value=value) from None
+                             f"expected {signature} -> scalar", parameter=what, value=value)
+    tensor = tf.cast(tensor, tf.float32)
     if tensor.shape.rank is not None and tensor.shape.rank != 0:
         raise ParameterError(f"{what} must return a scalar (e.g. a tf.reduce_mean), got a tensor of shape "
                              f"{tensor.shape}; expected {signature} -> scalar", parameter=what, value=tensor.shape)

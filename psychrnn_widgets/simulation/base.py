@@ -312,12 +312,18 @@ class Simulator:
     # ------------------------------------------------------------------- inputs
     def as_input_batch(self, trial_input, what="trial_input"):
         """Validate ``trial_input`` (B, T, N_in) and return it as ``self.dtype``."""
-        array = np.asarray(trial_input)
+        try:
+            array = np.asarray(trial_input, dtype=self.dtype)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{what} must be a numeric array of shape (batch, time, N_in={self.N_in})",
+                                 parameter=what) from None
         if array.ndim != 3 or array.shape[2] != self.N_in or array.shape[0] < 1 or array.shape[1] < 1:
             raise ParameterError(
-                f"{what} must have shape (batch, time, N_in={self.N_in}) with batch, time >= 1, got {array.shape}"
-            )
-        return array.astype(self.dtype, copy=False)
+                f"{what} must have shape (batch, time, N_in={self.N_in}) with batch, time >= 1, got {array.shape}",
+                parameter=what, value=array.shape)
+        if not np.isfinite(array).all():
+            raise ParameterError(f"{what} holds NaN or infinite values; inputs must be finite", parameter=what)
+        return array
 
     def step_of(self, time_ms):
         """Index of the step that integrates the input sampled at ``time_ms``: ``floor(time_ms / dt)``.

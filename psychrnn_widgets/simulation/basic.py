@@ -143,7 +143,12 @@ class BasicSimulator(Simulator):
 
     def _connectivity(self, t_connectivity, n_steps):
         """Validate ``t_connectivity``: (T, N_rec, N_rec), or one (N_rec, N_rec) for every step."""
-        array = np.asarray(t_connectivity, dtype=self.dtype)
+        try:
+            array = np.asarray(t_connectivity, dtype=self.dtype)
+        except (TypeError, ValueError):
+            raise ParameterError("t_connectivity must be a numeric array", parameter="t_connectivity") from None
+        if not np.isfinite(array).all():
+            raise ParameterError("t_connectivity holds NaN or infinite values", parameter="t_connectivity")
         square = (self.N_rec, self.N_rec)
         if array.shape == square:
             return array

@@ -30,7 +30,8 @@ class BatchSource:
             self.task, self.generator = source, source.batch_generator()
         else:
             raise ParameterError(
-                f"train() needs a Task, a batch generator or train_params['curriculum'], got {type(source).__name__}",
+                f"train(trial_batch_generator, ...) needs a Task, a batch generator or train_params['curriculum'], "
+                f"got {type(source).__name__}",
                 parameter="trial_batch_generator", value=source)
 
     def current_task(self):
