@@ -61,6 +61,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from ..errors import ParameterError, WeightFileError
+from ..params import NETWORK_PARAMS
 from ..transfer import canonical_name, name_of
 from .safe_unpickle import read_npz_safely
 
@@ -340,18 +341,12 @@ def _single(array):
 
 
 def _dale_ratio(value):
+    """A stored or given dale_ratio: None (NaN in our files, None in PsychRNN's) or its declared range."""
     if isinstance(value, np.ndarray):
         value = _single(value)
-    if value is None:
+    if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
-        raise ParameterError(f"dale_ratio must be a number in [0, 1] or None, got {value!r}")
-    value = float(value)
-    if math.isnan(value):
-        return None
-    if not 0.0 <= value <= 1.0:
-        raise ParameterError(f"dale_ratio must lie in [0, 1], got {value}")
-    return value
+    return NETWORK_PARAMS["dale_ratio"].validate(value, "weights")
 
 
 def _from_file(key, array, psychrnn_file):

@@ -105,7 +105,7 @@ class RNN:
 
         self.initializer = initializer_from_params(v, seeding.rng(self.seed, "init"))
         init = self.initializer.initializations
-        self.dale_ratio = constraints.validate_dale_ratio(self.initializer.get_dale_ratio())
+        self.dale_ratio = NETWORK_PARAMS["dale_ratio"].validate(self.initializer.get_dale_ratio(), "initializer")
         self._check_initial_shapes(init)
 
         tf_value = v["transfer_function"] if "transfer_function" in self.params else None
