@@ -61,7 +61,10 @@ class OptimizerState:
 
     # an external (Keras) optimiser runs eagerly outside the graph: snapshot it in NumPy
     def save_external(self, optimizer):
-        tracked = self.variables + list(getattr(optimizer, "variables", []) or [])
+        slots = getattr(optimizer, "variables", None) or []
+        if callable(slots):  # tf.compat.v1 optimisers: a method
+            slots = slots()
+        tracked = self.variables + [v for v in slots if hasattr(v, "assign")]
         self._external_copy = [(v, v.numpy().copy()) for v in tracked]
 
     def restore(self):
