@@ -150,8 +150,12 @@ def status_step(panel):
 
 # --------------------------------------------------------------------------- training panel
 def test_training_panel_runs_in_background_with_bounded_message_rate(pd_task, model, monkeypatch):
+    from psychrnn_widgets.training import step as step_module
     from psychrnn_widgets.widgets.training_panel import TrainingPanel
 
+    # no switch to XLA in the measured window: on a busy machine the wait for the compiler
+    # (honouring stop and pause, but sending no updates) could fill it
+    monkeypatch.setattr(step_module, "XLA_AFTER_STEPS", 10 ** 9)
     log = MessageLog(monkeypatch)
     panel = TrainingPanel(model, pd_task, training_iters=10**7, loss_epoch=5)
     panel.start_button.click()
