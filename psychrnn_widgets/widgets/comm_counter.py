@@ -28,9 +28,7 @@ class CommCounter:
         self.available = False
 
     def install(self):
-        """Start counting (idempotent); returns whether counting is available."""
-        if self.available:
-            return True
+        """Start counting (idempotent, cheap: re-installs if someone replaced the method); whether counting works."""
         try:
             from ipywidgets.widgets.widget import Widget
         except ImportError:  # pragma: no cover - ipywidgets missing

@@ -236,7 +236,7 @@ class ThrottledUpdater:
         """Messages a throttled flush may send now (None: no budget); <= 0 means wait."""
         if self.message_budget is None:
             return None
-        if self.counter is not None:
+        if self.counter is not None and self.counter.install():
             recent = self.counter.recent(1.0)
         else:
             recent = sum(n for t, n in self.sent if now - t < 1.0)
