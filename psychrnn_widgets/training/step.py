@@ -113,6 +113,9 @@ class TrainingStep:
         self._ran = set()  # programs run at least once
         #: steps the caller plans to run; XLA is not worth compiling for XLA_AFTER_STEPS or fewer
         self.planned_steps = None
+        #: 'at_step': switch exactly after XLA_AFTER_STEPS steps (reproducible, may wait for the compiler);
+        #: 'when_ready': from then on, as soon as the compiler is done (never waits)
+        self.switch = "at_step"
         self._apply_external = GraphFunction(self._apply_external_graph) if optimizer is not None else None
 
     def trace(self):
@@ -129,7 +132,7 @@ class TrainingStep:
         The training loop asks before each step so that it can wait in small slices and
         honour a stop or pause meanwhile (the compiler may be late on a busy machine).
         """
-        if self.xla is None:
+        if self.xla is None or self.switch == "when_ready":
             return None
         warm = self.xla_shapes.get(tuple(np.shape(x)[:2]))
         if warm is None or warm.steps + 1 <= XLA_AFTER_STEPS or warm.finished:
@@ -147,7 +150,11 @@ class TrainingStep:
                 return self.plain
             warm = self.xla_shapes[key] = XlaWarmUp(self.xla, x, y, mask)
         warm.steps += 1
-        return self.xla if warm.steps > XLA_AFTER_STEPS and warm.wait() else self.plain
+        if warm.steps <= XLA_AFTER_STEPS:
+            return self.plain
+        if self.switch == "when_ready" and not warm.finished:
+            return self.plain
+        return self.xla if warm.wait() else self.plain
 
     def compile_xla_now(self, x, y, mask):
         """Compile the XLA twin for this batch shape and use it from the next step on (benchmarks)."""

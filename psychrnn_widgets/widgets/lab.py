@@ -110,7 +110,7 @@ class Lab(widgets.VBox):
         self.message = widgets.HTML()
         self.task_panel = TaskPanel(task)
         self.network_panel = NetworkPanel(network_params)
-        model = self.network_panel.build_model(self.task_panel.task, name=self._model_name())
+        model = self.network_panel.build_model(self.task_panel.task, name=self._next_model_name())
         self.training = TrainingPanel(model, self.task_panel.task, curriculum, updater=self.updater,
                                       learning_rate=learning_rate, training_iters=training_iters)
         self.trajectories = TrajectoryView(model, self.task_panel.task, updater=self.updater, max_rate_hz=1.0)
@@ -188,7 +188,7 @@ class Lab(widgets.VBox):
         """Stop the run and wait for it (at most ``timeout`` s); True if it ended."""
         return self.training.stop(timeout=timeout)
 
-    def _model_name(self):
+    def _next_model_name(self):
         return f"{self.name}_{len(self.history) + 1}" if self.history.records else self.name
 
     # ------------------------------------------------------------------ changes
@@ -303,7 +303,7 @@ class Lab(widgets.VBox):
             self._say("stop training before building a new network", error=True)
             return None
         task = self.task_panel.task
-        model = self.network_panel.build_model(task, name=self._model_name())
+        model = self.network_panel.build_model(task, name=self._next_model_name())
         if model is None:
             self._say("the network settings are invalid: see the Network tab", error=True)
             return None

@@ -191,6 +191,8 @@ class TrainingPanel(widgets.VBox):
                                         "loss (log)", ".1~e")
         self.accuracy_figure = self._figure([self.accuracy_line, self.stage_lines[1]], accuracy_scales, "accuracy",
                                             ".1f")
+        self.loss_figure.add_class("psychrnn-loss-figure")  # stable handles for browser tests
+        self.accuracy_figure.add_class("psychrnn-accuracy-figure")
 
         self.start_button.on_click(lambda _: self.start())
         self.pause_button.on_click(lambda _: self.pause())
@@ -351,6 +353,7 @@ class TrainingPanel(widgets.VBox):
                 "verbosity": False,
                 "curriculum": curriculum,
                 "control": self.control,
+                "xla_switch": "when_ready",  # the live views never stall waiting for the compiler
                 "callbacks": [self._on_event] + list(self.extra_callbacks),
             }
             self._run_started = [time.monotonic(), 0.0, None]
