@@ -303,7 +303,7 @@ def _metric_batch(curriculum, correct=True):
 
 
 def _current_rows(panel):
-    return [k for k, row in enumerate(panel.rows) if row.layout.border.startswith("2px solid #")]
+    return [k for k, label in enumerate(panel.stage_labels) if "&#9654;" in label.value]
 
 
 def test_curriculum_panel_lists_and_steps_stages():
