@@ -51,3 +51,36 @@ def global_reference_pickle(module, name):
     opcode = b"X" + len(encoded).to_bytes(4, "little") + encoded
     assert payload.count(opcode) == 1
     return payload.replace(opcode, b"c" + module.encode() + b"\n" + name.encode() + b"\n")
+
+
+def pd_task(N_batch=50, seed=0, **kwargs):
+    """The hello-world perceptual-discrimination task (dt 10, tau 100, T 2000 ms)."""
+    from psychrnn_widgets import PerceptualDiscrimination
+
+    return PerceptualDiscrimination(dt=10, tau=100, T=2000, N_batch=N_batch, seed=seed, **kwargs)
+
+
+_TRAINED = {}
+
+
+def trained_pd_network(dale_ratio=None):
+    """A 50-unit Basic network trained on :func:`pd_task`, built once per test session.
+
+    Without Dale's law: 10,000 trials, learning rate 0.005 (~4 s on 2 cores; every seed
+    tried reached P(choice 1) = 0 / 1 at coherence -0.7 / +0.7 and accuracy ~0.9 over the
+    psychometric levels, half of which are near threshold).  With ``dale_ratio=0.8``:
+    15,000 trials (~7 s; Dale networks learn more slowly, 5,000-10,000 trials are not
+    enough for every seed).  Returns ``(model, task)``; do not train it further.
+    """
+    from psychrnn_widgets import Basic
+
+    key = dale_ratio
+    if key not in _TRAINED:
+        seed = 0 if dale_ratio is None else 3
+        task = pd_task(seed=seed)
+        params = network_params(task, name=f"trained_pd_{dale_ratio}", N_rec=50, seed=seed, dale_ratio=dale_ratio)
+        model = Basic(params)
+        iters = 10000 if dale_ratio is None else 15000
+        model.train(task, {"training_iters": iters, "learning_rate": 0.005, "verbosity": False})
+        _TRAINED[key] = (model, task)
+    return _TRAINED[key]

@@ -145,13 +145,14 @@ def _maximise(levels, n, k, bounds, starts):
 
 
 def _starts(levels, n, k, lapses):
+    """Starting points: the 0.5 crossing (or the middle) as bias, three steepnesses, the data's sign."""
     p = k / np.maximum(n, 1)
     lo, hi = float(np.min(levels)), float(np.max(levels))
     span = max(hi - lo, 1e-12)
-    direction = 1.0 if np.corrcoef(levels, p)[0, 1] >= 0 or not np.isfinite(np.corrcoef(levels, p)[0, 1]) else -1.0
-    order = np.argsort(levels)
-    crossing = np.interp(0.5, p[order], levels[order]) if direction > 0 else np.interp(0.5, p[order][::-1],
-                                                                                       levels[order][::-1])
+    covariance = np.mean((levels - levels.mean()) * (p - p.mean()))
+    direction = -1.0 if covariance < 0 else 1.0
+    order = np.argsort(direction * levels)
+    crossing = float(np.interp(0.5, p[order], levels[order])) if np.ptp(p) > 0 else 0.5 * (lo + hi)
     lapse = 0.02 if lapses else 0.0
     return [np.array([bias, direction * steep / span, lapse, lapse])
             for bias in (crossing, 0.5 * (lo + hi)) for steep in (4.0, 16.0, 64.0)]

@@ -23,6 +23,7 @@ import threading
 
 import ipywidgets as widgets
 
+from .analysis_tab import AnalysisTab  # issue #11: Analysis tab
 from .curriculum_panel import CurriculumPanel
 from .network_panel import NetworkPanel
 from .task_panel import TaskPanel
@@ -65,7 +66,8 @@ class Lab(widgets.VBox):
         learning_rate, training_iters: initial training inputs.
 
     Attributes: ``task_panel, network_panel, training, trajectories, trajectories3d,
-    connectivity, curriculum_panel`` (None without a curriculum), ``updater``,
+    connectivity, analysis`` (the :class:`~psychrnn_widgets.widgets.analysis_tab.AnalysisTab`),
+    ``curriculum_panel`` (None without a curriculum), ``updater``,
     ``message`` (HTML), ``rebuild_button`` (a fresh network from the controls), ``pending``
     (set of ``'task'`` / ``'network'`` changes waiting for the run to end).
     """
@@ -92,6 +94,9 @@ class Lab(widgets.VBox):
                                       learning_rate=learning_rate, training_iters=training_iters)
         self.trajectories = TrajectoryView(model, self.task_panel.task, updater=self.updater)
         self.curriculum_panel = CurriculumPanel(curriculum, updater=self.updater) if curriculum is not None else None
+        # issue #11: Analysis tab; follows lab.model / lab.task, refreshes itself when a run ends (shared updater)
+        self.analysis = AnalysisTab(model_getter=lambda: self.model, task_getter=lambda: self.task,
+                                    updater=self.updater, auto_refresh=False)
 
         ConnectivityEditor, Trajectory3D = _optional_views()
         self.trajectories3d = Trajectory3D() if Trajectory3D is not None else None
@@ -122,6 +127,7 @@ class Lab(widgets.VBox):
         view_tabs = [(self.trajectories, "Trajectories (PCA)")]
         if self.trajectories3d is not None:
             view_tabs.append((self.trajectories3d, "3-D"))
+        view_tabs.append((self.analysis, "Analysis"))  # issue #11
         self.view_tabs = widgets.Tab(children=[w for w, _ in view_tabs], titles=[t for _, t in view_tabs])
         header = widgets.HTML("<b>PsychRNN lab</b> — set up a task and a network, press Start, "
                               "watch the loss and the trajectories.")
