@@ -53,11 +53,11 @@ def global_reference_pickle(module, name):
     return payload.replace(opcode, b"c" + module.encode() + b"\n" + name.encode() + b"\n")
 
 
-def pd_task(N_batch=50, seed=0, **kwargs):
-    """The hello-world perceptual-discrimination task (dt 10, tau 100, T 2000 ms)."""
+def pd_task(N_batch=50, seed=0, T=2000, **kwargs):
+    """The hello-world perceptual-discrimination task (dt 10, tau 100, T 2000 ms unless given)."""
     from psychrnn_widgets import PerceptualDiscrimination
 
-    return PerceptualDiscrimination(dt=10, tau=100, T=2000, N_batch=N_batch, seed=seed, **kwargs)
+    return PerceptualDiscrimination(dt=10, tau=100, T=T, N_batch=N_batch, seed=seed, **kwargs)
 
 
 _TRAINED = {}

@@ -61,8 +61,8 @@ class ConnectivityPanel(AnalysisPanel):
                                               selected_style={"stroke": "black", "stroke-width": 2})
         self.weights_heatmap.on_element_click(self._on_click)
         axes = [bq.Axis(scale=hs["column"], label="presynaptic (click: choose unit)", num_ticks=0),
-                bq.Axis(scale=hs["row"], label="postsynaptic", orientation="vertical", num_ticks=0),
-                bq.ColorAxis(scale=hs["color"], orientation="vertical", side="right")]
+                bq.Axis(scale=hs["row"], label="postsynaptic", side="left", num_ticks=0),
+                bq.ColorAxis(scale=hs["color"], side="right")]
         self.weights_figure = bq.Figure(marks=[self.weights_heatmap], axes=axes, title="W_rec_eff",
                                         animation_duration=0, fig_margin={"top": 30, "bottom": 30, "left": 30,
                                                                            "right": 50},

@@ -92,7 +92,6 @@ class LesionPanel(AnalysisPanel):
         self.accuracy_label = widgets.HTML("")
         self.choose_button.on_click(lambda _: self.choose())
         self.clear_button.on_click(lambda _: self.clear())
-        self.unit_text.on_submit(lambda _: self.choose())
         for control in (self.kind, self.value, self.time_ms):
             control.observe(lambda _: self.apply(), names="value")
         self.observe(self._on_selection, names="selection")

@@ -131,13 +131,13 @@ class AnalysisTab(widgets.VBox):
         self.connectivity.set_states(states, "fixed points")
 
     def _flush(self):
-        """Flusher: refresh once after each training run (the final, forced flush)."""
+        """Flusher: refresh once after each training run that ended with trained weights (done or stopped)."""
         outcome = (self.updater.get("training/outcome"), self.updater.get("training/trials"))
-        if outcome[0] is None or outcome == self._seen_outcome:
-            self._seen_outcome = outcome
+        if outcome == self._seen_outcome:
             return
         self._seen_outcome = outcome
-        self.training_stopped()
+        if outcome[0] in ("done", "stopped"):
+            self.training_stopped()
 
     def _say(self, text, error=False):
         colour = "#b00020" if error else "#555"
