@@ -1,6 +1,10 @@
 """Helpers shared by the test modules (imported as ``helpers``; conftest.py holds fixtures)."""
 import io
+import os
 import pickle
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -9,6 +13,19 @@ from numpy.lib import format as npy_format
 
 #: reference files written by the real PsychRNN (see tests/data/)
 DATA = Path(__file__).resolve().parent / "data"
+#: the repository root (its package is the one a fresh interpreter should import)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_python(code, timeout=120):
+    """Run ``code`` (dedented) in a fresh interpreter that imports this checkout's package.
+
+    For import-rule tests (what a module pulls into ``sys.modules``).  Returns the
+    ``subprocess.CompletedProcess`` (text output captured).
+    """
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=str(REPO), env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def network_params(task=None, **overrides):

@@ -1,14 +1,10 @@
 """Unit activity, connectivity and spectra, lesions, PCA, and the analysis layer's import rules."""
 import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers import DATA, network_params, pd_task, trained_pd_network
+from helpers import DATA, REPO, network_params, pd_task, run_python, trained_pd_network
 from psychrnn_widgets import Basic, GaussianSpectralRadius, ParameterError
 from psychrnn_widgets.analysis import (as_simulator, choice_selectivity, condition_average, connectivity,
                                        connectivity_report, eigenspectrum, excitatory_mask, jacobian_spectrum,
@@ -16,7 +12,6 @@ from psychrnn_widgets.analysis import (as_simulator, choice_selectivity, conditi
                                        state_jacobian, unit_activity, unit_order)
 from psychrnn_widgets.simulation import Clamp, Kick, Silence
 
-REPO = Path(__file__).resolve().parents[1]
 PSYCHRNN1 = os.path.join(DATA, "psychrnn1_pd_basic_weights.npz")
 
 
@@ -167,7 +162,7 @@ def test_pca_signs_projection_and_padding():
 # ------------------------------------------------------------------------ layering
 def test_analysis_layer_imports_nothing_above_it_and_no_tensorflow(tmp_path):
     """DESIGN §2: analysis/ never imports widgets, ipywidgets or bqplot; TensorFlow only for fixed points."""
-    code = textwrap.dedent(f"""
+    result = run_python(f"""
         import sys
         import psychrnn_widgets.analysis as analysis
         from psychrnn_widgets.tasks import PerceptualDiscrimination
@@ -182,9 +177,6 @@ def test_analysis_layer_imports_nothing_above_it_and_no_tensorflow(tmp_path):
             assert name not in sys.modules, name + " was imported"
         print("ok")
     """)
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    result = subprocess.run([sys.executable, "-c", code], cwd=str(REPO), env=env, capture_output=True, text=True,
-                            timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
     # and statically: no module of the layer names the layers above it; TensorFlow only inside functions

@@ -34,12 +34,17 @@ gives the first crossing instead.  Trials that do not end beyond the threshold: 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+
+try:
+    from scipy import optimize, special, stats
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError("psychrnn_widgets.analysis needs SciPy for the psychometric fit: "
+                      "pip install 'psychrnn_widgets[analysis]'") from error
 
 from ..errors import ParameterError
 from ._results import AnalysisResult
 from ._source import as_simulator, simulate
-from .conditions import ConditionBatch, chosen_channel, condition_batch
+from .conditions import chosen_channel, condition_batch
 
 __all__ = ["logistic_with_lapses", "fit_psychometric", "psychometric_data", "psychometric_curve",
            "reaction_times", "chronometric_curve", "output_traces", "behaviour", "PsychometricFit",

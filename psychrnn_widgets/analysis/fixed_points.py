@@ -101,20 +101,35 @@ def speed(model, states, inputs=None):
     return 0.5 * np.sum((step - states.astype(np.float64)) ** 2, axis=1)
 
 
+def _jacobian_function(tf, model):
+    """A compiled ``(states (K, N_rec), inputs (K, N_in)) -> dF/dx (K, N_rec, N_rec)`` (one trace per model)."""
+    from ..models._tf import GraphFunction
+
+    def batch_jacobian(x, U):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            step = model.next_state(x, U)
+        return tape.batch_jacobian(step, x)
+
+    specs = [tf.TensorSpec([None, model.N_rec], tf.float32), tf.TensorSpec([None, model.N_in], tf.float32)]
+    return GraphFunction(batch_jacobian, input_signature=specs)
+
+
+def _evaluate_jacobians(tf, function, model, states, inputs):
+    states = np.asarray(states, np.float32)
+    _, U = _inputs(model, inputs, states.shape[0])
+    return function(tf.constant(states), tf.constant(U)).numpy().astype(np.float64)
+
+
 def jacobians(model, states, inputs=None):
     """Jacobians dF/dx (K, N_rec, N_rec) of the model's step at ``states`` (K, N_rec), float64.
 
-    Row ``i`` holds ``dF_i/dx_j``.  Automatic differentiation of ``model.next_state``.
+    Row ``i`` holds ``dF_i/dx_j``; ``inputs`` (N_in,) is held during the step (default
+    zeros).  Automatic differentiation (``batch_jacobian``) of ``model.next_state``.
     """
     tf = _tf()
     model = as_tf_model(model)
-    states = np.asarray(states, np.float32)
-    _, U = _inputs(model, inputs, states.shape[0])
-    x = tf.constant(states)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        step = model.next_state(x, tf.constant(U))
-    return tape.batch_jacobian(step, x).numpy().astype(np.float64)
+    return _evaluate_jacobians(tf, _jacobian_function(tf, model), model, states, inputs)
 
 
 @dataclass
@@ -271,6 +286,7 @@ def find_fixed_points(model, initial_states, inputs=None, *, q_tolerance=1e-8, u
     x = tf.Variable(x0)
     optimizer = Adam([x], learning_rate=learning_rate)
     search, q_of = _compiled_search(tf, model, x, U, optimizer)
+    jacobian_of = _jacobian_function(tf, model)
     report = progress or (lambda fraction, message: None)
     n_chunks = max(1, int(np.ceil(max_iterations / chunk)))
     decay = final_lr_ratio ** (1.0 / max(1, n_chunks - 1))
@@ -287,7 +303,7 @@ def find_fixed_points(model, initial_states, inputs=None, *, q_tolerance=1e-8, u
     states = x.numpy()
     q = q_of(tf.constant(states)).numpy().astype(np.float64)
     for step in range(int(newton_steps)):
-        J = jacobians(model, states, u)
+        J = _evaluate_jacobians(tf, jacobian_of, model, states, u)
         residual = model.next_state(tf.constant(states), U).numpy().astype(np.float64) - states
         eye = np.eye(model.N_rec)
         try:
@@ -312,7 +328,7 @@ def find_fixed_points(model, initial_states, inputs=None, *, q_tolerance=1e-8, u
     report(0.97, f"{len(unique)} points: Jacobians")
     N = model.N_rec
     if unique:
-        J = jacobians(model, points, u)
+        J = _evaluate_jacobians(tf, jacobian_of, model, points, u)
         values, vectors = np.linalg.eig(J)
         order = np.argsort(-np.abs(values), axis=1, kind="stable")
         values = np.take_along_axis(values, order, axis=1)

@@ -41,7 +41,6 @@ class BehaviourPanel(AnalysisPanel):
     def __init__(self, updater, n_per_level=100, seed=0, **kwargs):
         super().__init__(updater, **kwargs)
         self.seed = int(seed)
-        self.source = self.task = None
         style = {"description_width": "initial"}
         self.n_per_level = widgets.BoundedIntText(value=int(n_per_level), min=2, max=5000,
                                                   description="trials per level", style=style,
@@ -82,17 +81,9 @@ class BehaviourPanel(AnalysisPanel):
         self._finish_layout([controls, self.fit_label, plots], figures, "behaviour.svg")
 
     # ------------------------------------------------------------------ compute
-    def set_source(self, source, task):
-        """The network snapshot (anything analysis functions take) and task to analyse next."""
-        self.source, self.task = source, task
-
-    def refresh(self):
-        """Recompute in the background (queued if a computation runs)."""
-        if self.source is None or self.task is None:
-            self.say("no network yet")
-            return False
-        source, task = self.source, self.task
-        n, threshold, ci, seed = int(self.n_per_level.value), float(self.threshold.value), self.ci_method.value, self.seed
+    def computation(self, source, task):
+        n, threshold = int(self.n_per_level.value), float(self.threshold.value)
+        ci, seed = self.ci_method.value, self.seed
 
         def compute(progress, should_stop):
             progress(0.1, "simulating trials")
@@ -102,8 +93,7 @@ class BehaviourPanel(AnalysisPanel):
             progress(0.5, "fitting the psychometric function")
             return behaviour(source, batch=batch, trace_batch=trace_batch, threshold=threshold, ci=ci)
 
-        self.job.start(compute)
-        return True
+        return compute
 
     # --------------------------------------------------------------------- show
     def show(self, result):

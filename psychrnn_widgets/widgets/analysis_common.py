@@ -232,13 +232,18 @@ class AnalysisPanel(widgets.VBox):
     """Base of the analysis panels: a status line, a progress bar, a job, an export row.
 
     Subclasses build their controls and figures, then call :meth:`_finish_layout`;
-    they show a result in :meth:`show` (runs on the flushing thread: set values only).
+    :meth:`computation` returns the background function (reading the controls on the
+    calling thread) and :meth:`show` displays its result (on the flushing thread: set
+    values only).
     """
 
     name = "analysis"
+    #: whether the panel needs a task besides the network
+    needs_task = True
 
     def __init__(self, updater, **kwargs):
         self.updater = updater
+        self.source = self.task = None
         self.result = None
         self.status = widgets.HTML("")
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="200px"))
@@ -248,6 +253,22 @@ class AnalysisPanel(widgets.VBox):
     def _finish_layout(self, children, figures, default_path):
         self.export = ExportRow(lambda: self.result, figures, default_path)
         self.children = list(children) + [widgets.HBox([self.progress, self.status]), self.export]
+
+    def set_source(self, source, task):
+        """The network snapshot (anything the analysis functions take) and the task to analyse next."""
+        self.source, self.task = source, task
+
+    def refresh(self):
+        """Recompute in the background (queued while one runs); False without a network."""
+        if self.source is None or (self.needs_task and self.task is None):
+            self.say("no network yet")
+            return False
+        self.job.start(self.computation(self.source, self.task))
+        return True
+
+    def computation(self, source, task):  # pragma: no cover - subclasses implement
+        """``fn(progress, should_stop) -> result`` for the job; reads the controls now."""
+        raise NotImplementedError
 
     def wait(self, timeout=60.0):
         """Wait for the panel's background computation (tests, scripts); True if idle."""

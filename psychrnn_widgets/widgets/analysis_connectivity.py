@@ -36,11 +36,11 @@ class ConnectivityPanel(AnalysisPanel):
     """
 
     name = "connectivity"
+    needs_task = False  # without one: the weights and the spectrum of W_rec_eff only
 
     def __init__(self, updater, seed=0, **kwargs):
         super().__init__(updater, **kwargs)
         self.seed = int(seed)
-        self.source = self.task = None
         self.selectivity = None
         self.states = {}  # label -> (state (N_rec,), input (N_in,))
         self._state_groups = {}
@@ -86,9 +86,6 @@ class ConnectivityPanel(AnalysisPanel):
         self._finish_layout([widgets.HBox([self.sort_by, self.spectrum_of]), plots], figures, "connectivity.svg")
 
     # ----------------------------------------------------------------- inputs
-    def set_source(self, source, task):
-        self.source, self.task = source, task
-
     def on_unit_click(self, callback):
         """Call ``callback(unit)`` when a heatmap cell is clicked (its presynaptic unit)."""
         self._listeners.append(callback)
@@ -122,11 +119,8 @@ class ConnectivityPanel(AnalysisPanel):
         self.spectrum_of.value = current if current in dict((v, k) for k, v in options) else "W_rec"
 
     # ---------------------------------------------------------------- compute
-    def refresh(self):
-        if self.source is None:
-            self.say("no network yet")
-            return False
-        source, task, seed = self.source, self.task, self.seed
+    def computation(self, source, task):
+        seed = self.seed
         by, choice = SORTS[self.sort_by.value], self.spectrum_of.value
 
         def compute(progress, should_stop):
@@ -145,8 +139,7 @@ class ConnectivityPanel(AnalysisPanel):
                                          None if state is None else state[0], None if state is None else state[1])
             return report, states
 
-        self.job.start(compute)
-        return True
+        return compute
 
     def _on_result(self, result):
         report, states = result

@@ -47,7 +47,6 @@ class FixedPointPanel(AnalysisPanel):
     def __init__(self, updater, seed=0, n_initial=128, q_tolerance=1e-8, max_iterations=2000, **kwargs):
         super().__init__(updater, **kwargs)
         self.seed = int(seed)
-        self.source = self.task = None
         self.levels = np.zeros(0)
         self._listeners = []
         style = {"description_width": "initial"}
@@ -86,7 +85,7 @@ class FixedPointPanel(AnalysisPanel):
 
     def set_source(self, source, task):
         """The network (a weights snapshot: a frozen TF copy is built from it) and task."""
-        self.source, self.task = source, task
+        super().set_source(source, task)
         if task is not None:
             levels = condition_batch(task, n_per_level=1, seed=self.seed, fixed_timing=True, noise=False).levels
             current = self.input_choice.value
@@ -106,12 +105,16 @@ class FixedPointPanel(AnalysisPanel):
 
     def find(self):
         """Start the search in the background; returns False without a network."""
-        if self.source is None or self.task is None:
-            self.say("no network yet", error=True)
-            return False
+        started = AnalysisPanel.refresh(self)
+        if started:
+            self.find_button.disabled = True
+            self.stop_button.disabled = False
+        return started
+
+    def computation(self, source, task):
         from ..analysis import fixed_points as fp_module  # TensorFlow is imported when the search runs
 
-        source, task, seed = self.source, self.task, self.seed
+        seed = self.seed
         level, n_initial, noise = self.input_choice.value, int(self.n_initial.value), float(self.noise.value)
         q_tolerance, iterations = float(self.q_tolerance.value), int(self.max_iterations.value)
 
@@ -132,10 +135,7 @@ class FixedPointPanel(AnalysisPanel):
             found.pca = pca(averaged, 2)
             return found, batch.levels
 
-        self.find_button.disabled = True
-        self.stop_button.disabled = False
-        self.job.start(compute)
-        return True
+        return compute
 
     def _on_error(self, error, text):
         self.find_button.disabled, self.stop_button.disabled = False, True

@@ -71,7 +71,6 @@ class LesionPanel(AnalysisPanel):
     def __init__(self, updater, n_per_level=100, seed=0, **kwargs):
         super().__init__(updater, **kwargs)
         self.n_per_level, self.seed = int(n_per_level), int(seed)
-        self.source = self.task = None
         self.selectivity = None
         self.shown = {}
         self._baseline = None  # (source, Lesion) of the intact network
@@ -124,9 +123,6 @@ class LesionPanel(AnalysisPanel):
         self._finish_layout([controls, self.accuracy_label, plots], figures, "lesion.svg")
 
     # ----------------------------------------------------------------- inputs
-    def set_source(self, source, task):
-        self.source, self.task = source, task
-
     def choose(self):
         """Set ``selection`` from the chooser (index text, E/I, or selectivity)."""
         how = self.choose_by.value
@@ -175,10 +171,10 @@ class LesionPanel(AnalysisPanel):
 
     def apply(self):
         """Run the comparison for the current selection in the background."""
-        if self.source is None or self.task is None:
-            self.say("no network yet")
-            return False
-        source, task, n, seed = self.source, self.task, self.n_per_level, self.seed
+        return AnalysisPanel.refresh(self)
+
+    def computation(self, source, task):
+        n, seed = self.n_per_level, self.seed
         units, kind, value = list(self.selection), self.kind.value, float(self.value.value)
         dt = float(task.dt)
         step = int(np.floor(float(self.time_ms.value) / dt + 1e-9))
@@ -201,8 +197,7 @@ class LesionPanel(AnalysisPanel):
                             delta=value, step=min(step, n_steps - 1), start=min(step, n_steps - 1), baseline=base)
             return source, base, units_selectivity, result
 
-        self.job.start(compute)
-        return True
+        return compute
 
     def _on_result(self, outcome):
         source, base, selectivity, result = outcome

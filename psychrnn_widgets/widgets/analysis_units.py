@@ -40,7 +40,6 @@ class UnitActivityPanel(AnalysisPanel):
     def __init__(self, updater, n_per_level=20, seed=0, **kwargs):
         super().__init__(updater, **kwargs)
         self.n_per_level, self.seed = int(n_per_level), int(seed)
-        self.source = self.task = None
         self.order = np.zeros(0, dtype=int)
         self._updating = False
         self.units = widgets.SelectMultiple(options=[], rows=8, description="units",
@@ -64,21 +63,14 @@ class UnitActivityPanel(AnalysisPanel):
         plots = widgets.HBox([self.psth_figure, self.heatmap_figure], layout=widgets.Layout(flex_flow="row wrap"))
         self._finish_layout([widgets.HBox([controls, plots])], [self.psth_figure, self.heatmap_figure], "units.svg")
 
-    def set_source(self, source, task):
-        self.source, self.task = source, task
-
-    def refresh(self):
-        if self.source is None or self.task is None:
-            self.say("no network yet")
-            return False
-        source, task, n, seed = self.source, self.task, self.n_per_level, self.seed
+    def computation(self, source, task):
+        n, seed = self.n_per_level, self.seed
 
         def compute(progress, should_stop):
             progress(0.2, "simulating trials")
             return unit_activity(source, task, n_per_level=n, seed=seed)
 
-        self.job.start(compute)
-        return True
+        return compute
 
     # --------------------------------------------------------------------- show
     def show(self, result):
