@@ -42,6 +42,8 @@ def test_refresh_runs_in_the_background_and_every_panel_shows_a_result():
     fit_y = np.asarray(tab.behaviour.psychometric_fit_line.y)
     assert fit_y.size > 10 and np.all(np.diff(fit_y) >= -1e-6)  # positive slope
     assert "slope" in tab.behaviour.fit_label.value and "accuracy" in tab.behaviour.fit_label.value
+    assert "psychrnn-psychometric-figure" in tab.behaviour.psychometric_figure._dom_classes
+    assert "psychrnn-weights-figure" in tab.connectivity.weights_figure._dom_classes
     assert len(tab.behaviour.chronometric_line.x) == len(curve.levels)
     assert 0 < np.asarray(tab.behaviour.trace_lines.y).shape[0] <= 10  # <= 20 lines with the targets
     # units: heatmap of all units, PSTHs of the chosen ones

@@ -231,7 +231,10 @@ class ExportRow(widgets.HBox):
 class AnalysisPanel(widgets.VBox):
     """Base of the analysis panels: a status line, a progress bar, a job, an export row.
 
-    Subclasses build their controls and figures, then call :meth:`_finish_layout`;
+    Every figure attribute ``<name>_figure`` carries the CSS class ``psychrnn-<name>-figure``
+    (underscores as hyphens) and the panel ``psychrnn-analysis-<panel name>``, so that a
+    browser test can find their SVG.  Subclasses build their controls and figures, then
+    call :meth:`_finish_layout`;
     :meth:`computation` returns the background function (reading the controls on the
     calling thread) and :meth:`show` displays its result (on the flushing thread: set
     values only).
@@ -251,6 +254,12 @@ class AnalysisPanel(widgets.VBox):
         super().__init__(**kwargs)
 
     def _finish_layout(self, children, figures, default_path):
+        # a browser test finds each figure by a stable CSS class: attribute ``psychometric_figure``
+        # -> class ``psychrnn-psychometric-figure`` (and the panel by ``psychrnn-analysis-<name>``)
+        for attribute, value in vars(self).items():
+            if attribute.endswith("_figure") and isinstance(value, bq.Figure):
+                value.add_class("psychrnn-" + attribute.replace("_", "-"))
+        self.add_class("psychrnn-analysis-" + self.name.replace(" ", "-"))
         self.export = ExportRow(lambda: self.result, figures, default_path)
         self.children = list(children) + [widgets.HBox([self.progress, self.status]), self.export]
 
