@@ -88,6 +88,10 @@ def test_psychometric_curve_from_explicit_arrays():
     assert curve.accuracy == pytest.approx(np.mean(choices == (evidence > 0)))
     with pytest.raises(ParameterError, match="both evidence and choices"):
         psychometric_curve(evidence=evidence)
+    # a result shows its figure in a notebook, with a one-line text summary
+    bundle = curve._repr_mimebundle_()
+    assert bundle["image/png"].startswith(b"\x89PNG") and bundle["text/plain"].startswith("PsychometricCurve(")
+    assert "levels: float64[3]" in repr(curve) and "\n" not in repr(curve)
 
 
 # ----------------------------------------------------------- conditions of tasks

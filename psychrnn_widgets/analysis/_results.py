@@ -4,17 +4,29 @@ Result objects are dataclasses.  :meth:`AnalysisResult.to_arrays` collects their
 and number fields (nested results with a ``'name/'`` prefix);
 :meth:`AnalysisResult.to_figure` draws them with matplotlib, imported only then, into a
 plain :class:`matplotlib.figure.Figure` (no pyplot state, no display needed), and
-:meth:`AnalysisResult.save` writes that figure as SVG or PNG (by the path's suffix).
+:meth:`AnalysisResult.save` writes that figure as SVG or PNG (by the path's suffix).  In a
+notebook a result shows its figure (PNG) when it is the value of a cell.
 """
 import dataclasses
+import io
 from numbers import Number
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["AnalysisResult", "save_figure"]
+__all__ = ["AnalysisResult", "save_figure", "level_colors"]
 
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+
+
+def level_colors(levels):
+    """A matplotlib colour (RGBA) per signed evidence level: blue for choice 0, grey at 0, red for choice 1."""
+    import matplotlib as mpl
+
+    levels = np.asarray(levels, dtype=np.float64)
+    top = float(np.max(np.abs(levels))) if levels.size else 1.0
+    cmap = mpl.colormaps["coolwarm"]
+    return [cmap(0.5 + 0.5 * level / (top or 1.0)) for level in levels]
 
 
 def save_figure(figure, path, dpi=150):
@@ -68,6 +80,19 @@ class AnalysisResult:
     def save(self, path, dpi=150):
         """Save the figure as SVG or PNG (chosen by ``path``'s suffix); returns the Path."""
         return save_figure(self.to_figure(), path, dpi=dpi)
+
+    def __repr__(self):
+        parts = []
+        for key, value in self.to_arrays().items():
+            parts.append(f"{key}={value.item():.4g}" if value.ndim == 0 and value.dtype.kind in "fiub"
+                         else f"{key}: {value.dtype}{list(value.shape)}")
+        return f"{type(self).__name__}({', '.join(parts[:12])}{', ...' if len(parts) > 12 else ''})"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Notebook display: the figure as PNG, and a one-line text summary."""
+        buffer = io.BytesIO()
+        self.to_figure().savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return {"image/png": buffer.getvalue(), "text/plain": repr(self)}
 
     def save_arrays(self, path):
         """Save :meth:`to_arrays` as an ``.npz`` file (no pickles); returns the Path."""

@@ -42,7 +42,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
                       "pip install 'psychrnn_widgets[analysis]'") from error
 
 from ..errors import ParameterError
-from ._results import AnalysisResult
+from ._results import AnalysisResult, level_colors
 from ._source import as_simulator, simulate
 from .conditions import chosen_channel, condition_batch
 
@@ -62,7 +62,7 @@ def logistic_with_lapses(x, bias, slope, guess=0.0, lapse=0.0):
 
 
 # --------------------------------------------------------------------------- the fit
-@dataclass
+@dataclass(repr=False)
 class PsychometricFit(AnalysisResult):
     """Maximum-likelihood fit of :func:`logistic_with_lapses`.
 
@@ -283,7 +283,7 @@ def psychometric_data(evidence, choices, levels=None):
     return levels, n.astype(np.int64), k.astype(np.int64)
 
 
-@dataclass
+@dataclass(repr=False)
 class PsychometricCurve(AnalysisResult):
     """P(choice 1) against signed evidence, with its fit.
 
@@ -404,7 +404,7 @@ def reaction_times(outputs, onset, dt, threshold=0.4, channels=(0, 1), rule="com
     return rt, choice
 
 
-@dataclass
+@dataclass(repr=False)
 class ChronometricCurve(AnalysisResult):
     """Mean reaction time per signed evidence level.
 
@@ -467,7 +467,7 @@ def chronometric_curve(source=None, task=None, *, outputs=None, batch=None, leve
 
 
 # ------------------------------------------------------------------- output traces
-@dataclass
+@dataclass(repr=False)
 class ConditionTraces(AnalysisResult):
     """Outputs and targets averaged over the trials of each evidence level.
 
@@ -485,13 +485,8 @@ class ConditionTraces(AnalysisResult):
     figsize = (6.0, 3.5)
 
     def plot(self, ax, channel=None, linestyle="-"):
-        import matplotlib as mpl
-
-        cmap = mpl.colormaps["coolwarm"]
-        top = float(np.max(np.abs(self.levels))) or 1.0
         channels = range(self.outputs.shape[2]) if channel is None else [channel]
-        for i, level in enumerate(self.levels):
-            color = cmap(0.5 + 0.5 * level / top)
+        for i, color in enumerate(level_colors(self.levels)):
             for c in channels:
                 ax.plot(self.times, self.outputs[i, :, c], linestyle, color=color, lw=1.2 if c else 0.8)
                 ax.plot(self.times, self.targets[i, :, c], ":", color=color, lw=0.8)
@@ -529,7 +524,7 @@ def output_traces(source=None, task=None, *, batch=None, outputs=None, levels=No
 
 
 # ------------------------------------------------------------------- all at once
-@dataclass
+@dataclass(repr=False)
 class Behaviour(AnalysisResult):
     """Psychometric, chronometric (or None) and output traces of one network."""
 

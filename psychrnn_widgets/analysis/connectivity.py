@@ -21,7 +21,7 @@ __all__ = ["Connectivity", "connectivity", "Eigenspectrum", "eigenspectrum", "st
            "jacobian_spectrum", "ConnectivityReport", "connectivity_report"]
 
 
-@dataclass
+@dataclass(repr=False)
 class Connectivity(AnalysisResult):
     """Effective weights with the units in a chosen order.
 
@@ -95,7 +95,7 @@ def connectivity(source, by=("ei",), selectivity=None, order=None):
                         n_exc=int(excitatory.sum()) if dale else sim.N_rec, dale=dale)
 
 
-@dataclass
+@dataclass(repr=False)
 class Eigenspectrum(AnalysisResult):
     """Eigenvalues of a square matrix, shown in the complex plane with the unit circle.
 
@@ -181,7 +181,7 @@ def jacobian_spectrum(source, state, rnn_in=None):
     return eigenspectrum(state_jacobian(source, state, rnn_in), label="Jacobian")
 
 
-@dataclass
+@dataclass(repr=False)
 class ConnectivityReport(AnalysisResult):
     """Sorted weights, the spectrum of W_rec_eff and optionally of a Jacobian, together.
 

@@ -132,7 +132,7 @@ def jacobians(model, states, inputs=None):
     return _evaluate_jacobians(tf, _jacobian_function(tf, model), model, states, inputs)
 
 
-@dataclass
+@dataclass(repr=False)
 class FixedPoints(AnalysisResult):
     """Fixed (and slow) points found by :func:`find_fixed_points`.
 

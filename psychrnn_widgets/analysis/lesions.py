@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..simulation.perturbations import Clamp, Kick, Silence
-from ._results import AnalysisResult
+from ._results import AnalysisResult, level_colors
 from ._source import as_simulator, excitatory_mask
 from .behaviour import Behaviour, behaviour_and_states
 from .conditions import condition_batch
@@ -79,7 +79,7 @@ def perturbations_for(units, kind="silence", value=0.0, delta=1.0, step=0, start
     return [Kick(step, delta, units=units)]
 
 
-@dataclass
+@dataclass(repr=False)
 class Lesion(AnalysisResult):
     """The network's behaviour and trajectories before and after a perturbation.
 
@@ -113,9 +113,10 @@ class Lesion(AnalysisResult):
         self.before.traces.plot(axes[1], channel=1)
         self.after.traces.plot(axes[1], channel=1, linestyle="--")
         axes[1].set_title("output 1 (dashed: after)", fontsize=9)
+        colors = level_colors(self.before.traces.levels)
         for trajectories, style in ((self.trajectories_before, "-"), (self.trajectories_after, "--")):
-            for line in trajectories:
-                axes[2].plot(line[:, 0], line[:, 1], style, lw=0.8)
+            for line, color in zip(trajectories, colors):
+                axes[2].plot(line[:, 0], line[:, 1], style, lw=0.8, color=color)
         axes[2].set_xlabel("PC1")
         axes[2].set_ylabel("PC2")
         axes[2].set_title("trajectories (dashed: after)", fontsize=9)

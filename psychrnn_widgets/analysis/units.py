@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
-from ._results import AnalysisResult
+from ._results import AnalysisResult, level_colors
 from ._source import as_simulator, excitatory_mask
 from .behaviour import run_batch
 from .conditions import condition_batch
@@ -98,7 +98,7 @@ def unit_order(n_rec, by=("ei", "selectivity"), selectivity=None, excitatory=Non
     return np.lexsort(keys)
 
 
-@dataclass
+@dataclass(repr=False)
 class UnitActivity(AnalysisResult):
     """Rates of every unit averaged by evidence level, with selectivity and E/I.
 
@@ -138,15 +138,11 @@ class UnitActivity(AnalysisResult):
         return self.mean_rates[:, :, np.asarray(units, dtype=np.intp)]
 
     def plot_psth(self, ax, units):
-        import matplotlib as mpl
-
-        cmap = mpl.colormaps["coolwarm"]
-        top = float(np.max(np.abs(self.levels))) or 1.0
         styles = ("-", "--", ":", "-.")
+        colors = level_colors(self.levels)
         for j, unit in enumerate(np.atleast_1d(units)):
-            for i, level in enumerate(self.levels):
-                ax.plot(self.times, self.mean_rates[i, :, unit], styles[j % 4], color=cmap(0.5 + 0.5 * level / top),
-                        lw=1)
+            for i, color in enumerate(colors):
+                ax.plot(self.times, self.mean_rates[i, :, unit], styles[j % 4], color=color, lw=1)
         ax.set_xlabel("time (ms)")
         ax.set_ylabel("rate")
         ax.set_title("units " + ", ".join(str(int(u)) for u in np.atleast_1d(units)), fontsize=9)

@@ -62,7 +62,7 @@ class FixedPointPanel(AnalysisPanel):
         self.noise = widgets.BoundedFloatText(value=0.5, min=0.0, max=100.0, step=0.1, description="noise",
                                               layout=widgets.Layout(width="130px"), style=style)
         self.find_button = widgets.Button(description="Find", icon="search", button_style="primary")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True)
+        self.stop_button = widgets.Button(description="Stop search", icon="stop", disabled=True)
         self.summary = widgets.HTML("")
         self.find_button.on_click(lambda _: self.find())
         self.stop_button.on_click(lambda _: self.job.cancel())
