@@ -18,7 +18,8 @@ Confidence intervals (95 % by default):
 
 * ``ci='hessian'`` (default): Wald intervals ``estimate ± z·se`` with ``se`` from the
   inverse of the observed information (the numerical Hessian of the negative
-  log-likelihood at the estimate).  A parameter at a bound has no Wald interval: NaN.
+  log-likelihood at the estimate), clipped to the parameter's bounds.  A parameter at a
+  bound has no Wald interval: NaN.
 * ``ci='bootstrap'``: parametric bootstrap (counts redrawn from the fitted curve, refit,
   percentile interval), ``n_bootstrap`` refits; defined at bounds too.
 
@@ -238,6 +239,8 @@ def fit_psychometric(levels, n_trials, n_choice1, lapses=True, ci="hessian", ci_
             except np.linalg.LinAlgError:
                 pass
         interval[:, 0], interval[:, 1] = theta - z * se, theta + z * se
+        lower, upper = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+        interval = np.where(np.isnan(interval), np.nan, np.clip(interval, lower[:, None], upper[:, None]))
     else:
         rng = np.random.default_rng(seed)
         p_hat = logistic_with_lapses(fit_levels, *theta)
