@@ -165,23 +165,32 @@ def small_task():
 
 
 @pytest.mark.parametrize(
-    "setting, expected",
+    "setting, key",
     [
-        (dict(dale_ratio=1.5, dale_enabled=True), "dale_ratio must lie in [0, 1]"),
-        (dict(dale_ratio=-0.1, dale_enabled=True), "dale_ratio must lie in [0, 1]"),
-        (dict(N_rec=0), "N_rec must be at least 1"),
-        (dict(L2_rec=-0.5), "L2_rec must be &gt;= 0"),
-        (dict(L1_in=float("nan")), "L1_in must be &gt;= 0"),
-        (dict(rec_noise=-0.1), "rec_noise must be &gt;= 0"),
-        (dict(spec_rad=0.0), "spec_rad must be &gt; 0"),
+        (dict(dale_ratio=1.5, dale_enabled=True), "dale_ratio"),
+        (dict(dale_ratio=-0.1, dale_enabled=True), "dale_ratio"),
+        (dict(N_rec=0), "N_rec"),
+        (dict(L2_rec=-0.5), "L2_rec"),
+        (dict(L1_in=float("nan")), "L1_in"),
+        (dict(rec_noise=-0.1), "rec_noise"),
+        (dict(rec_noise=float("inf")), "rec_noise"),
+        (dict(spec_rad=0.0), "spec_rad"),
     ],
 )
-def test_network_invalid_settings_show_message(small_task, setting, expected):
+def test_network_invalid_settings_show_message(small_task, setting, key):
+    import html
+
+    from psychrnn_widgets.params import NETWORK_PARAMS
+
     panel = NetworkPanel(dict(N_rec=20))
     good = dict(panel.network_params)
-    for key, value in setting.items():
-        panel.controls[key].value = value  # never raises
+    for name, value in setting.items():
+        panel.controls[name].value = value  # never raises
+    expected = html.escape(f"network_params[{key!r}] must be {NETWORK_PARAMS[key].allowed}")
     assert expected in panel.message.value
+    # the reason is shown beside the control too, from the same declaration
+    control = panel.parameter_controls[key]
+    assert not control.valid and html.escape(NETWORK_PARAMS[key].allowed) in control.message.value
     assert not panel.valid
     assert panel.network_params == good  # the last valid settings stay published
     assert panel.build_model(small_task) is None

@@ -35,6 +35,7 @@ from functools import lru_cache
 import numpy as np
 
 from psychrnn_widgets.errors import ParameterError
+from psychrnn_widgets.params import register_task_keys
 
 __all__ = ["Task", "TaskParameter", "argmax_accuracy", "make_rng", "spread_channels"]
 
@@ -560,6 +561,7 @@ class Task:
                 out[name] = copy.deepcopy(value)
             except Exception:  # noqa: BLE001 - an uncopyable user attribute stays shared
                 pass
+        register_task_keys(out)  # network_params built from it never warn about these keys
         return out
 
     def __getstate__(self):

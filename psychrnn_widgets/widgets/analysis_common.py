@@ -25,6 +25,8 @@ import numpy as np
 __all__ = ["BackgroundJob", "ExportRow", "make_figure", "level_colors", "pick_levels", "AnalysisPanel"]
 
 _job_ids = itertools.count()
+#: widget messages a panel sends to show a result (its marks and labels), for the updater's message count
+RESULT_MESSAGES = 12
 
 
 class BackgroundJob:
@@ -122,22 +124,26 @@ class BackgroundJob:
                 self._busy = False
 
     def _flush(self):
+        """Flusher: show new progress and a new result; returns the number of widget messages (about)."""
+        messages = 0
         progress = self.updater.get(self.key + "/progress")
         if progress is not None and progress != self._shown_progress and self.on_progress is not None:
             self._shown_progress = progress
             self.on_progress(*progress)
+            messages += 2  # progress bar and status line
         done = self.updater.get(self.key + "/done")
         if done is None or done[0] == self._shown_generation:
-            return
+            return messages
         self._shown_generation = done[0]
         kind, value = done[1]
         if kind == "result":
             self.error = None
             self.on_result(value)
-        else:
-            self.error = value[0]
-            if self.on_error is not None:
-                self.on_error(*value)
+            return messages + RESULT_MESSAGES
+        self.error = value[0]
+        if self.on_error is not None:
+            self.on_error(*value)
+        return messages + 1
 
 
 def level_colors(levels):

@@ -134,10 +134,12 @@ class AnalysisTab(widgets.VBox):
         """Flusher: refresh once after each training run that ended with trained weights (done or stopped)."""
         outcome = (self.updater.get("training/outcome"), self.updater.get("training/trials"))
         if outcome == self._seen_outcome:
-            return
+            return 0
         self._seen_outcome = outcome
-        if outcome[0] in ("done", "stopped"):
-            self.training_stopped()
+        if outcome[0] not in ("done", "stopped"):
+            return 0
+        self.training_stopped()
+        return 1  # the status line (the panels report their own results when they arrive)
 
     def _say(self, text, error=False):
         colour = "#b00020" if error else "#555"

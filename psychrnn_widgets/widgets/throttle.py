@@ -6,7 +6,13 @@ thread between steps) runs the registered flushers at most ``max_rate_hz`` times
 second, tqdm-style: it compares the time since the last flush, no timer thread.
 ``flush()`` forces one (the final flush when a run ends).  Flushers are plain
 callables ``fn()`` that read the stored values (``get``, ``series``) and set widget
-values, x and y together under ``hold_sync()``.
+values, every change of one widget together under ``hold_sync()`` (one comm message per
+widget), and return how many widgets they changed (None counts as one).
+
+What the browser pays for is comm messages, not flushes: with ``message_budget`` (comm
+messages per second, all flushers together) a flush is skipped while the messages of
+the last second plus the size of a typical flush would exceed the budget, so a dashboard
+of many views refreshes less often instead of flooding the front-end.
 
 History series are float32 and downsampled so that ``series(key)`` never returns more
 than ``max_points`` points (default 5,000): when the buffer is full every other point
@@ -87,6 +93,8 @@ class ThrottledUpdater:
         max_rate_hz: most flushes per second through :meth:`maybe_flush` (default 10).
         max_points: most points per history series (default 5,000).
         clock: a ``time.monotonic``-like function (seconds), replaceable in tests.
+        message_budget: most comm messages per second the throttled flushes may send
+            (None: no budget beyond ``max_rate_hz``).
 
     Attributes:
         n_flushes: flushes done so far (forced ones included), for rate assertions.
@@ -97,10 +105,15 @@ class ThrottledUpdater:
             rate may read it to refresh on the final flush).
     """
 
-    def __init__(self, max_rate_hz=10, max_points=5000, clock=time.monotonic):
+    def __init__(self, max_rate_hz=10, max_points=5000, clock=time.monotonic, message_budget=None):
         if not float(max_rate_hz) > 0:
             raise ValueError(f"max_rate_hz must be positive, got {max_rate_hz!r}")
+        if message_budget is not None and not float(message_budget) >= 1:
+            raise ValueError(f"message_budget must be at least 1 message per second, got {message_budget!r}")
         self.max_rate_hz = float(max_rate_hz)
+        self.message_budget = None if message_budget is None else float(message_budget)
+        self.sent = []  # (clock time, messages) of recent flushes
+        self.messages_sent = 0
         self.max_points = int(max_points)
         self.clock = clock
         self._lock = threading.RLock()  # guards the stored values
@@ -197,7 +210,7 @@ class ThrottledUpdater:
         last = self._last_flush
         if last is not None and now - last < self.min_interval:
             return False
-        if not self.dirty:
+        if not self.dirty or not self._within_budget(now):
             return False
         with self._flush_lock:
             last = self._last_flush  # another thread may have flushed meanwhile
@@ -205,6 +218,14 @@ class ThrottledUpdater:
                 return False
             self._flush()
         return True
+
+    def _within_budget(self, now):
+        """Whether a typical flush now keeps the messages of the last second within the budget."""
+        if self.message_budget is None:
+            return True
+        recent = [(t, n) for t, n in self.sent if now - t < 1.0]
+        typical = max([n for _, n in self.sent[-5:]] or [1])
+        return sum(n for _, n in recent) + typical <= self.message_budget
 
     def flush(self):
         """Run every flusher now (e.g. the final flush after a run); always counts."""
@@ -223,13 +244,20 @@ class ThrottledUpdater:
         self.flush_times.append(self._last_flush)
         if len(self.flush_times) > 10000:
             del self.flush_times[:5000]
+        messages = 0
         for fn in list(self._flushers):
             try:
-                fn()
+                sent = fn()
             except Exception as error:  # noqa: BLE001 - a view's bug must not kill training
                 self.errors.append((fn, error))
                 if len(self.errors) > 100:
                     del self.errors[:50]
+                continue
+            messages += sent if isinstance(sent, int) and not isinstance(sent, bool) else 1
+        self.messages_sent += messages
+        self.sent.append((self._last_flush, messages))
+        if len(self.sent) > 50:
+            del self.sent[:25]
 
     def rate(self, window=None):
         """Flushes per second over the last ``window`` seconds (all flushes if None)."""
