@@ -206,7 +206,8 @@ def test_learning_rate_change_applies_live_and_history_continues(pd_task, model)
     assert panel.trials == 2 * 32 * 40
     assert panel.loss_line.x[-1] == pytest.approx(2 * 32 * 40) and first_run_x[-1] == pytest.approx(32 * 40)
     assert len(panel.loss_line.x) == 80
-    assert "done" in panel.status.value and "1,280" not in panel.status.value and "2,560 trials" in panel.status.value
+    first_line = panel.status.value.split("</div>")[0]  # the counts line (the second is this run's progress)
+    assert "done" in first_line and "1,280" not in first_line and "2,560 trials" in first_line
 
 
 def test_error_in_training_thread_shows_in_status(pd_task, model):
@@ -332,3 +333,22 @@ def test_trajectory_view_refresh_rate_during_training(pd_task, model, monkeypatc
     from psychrnn_widgets.widgets.trajectory_view import pca_project
 
     np.testing.assert_allclose(np.abs(view.projection), np.abs(pca_project(states, 3)[0]), rtol=1e-4, atol=1e-4)
+
+
+def test_the_comm_counter_sees_every_widget_message():
+    """ipywidgets' private ``Widget._send`` is what the message budget counts; fail loudly if it changes."""
+    import ipywidgets as widgets
+    from ipywidgets.widgets.widget import Widget
+
+    from psychrnn_widgets.widgets.comm_counter import COUNTER
+
+    assert callable(getattr(Widget, "_send", None)), "ipywidgets no longer has Widget._send"
+    assert COUNTER.install() and COUNTER.available
+    before = COUNTER.total
+    label = widgets.HTML()
+    label.value = "a"
+    label.value = "b"
+    with label.hold_sync():
+        label.value = "c"
+        label.description = "d"
+    assert COUNTER.total - before == 3  # one message per change, one for a held batch

@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 
 from ..errors import ParameterError
-from ..models._tf import GraphFunction, tf
+from ..models._tf import GraphFunction, quiet_stderr, tf
 
 #: plain-graph steps per batch shape before switching to the XLA-compiled program
 XLA_AFTER_STEPS = 100
@@ -110,6 +110,7 @@ class TrainingStep:
         self.xla = (tf.function(self._call_plain_graph, input_signature=signature, jit_compile=True,
                                 autograph=False) if self.jit_compile else None)
         self.xla_shapes = {}  # (batch, time) -> XlaWarmUp
+        self._ran = set()  # programs run at least once
         #: steps the caller plans to run; XLA is not worth compiling for XLA_AFTER_STEPS or fewer
         self.planned_steps = None
         self._apply_external = GraphFunction(self._apply_external_graph) if optimizer is not None else None
@@ -193,7 +194,12 @@ class TrainingStep:
     def __call__(self, x, y, mask):
         x, y, mask = (tf.convert_to_tensor(a, tf.float32) for a in (x, y, mask))
         program = self._select(x, y, mask)
-        total, outputs, finite, grads = program(x, y, mask, tf.constant(False))
+        if program not in self._ran:  # the first run of a program: TensorFlow may print start-up chatter
+            with quiet_stderr:
+                total, outputs, finite, grads = program(x, y, mask, tf.constant(False))
+            self._ran.add(program)
+        else:
+            total, outputs, finite, grads = program(x, y, mask, tf.constant(False))
         finite = bool(finite)
         if self.external_optimizer is not None:
             self.model.advance_noise()
@@ -245,7 +251,8 @@ class XlaWarmUp:
     def _run(self, xla_step, x, y, mask):
         _lower_this_thread_priority()
         try:
-            xla_step(x, y, mask, tf.constant(True))
+            with quiet_stderr:
+                xla_step(x, y, mask, tf.constant(True))
             self.ok = True
         except Exception as error:  # an op without an XLA kernel: keep the plain graph
             warnings.warn(f"XLA compilation failed; training continues without it: {error}", RuntimeWarning)

@@ -116,7 +116,8 @@ class TrainingPanel(widgets.VBox):
     ``learning_rate, budget`` (the input widgets) and ``learning_rate_control,
     budget_control`` (their :class:`~psychrnn_widgets.widgets.controls.ParameterControl`);
     ``pending`` (HTML next to Start: what Start will do); ``progress`` (IntProgress, in
-    trials) and ``progress_text``; ``status`` (HTML); ``loss_line, accuracy_line`` (bqplot
+    trials); ``status`` (HTML: state, counts, and the run's trials, elapsed time, time left
+    and rate); ``loss_line, accuracy_line`` (bqplot
     Lines, x in trials), ``overlay_lines``, ``stage_lines``, ``loss_figure,
     accuracy_figure``; ``thread``, ``control``, ``error``, ``error_traceback``, ``result``,
     ``last_event``.
@@ -163,8 +164,7 @@ class TrainingPanel(widgets.VBox):
         self.learning_rate = self.learning_rate_control.input
         self.budget = self.budget_control.input
         self.pending = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="55%"))
-        self.progress_text = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="98%"))
         self.status = widgets.HTML(value=self._status_html())
 
         # no padding: the trial axis starts at 0; bounds move in 1-2-5 steps (rarely: few messages)
@@ -203,9 +203,8 @@ class TrainingPanel(widgets.VBox):
                                 self.pending], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         settings = widgets.HBox([self.learning_rate_control, self.budget_control],
                                 layout=widgets.Layout(flex_flow="row wrap"))
-        progress = widgets.HBox([self.progress, self.progress_text], layout=widgets.Layout(align_items="center"))
         figures = widgets.HBox([self.loss_figure, self.accuracy_figure], layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(children=[buttons, settings, progress, self.status, figures], **kwargs)
+        super().__init__(children=[buttons, settings, self.progress, self.status, figures], **kwargs)
 
     @staticmethod
     def _figure(marks, scales, label, y_format):
@@ -281,7 +280,6 @@ class TrainingPanel(widgets.VBox):
         self.error = None
         self.progress.value = 0
         self.progress.bar_style = ""
-        self.progress_text.value = ""
         self._shown.clear()
         with self._lock:
             self._set_state("idle")
@@ -501,7 +499,8 @@ class TrainingPanel(widgets.VBox):
             text += f" · <span style='color:#c00'>error: {html.escape(message)}</span>"
         elif note:
             text += f" · <i>{html.escape(note)}</i>"
-        return f"<div class='psychrnn-training-status'>{text}</div>"
+        progress = self._progress_text(self.last_event)  # in the same widget: one message per flush
+        return f"<div class='psychrnn-training-status'>{text}</div><div>{progress}</div>"
 
     def _progress_text(self, event):
         if self._run_started is None or event is None:
@@ -578,10 +577,6 @@ class TrainingPanel(widgets.VBox):
                 if self.progress.value != value:  # the bar moves in 1 % steps: fewer messages
                     self.progress.value = value
                     sent += 1
-            text = self._progress_text(event)
-            if self.progress_text.value != text:
-                self.progress_text.value = text
-                sent += 1
         outcome = upd.get("training/outcome")
         if outcome is not None and not self.running:
             style = {"done": "success", "stopped": "warning", "failed": "danger"}[outcome]

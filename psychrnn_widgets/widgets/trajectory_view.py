@@ -226,8 +226,7 @@ class TrajectoryView(widgets.VBox):
                 self.lines.labels = self.labels
             self.start_points.x = proj[:1, 0, i]
             self.start_points.y = proj[:1, 0, j]
-        labels = [f"PC{k + 1}" + (f" ({100 * self.explained[k]:.0f}%)" if self.explained is not None else "")
-                  for k in (i, j)]
+        labels = [f"PC{k + 1}" for k in (i, j)]  # the explained variance is in the legend: fewer messages
         if self._x_axis.label != labels[0]:
             self._x_axis.label = labels[0]
         if self._y_axis.label != labels[1]:
@@ -243,13 +242,25 @@ class TrajectoryView(widgets.VBox):
                 seen.append((color, label))
         items = "".join(f"<span style='color:{c};white-space:nowrap'>&#9632; {html.escape(lab)}</span> "
                         for c, lab in seen)
-        return f"<div style='font-size:11px;max-width:420px'>{items}● start</div>"
+        variance = ""
+        if self.explained is not None:
+            i, j = int(self.pc_x.value), int(self.pc_y.value)
+            variance = (f" · variance explained: PC{i + 1} {100 * self.explained[i]:.0f}%, "
+                        f"PC{j + 1} {100 * self.explained[j]:.0f}%")
+        return f"<div style='font-size:11px;max-width:420px'>{items}● start{variance}</div>"
 
     def _flush(self):
-        """Flusher: refresh at most ``max_rate_hz`` times per second when the weights changed."""
+        """Flusher: refresh at most ``max_rate_hz`` times per second when the weights changed; returns messages sent."""
         trials = self.updater.get(self.trials_key)
         if trials is None or trials == self._seen_trials:
-            return
+            return 0
         due = self._last_refresh is None or time.monotonic() - self._last_refresh >= 1.0 / self.max_rate_hz
         if due or self.updater.forcing:
-            self.refresh()
+            return self.refresh_messages()
+        return 0
+
+    def refresh_messages(self):
+        """:meth:`refresh`, returning the number of widget messages it sent (lines, start point, labels, 3-D feeds)."""
+        if not self.refresh():
+            return 1
+        return 3 + len(self._callbacks)  # lines, start point, legend; one per view fed
