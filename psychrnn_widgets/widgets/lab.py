@@ -30,6 +30,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..training.trainer import Trainer
+from .analysis_tab import AnalysisTab  # issue #11: Analysis tab
 from .curriculum_panel import CurriculumPanel
 from .history import RunHistory
 from .history_panel import HistoryPanel
@@ -85,7 +86,8 @@ class Lab(widgets.VBox):
         learning_rate, training_iters: initial training inputs.
 
     Attributes: ``task_panel, network_panel, training, trajectories, trajectories3d,
-    connectivity, curriculum_panel`` (None without a curriculum), ``history`` (a
+    connectivity, analysis`` (the :class:`~psychrnn_widgets.widgets.analysis_tab.AnalysisTab`),
+    ``curriculum_panel`` (None without a curriculum), ``history`` (a
     :class:`~psychrnn_widgets.widgets.history.RunHistory`), ``history_panel``, ``updater``,
     ``message`` (HTML), ``rebuild_button``, ``pending`` (set of ``'network'`` / ``'task'``
     changes waiting for Start).
@@ -117,6 +119,9 @@ class Lab(widgets.VBox):
         self.curriculum_panel = CurriculumPanel(curriculum, updater=self.updater) if curriculum is not None else None
         self.history_panel = HistoryPanel(self.history, on_bring_back=self.bring_back, on_load=self.bring_back,
                                           before_save=self._archive_curves, can_change=self._can_change)
+        # issue #11: Analysis tab; follows lab.model / lab.task, refreshes itself when a run ends (shared updater)
+        self.analysis = AnalysisTab(model_getter=lambda: self.model, task_getter=lambda: self.task,
+                                    updater=self.updater, auto_refresh=False)
 
         ConnectivityEditor, Trajectory3D = _optional_views()
         self.trajectories3d = Trajectory3D() if Trajectory3D is not None else None
@@ -153,6 +158,7 @@ class Lab(widgets.VBox):
         view_tabs = [(self.trajectories, "Trajectories (PCA)")]
         if self.trajectories3d is not None:
             view_tabs.append((self.trajectories3d, "3-D"))
+        view_tabs.append((self.analysis, "Analysis"))  # issue #11
         self.view_tabs = widgets.Tab(children=[w for w, _ in view_tabs], titles=[t for _, t in view_tabs])
         header = widgets.HTML("<b>PsychRNN lab</b> — set up a task and a network, press Start, "
                               "watch the loss and the trajectories.")

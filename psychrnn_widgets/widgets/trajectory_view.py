@@ -24,9 +24,10 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
+from ..analysis.pca import pca_project  # the package's one PCA (re-exported here for old imports)
 from .throttle import ThrottledUpdater
 
-__all__ = ["TrajectoryView", "probe_batch"]
+__all__ = ["TrajectoryView", "probe_batch", "pca_project"]
 
 _CATEGORICAL = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                 "#bcbd22", "#17becf")
@@ -84,36 +85,6 @@ def probe_batch(task, max_lines=20):
     if isinstance(task, PerceptualDiscrimination):
         return _pd_probe(task, max_lines)
     return _generic_probe(task, max_lines)
-
-
-def pca_project(states, n_components=3, previous=None):
-    """Project ``states (n, T, N)`` on their first principal components.
-
-    Returns ``(projection (n, T, k) float32, components (k, N), explained (k,))``; a
-    component's sign follows ``previous`` (same shape) when given, else its largest
-    loading is positive.  ``k = n_components`` (zero-padded if N is smaller).
-    """
-    states = np.asarray(states, dtype=np.float64)
-    n, T, N = states.shape
-    flat = states.reshape(-1, N)
-    centred = flat - flat.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    k = min(n_components, vt.shape[0])
-    comps = vt[:k].copy()
-    for i in range(k):
-        if previous is not None and previous.shape == comps.shape:
-            if comps[i] @ previous[i] < 0:
-                comps[i] *= -1
-        elif comps[i][np.argmax(np.abs(comps[i]))] < 0:
-            comps[i] *= -1
-    total = float(np.sum(s ** 2))
-    explained = (s[:k] ** 2 / total) if total > 0 else np.zeros(k)
-    proj = (centred @ comps.T).reshape(n, T, k)
-    if k < n_components:
-        proj = np.concatenate([proj, np.zeros((n, T, n_components - k))], axis=-1)
-        explained = np.concatenate([explained, np.zeros(n_components - k)])
-        comps = np.concatenate([comps, np.zeros((n_components - k, N))])
-    return proj.astype(np.float32), comps, explained
 
 
 class TrajectoryView(widgets.VBox):
