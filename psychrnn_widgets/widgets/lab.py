@@ -30,7 +30,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..training.trainer import Trainer
-from .analysis_tab import AnalysisTab  # issue #11: Analysis tab
+from .analysis_tab import AnalysisTab
 from .curriculum_panel import CurriculumPanel
 from .history import RunHistory
 from .history_panel import HistoryPanel
@@ -119,7 +119,7 @@ class Lab(widgets.VBox):
         self.curriculum_panel = CurriculumPanel(curriculum, updater=self.updater) if curriculum is not None else None
         self.history_panel = HistoryPanel(self.history, on_bring_back=self.bring_back, on_load=self.bring_back,
                                           before_save=self._archive_curves, can_change=self._can_change)
-        # issue #11: Analysis tab; follows lab.model / lab.task, refreshes itself when a run ends (shared updater)
+        # the Analysis tab follows lab.model and lab.task and refreshes itself when a run ends (shared updater)
         self.analysis = AnalysisTab(model_getter=lambda: self.model, task_getter=lambda: self.task,
                                     updater=self.updater, auto_refresh=False)
 
@@ -158,7 +158,7 @@ class Lab(widgets.VBox):
         view_tabs = [(self.trajectories, "Trajectories (PCA)")]
         if self.trajectories3d is not None:
             view_tabs.append((self.trajectories3d, "3-D"))
-        view_tabs.append((self.analysis, "Analysis"))  # issue #11
+        view_tabs.append((self.analysis, "Analysis"))
         self.view_tabs = widgets.Tab(children=[w for w, _ in view_tabs], titles=[t for _, t in view_tabs])
         header = widgets.HTML("<b>PsychRNN lab</b> — set up a task and a network, press Start, "
                               "watch the loss and the trajectories.")
