@@ -98,7 +98,7 @@ def test_task_invalid_value_shows_message_and_keeps_task():
     assert panel.message.value == ""
     task = panel.task
     panel.controls["direction"].value = "2"
-    assert "direction must be 0, 1 or None" in panel.message.value and panel.task is task
+    assert "direction must be an integer in [0, 1] or None" in panel.message.value and panel.task is task
     panel.controls["direction"].value = "None"
     assert panel.task is not task and panel.task.direction is None and panel.message.value == ""
 
@@ -137,7 +137,7 @@ def test_controls_for_a_user_subclass():
     assert not any(w.disabled for w in panel.controls.values())
 
     panel.controls["amplitude"].value = -1.0
-    assert "amplitude must be &gt;= 0" in panel.message.value and panel.task.amplitude == 2.5
+    assert "amplitude must be a finite number &gt;= 0" in panel.message.value and panel.task.amplitude == 2.5
 
 
 def test_setting_task_from_outside_regenerates_controls():
