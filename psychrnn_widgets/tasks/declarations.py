@@ -81,6 +81,8 @@ def longest(spec):
 def _check_values(value, parameter, where):
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         value = (value,)
+    if isinstance(value, (str, bytes, dict)):
+        parameter.fail(value, where, "must be a number or a non-empty sequence of numbers")
     try:
         values = tuple(float(v) for v in value if not isinstance(v, bool))
         if len(values) != len(tuple(value)):

@@ -38,7 +38,8 @@ def scale_negative(f):
 
 def _duration(name, what, scale):
     return Parameter(name, "float", None, allow_none=True, low=0.0, unit="ms", group="timing",
-                     label=what.capitalize(), help=f"fixed {what}; None draws it per trial, uniform on [0, T*{scale:g}]")
+                     label=what.capitalize(),
+                     help=f"fixed {what}; None draws it per trial, uniform on [0, T*{scale:g}]")
 
 
 def _check_pairs(value, parameter, where):

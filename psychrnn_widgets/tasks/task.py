@@ -62,11 +62,11 @@ import numpy as np
 from psychrnn_widgets import seeding
 from psychrnn_widgets.errors import ParameterError
 from psychrnn_widgets.params import NETWORK_PARAMS, TASK_CORE_PARAMS, Parameter, register_task_keys
-from psychrnn_widgets.tasks.declarations import TASK_SEED
+from psychrnn_widgets.tasks.declarations import TASK_SEED, draw_duration, longest
 from psychrnn_widgets.tasks.scoring import argmax_accuracy, argmax_choice
 from psychrnn_widgets.tasks.trials import Trials
 
-__all__ = ["Task", "TaskParameter", "argmax_accuracy", "check_real"]
+__all__ = ["Task", "TaskParameter", "argmax_accuracy", "check_real", "sized_by"]
 
 _RANDOM_STATE_TYPES = (
     np.random.Generator,
@@ -135,7 +135,7 @@ class TaskParameter:
             raise TypeError(f"{owner.__name__}.{name} is declared with Parameter({self.parameter.name!r}); "
                             "the names must match")
         self.name = name
-        self._slot = "_" + name
+        self._slot = "_param_" + name  # never a method's name (a parameter may be called 'sample')
         register_task_keys([name])
 
     def __get__(self, obj, objtype=None):
@@ -156,6 +156,32 @@ class TaskParameter:
         if self._check is not None:
             return self._check(self.name, value)
         return self.parameter.validate(value, where=where)
+
+
+class sized_by:  # noqa: N801 - used like a property
+    """A channel count (``N_in``/``N_out``) that follows the task parameter ``source``: ``source + extra``.
+
+    Assigning the count (as :meth:`Task.__init__` does) is accepted when it agrees and
+    refused otherwise, naming the parameter to set instead.
+    """
+
+    def __init__(self, source, extra=0):
+        self.source, self.extra = source, extra
+        self.__doc__ = f"number of channels: {source}{f' + {extra}' if extra else ''}"
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return getattr(obj, self.source) + self.extra
+
+    def __set__(self, obj, value):
+        if value != self.__get__(obj):
+            raise ParameterError(f"{type(obj).__name__}: {self.name} is {self.__doc__.split(': ')[1]} "
+                                 f"({self.__get__(obj)}); set {self.source} instead, got {value!r}",
+                                 parameter=self.name, value=value)
 
 
 # --------------------------------------------------------------------------------------
@@ -256,6 +282,9 @@ class Task:
     defaults = {}
     #: True: a trial is correct when :meth:`decode_choice` of the output equals that of the target
     scored_by_choice = False
+    #: names of duration parameters (ms: a number or ``(min, max)``) that lay out the trial's
+    #: periods end to end, as NeuroGym's ``timing`` (see :meth:`sample_timing`)
+    timing = ()
 
     def __init__(self, N_in, N_out, dt, tau, T, N_batch, seed=None):
         self.N_in = N_in
@@ -286,8 +315,21 @@ class Task:
                 values[name] = TASK_CORE_PARAMS[name].default
         return cls(**values)
 
-    def warn_if_shorter(self, end, what):
-        """Warn (UserWarning) when ``T`` ends before ``end`` ms, the end of ``what``."""
+    def sample_timing(self, n):
+        """The durations (ms) of the :attr:`timing` periods for ``n`` trials: ``{name: array (n,)}``."""
+        return {name: draw_duration(getattr(self, name), self.rng, n) for name in self.timing}
+
+    def timing_periods(self, trials):
+        """Lay out the :attr:`timing` periods end to end from the trials' durations; returns them."""
+        return trials.periods_in_sequence({name: trials[name] for name in self.timing})
+
+    def warn_if_shorter(self, end=None, what="the longest trial"):
+        """Warn (UserWarning) when ``T`` ends before ``end`` ms, the end of ``what``.
+
+        ``end`` defaults to the longest trial the :attr:`timing` periods can make.
+        """
+        if end is None:
+            end = sum(longest(getattr(self, name)) for name in self.timing)
         if self.T < end:
             warnings.warn(f"{type(self).__name__}: T={self.T:g} ms is shorter than {what} ({end:g} ms); "
                           "trials will be cut short", UserWarning, stacklevel=3)
@@ -301,12 +343,15 @@ class Task:
     @alpha.setter
     def alpha(self, value):
         value = _ALPHA.validate(value, where=type(self).__name__)
-        if "_dt" not in self.__dict__:
+        if not self._has("dt"):
             raise ParameterError(f"{type(self).__name__}: set dt before alpha (alpha = dt / tau sets tau)",
                                  parameter="alpha", value=value)
-        if "_tau" in self.__dict__ and math.isclose(value, self.dt / self.tau, rel_tol=1e-12):
+        if self._has("tau") and math.isclose(value, self.dt / self.tau, rel_tol=1e-12):
             return
         self.tau = self.dt / value
+
+    def _has(self, name):
+        return "_param_" + name in self.__dict__
 
     @property
     def N_steps(self):
@@ -320,7 +365,7 @@ class Task:
     def N_steps(self, value):
         value = _N_STEPS.validate(value, where=type(self).__name__)
         natural = None
-        if "_T" in self.__dict__ and "_dt" in self.__dict__:
+        if self._has("T") and self._has("dt"):
             natural = int(np.ceil(self.T / self.dt))
         self.__dict__["_N_steps_override"] = None if value == natural else value
 
@@ -561,6 +606,14 @@ class Task:
                                  f"{n}; {key!r} has shape {np.shape(value)}")
         return columns
 
+    def _trial_dicts(self, n, batch):
+        """``(source, dicts)``: ``n`` trials' parameters (columns if sampled vectorised, else the dicts) and dicts."""
+        if _vectorised_paths(type(self))[0]:
+            columns = self._sample(n, batch)
+            return columns, _columns_to_dicts(columns)
+        params = [self.generate_trial_params(batch, trial) for trial in range(n)]
+        return params, params
+
     def _draw(self, n, batch):
         """``n`` trial-parameter dicts (with metadata) drawn through :meth:`sample_trials`."""
         columns = self._sample(n, batch)
@@ -587,13 +640,8 @@ class Task:
             :mod:`psychrnn_widgets.tasks`).
         """
         n = self.N_batch if N_batch is None else TASK_CORE_PARAMS["N_batch"].validate(N_batch, type(self).__name__)
-        can_sample, can_render = _vectorised_paths(type(self))
-        if can_sample:
-            source = self._sample(n, batch)
-            params = _columns_to_dicts(source)
-        else:
-            params = [self.generate_trial_params(batch, trial) for trial in range(n)]
-            source = params
+        can_render = _vectorised_paths(type(self))[1]
+        source, params = self._trial_dicts(n, batch)
         if can_render:
             trials = self.describe(source)
             x, y, mask = trials.render(noise, self.rng)
@@ -661,7 +709,7 @@ class Task:
 
         Returns:
             dict: every key whose values are numbers (or equal-length lists) -> array (B,)
-            (or (B, k)); each epoch ``name`` of ``'epochs'`` -> ``name + '_start'`` and
+            (or (B, k); NaN for trials without the key); each epoch ``name`` of ``'epochs'`` -> ``name + '_start'`` and
             ``name + '_end'`` arrays (B,) in ms (NaN for trials without that epoch).
         """
         params = _params_list(trial_params)
@@ -672,7 +720,7 @@ class Task:
         for key in keys:
             if key == "epochs":
                 continue
-            values = [p.get(key) for p in params]
+            values = [p.get(key, np.nan) for p in params]
             try:
                 column = np.asarray(values)
             except ValueError:

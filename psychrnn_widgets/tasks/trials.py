@@ -23,7 +23,9 @@ Values (``value`` arguments) are given per trial and per channel, as one of
 * a number -- every trial, every selected channel;
 * an array ``(n,)`` -- one value per trial, the same on every selected channel;
 * an array ``(n, C)`` -- per trial and per selected channel (``C`` channels selected);
-* an array ``(1, C)`` -- per channel, the same for every trial.
+* an array ``(1, C)`` -- per channel, the same for every trial;
+* an array ``(n, S, C)`` -- a time series per trial: ``[:, s]`` holds step ``s`` (time
+  ``s * dt`` ms); steps past ``S`` get nothing (e.g. recorded NeuroGym observations).
 
 A ``period`` argument is a period name, a list of names (the value applies in each;
 they should not overlap for :meth:`Trials.add_input`) or None (the whole trial).  A
@@ -240,9 +242,12 @@ class Trials:
             return np.repeat(value[:, None], n_channels, axis=1)
         if value.ndim == 2 and value.shape[1] == n_channels and value.shape[0] in (1, n):
             return np.broadcast_to(value, (n, n_channels))
+        if value.ndim == 3 and value.shape[2] == n_channels and value.shape[0] in (1, n):
+            return np.broadcast_to(value, (n,) + value.shape[1:])
         raise ValueError(
-            f"{type(self.task).__name__}: {what} values must have shape (), ({n},), ({n}, {n_channels}) or "
-            f"(1, {n_channels}) for {n} trials and {n_channels} channels, got shape {value.shape}")
+            f"{type(self.task).__name__}: {what} values must have shape (), ({n},), ({n}, {n_channels}), "
+            f"(1, {n_channels}) or ({n}, steps, {n_channels}) for {n} trials and {n_channels} channels, got shape "
+            f"{value.shape}")
 
     def _record(self, array, add, value, period, channel, size, what):
         channels = self._channels(channel, size, what)
@@ -326,7 +331,7 @@ class Trials:
         mask = np.zeros((n, steps, task.N_out), dtype=dtype)
         arrays = {"x": x, "y": y, "mask": mask}
         for op in self._ops:
-            _apply(arrays[op.array], op, self.times, dtype)
+            _apply(arrays[op.array], op, self.times, self.dt, dtype)
         return x, y, mask
 
     def metadata(self):
@@ -347,21 +352,29 @@ class Trials:
         return out
 
 
-def _apply(array, op, times, dtype):
+def _apply(array, op, times, dt, dtype):
     """Apply one recorded op to ``array`` (n, steps, C) in place."""
     rows = op.rows
     target = array if rows is None else array[rows]
-    values = op.values.astype(dtype)
+    values = op.values
     if op.period is _WHOLE_TRIAL:
         on = np.ones((values.shape[0], times.size), dtype=bool)
     else:
         on = op.period.window(times)
+    if values.ndim == 3:  # a time series: step s of the series at time s * dt
+        step = np.rint(times / dt).astype(np.intp)
+        inside = step < values.shape[1]
+        values = values[:, np.minimum(step, values.shape[1] - 1), :] * inside[None, :, None]
+        on = on & inside
+    else:
+        values = values[:, None, :]
+    values = values.astype(dtype)
     if op.add:
         weight = on.astype(dtype)
         for k, c in enumerate(op.channels):
-            target[:, :, c] += weight * values[:, k, None]
+            target[:, :, c] += weight * values[:, :, k]
     else:
         for k, c in enumerate(op.channels):
-            np.copyto(target[:, :, c], values[:, k, None], where=on)
+            np.copyto(target[:, :, c], values[:, :, k], where=on)
     if rows is not None:
         array[rows] = target
