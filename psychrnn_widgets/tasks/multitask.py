@@ -102,8 +102,12 @@ class MultiTask(Task):
             if not _vectorised_paths(type(task))[1]:
                 raise ParameterError(f"MultiTask: {type(task).__name__} has no describe_trials (it only writes "
                                      "trial_function), so its trials cannot be combined", parameter="tasks")
-        dt = tasks[0].dt if dt is None else TASK_CORE_PARAMS["dt"].validate(dt, "MultiTask")
-        tau = tasks[0].tau if tau is None else TASK_CORE_PARAMS["tau"].validate(tau, "MultiTask")
+        for name, value in (("dt", dt), ("tau", tau)):
+            if value is not None:
+                value = TASK_CORE_PARAMS[name].validate(value, "MultiTask")
+                for task in tasks:
+                    setattr(task, name, value)
+        dt, tau = tasks[0].dt, tasks[0].tau
         for task in tasks:
             if not np.isclose(task.dt, dt) or not np.isclose(task.tau, tau):
                 raise ParameterError(f"MultiTask: every task needs the same dt and tau ({dt:g}, {tau:g} ms); "

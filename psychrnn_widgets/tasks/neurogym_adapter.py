@@ -36,6 +36,16 @@ def _plain(value):
     return value
 
 
+def _wrapped(env, name):
+    """``env``'s attribute ``name``, looked up through gymnasium wrappers without their deprecation warning."""
+    if hasattr(type(env), "get_wrapper_attr"):
+        try:
+            return env.get_wrapper_attr(name)
+        except AttributeError:
+            pass
+    return getattr(getattr(env, "unwrapped", env), name, None)
+
+
 class NeuroGymTask(Task):
     """A NeuroGym environment's trials as batches (supervised, as NeuroGym's ``Dataset``).
 
@@ -69,7 +79,7 @@ class NeuroGymTask(Task):
     def __init__(self, env, N_batch=50, T=None, tau=100.0, hi=1.0, lo=0.0, seed=None):
         base = getattr(env, "unwrapped", env)
         for attribute in ("new_trial", "dt", "observation_space", "action_space"):
-            if not hasattr(env, attribute) and not hasattr(base, attribute):
+            if _wrapped(env, attribute) is None:
                 raise TypeError(f"NeuroGymTask needs a NeuroGym TrialEnv (no {attribute!r} on {type(env).__name__})")
         n_actions = getattr(base.action_space, "n", None)
         if not isinstance(n_actions, numbers.Integral):
@@ -91,12 +101,12 @@ class NeuroGymTask(Task):
         """Reseed this task and the environment (``env.seed``) from it."""
         super().set_seed(seed)
         env = self.__dict__.get("_env")
-        seeder = getattr(env, "seed", None) or getattr(self.__dict__.get("_base"), "seed", None)
+        seeder = None if env is None else _wrapped(env, "seed")
         if seeder is not None:
             seeder(int(self._rng.integers(2**31 - 1)))
 
     def _draw_trial(self):
-        info = self._env.new_trial()
+        info = _wrapped(self._env, "new_trial")()
         base = self._base
         ob = np.asarray(base.ob, dtype=np.float32).reshape(len(base.ob), -1)
         periods = {name: [float(base.start_t[name]), float(base.end_t[name])] for name in base.start_t}
@@ -127,7 +137,8 @@ class NeuroGymTask(Task):
         trials.set_target(target, "trial")
         trials.set_mask(1.0, "trial")
         periods = trials["periods"]
-        names = [name for name in (periods[0] if len(periods) else {}) if all(name in p for p in periods)]
+        names = [name for name in (periods[0] if len(periods) else {})
+                 if name != "trial" and all(name in p for p in periods)]
         for name in names:
             bounds = np.array([p[name] for p in periods], dtype=float)
             trials.period(name, start=bounds[:, 0], end=bounds[:, 1])
