@@ -151,6 +151,11 @@ class TaskParameter:
         if self.name in ("T", "dt"):
             obj.__dict__.pop("_N_steps_override", None)
 
+    @property
+    def typed(self):
+        """False for the older ``TaskParameter(check, doc)`` form, whose declaration says nothing of the type."""
+        return self._check is None
+
     def validate(self, value, where=""):
         """``value`` checked and normalised (ParameterError naming ``where`` and the parameter otherwise)."""
         if self._check is not None:
