@@ -330,8 +330,14 @@ class Trials:
         y = np.zeros((n, steps, task.N_out), dtype=dtype)
         mask = np.zeros((n, steps, task.N_out), dtype=dtype)
         arrays = {"x": x, "y": y, "mask": mask}
+        windows = {}  # period -> its window, computed once per rendering
         for op in self._ops:
-            _apply(arrays[op.array], op, self.times, self.dt, dtype)
+            n_rows = op.values.shape[0]
+            key = ("whole trial", n_rows) if op.period is _WHOLE_TRIAL else id(op.period)
+            if key not in windows:
+                windows[key] = (np.ones((n_rows, self.times.size), dtype=bool) if op.period is _WHOLE_TRIAL
+                                else op.period.window(self.times))
+            _apply(arrays[op.array], op, windows[key], self.times, self.dt, dtype)
         return x, y, mask
 
     def metadata(self):
@@ -352,15 +358,11 @@ class Trials:
         return out
 
 
-def _apply(array, op, times, dt, dtype):
-    """Apply one recorded op to ``array`` (n, steps, C) in place."""
+def _apply(array, op, on, times, dt, dtype):
+    """Apply one recorded op to ``array`` (n, steps, C) in place; ``on`` is its period's window (m, steps)."""
     rows = op.rows
     target = array if rows is None else array[rows]
     values = op.values
-    if op.period is _WHOLE_TRIAL:
-        on = np.ones((values.shape[0], times.size), dtype=bool)
-    else:
-        on = op.period.window(times)
     if values.ndim == 3:  # a time series: step s of the series at time s * dt
         step = np.rint(times / dt).astype(np.intp)
         inside = step < values.shape[1]
