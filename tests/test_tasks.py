@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from psychrnn_widgets.errors import ParameterError
-from psychrnn_widgets.params import TASK_CORE_PARAMS, validate_network_params
+from psychrnn_widgets.params import TASK_CORE_PARAMS, Parameter, validate_network_params
 from psychrnn_widgets.tasks import (
     BUILTIN_TASKS,
     ContextDependentIntegration,
@@ -25,6 +25,8 @@ from psychrnn_widgets.tasks import (
     ProAntiSaccade,
     ReadySetGo,
     Task,
+    TaskParameter,
+    one_hot,
 )
 from psychrnn_widgets.tasks.task import _vectorised_paths
 
@@ -650,6 +652,57 @@ def test_psychrnn_style_subclass_works_through_fallback():
         task.accuracy_function(y, y, mask)
     with pytest.warns(UserWarning, match="stim_noise"):
         task.trials_from_params(params, noise=False)
+
+
+class SignTask(Task):
+    """A user's task in the description API: report the sign of a noisy input (the task.py docstring's example)."""
+
+    strength = TaskParameter(Parameter("strength", "float", 0.5, low=0.0, label="Strength",
+                                       help="mean input during the stimulus"))
+    scored_by_choice = True  # accuracy: decode_choice (argmax of the masked mean output) of output vs target
+
+    def __init__(self, dt=10, tau=100, T=1000, N_batch=16, strength=0.5, seed=None):
+        super().__init__(1, 2, dt, tau, T, N_batch, seed=seed)
+        self.strength = strength
+
+    def sample_trials(self, n, batch=1):
+        return {"fixation": self.rng.uniform(100, 300, n), "choice": self.rng.integers(2, size=n)}
+
+    def describe_trials(self, trials):
+        sign = 2 * trials["choice"] - 1
+        trials.period("fixation", trials["fixation"])
+        trials.period("stimulus", 500)
+        trials.period("decision", end=np.inf)
+        trials.add_input(self.strength * sign, "stimulus", channel=0)
+        trials.add_noise(0.1)
+        trials.set_target(one_hot(trials["choice"], 2), "decision")
+        trials.set_mask(1, "decision")
+        trials.note(choice=trials["choice"], evidence=self.strength * sign)
+
+
+def test_a_user_task_written_with_the_description_api():
+    task = SignTask(seed=0)
+    assert _vectorised_paths(SignTask) == (True, True)
+    x, y, mask, params = task.generate_batch(noise=False)
+    t = task.times
+    for i, p in enumerate(params):
+        stim = (t >= p["fixation"]) & (t < p["fixation"] + 500)
+        np.testing.assert_allclose(x[i, :, 0], np.where(stim, 0.5 * (2 * p["choice"] - 1), 0), atol=1e-7)
+        assert np.all(mask[i, t >= p["fixation"] + 500] == 1) and np.all(mask[i, t < p["fixation"] + 500] == 0)
+        assert p["epochs"]["decision"] == (p["fixation"] + 500, 1000.0)
+        assert p["evidence"] == pytest.approx(0.5 * (2 * p["choice"] - 1))
+    # PsychRNN's interface comes for free
+    p = task.generate_trial_params(1, 0)
+    x_t, y_t, mask_t = task.trial_function(p["fixation"] + 100, p)
+    assert x_t.shape == (1,) and mask_t.tolist() == [0, 0] and abs(x_t[0]) > 0
+    assert task.accuracy_function(y, y, mask) == 1.0 and task.accuracy_function(y, 1 - y, mask) == 0.0
+    # its declared parameter is validated, registered and described
+    with pytest.raises(ParameterError, match="SignTask: strength must be a finite number >= 0"):
+        task.strength = -1
+    assert SignTask.parameters()["strength"].label == "Strength"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate_network_params({**task.get_task_params(), "name": "n", "N_rec": 10})
 
 
 class OldSchoolTask(Task):

@@ -6,7 +6,32 @@ should answer (``y``) and when the answer counts (``mask``), sampled every ``dt`
 
 Describing a task (the one way, vectorised)
 -------------------------------------------
-Subclass :class:`Task` and write two methods:
+Subclass :class:`Task`, declare its parameters, and write two methods::
+
+    class SignTask(Task):
+        strength = TaskParameter(Parameter("strength", "float", 0.5, low=0.0, label="Strength",
+                                           help="mean input during the stimulus"))
+        scored_by_choice = True  # accuracy: the output's choice is the target's
+
+        def __init__(self, dt=10, tau=100, T=1000, N_batch=16, strength=0.5, seed=None):
+            super().__init__(1, 2, dt, tau, T, N_batch, seed=seed)
+            self.strength = strength
+
+        def sample_trials(self, n, batch=1):
+            return {"fixation": self.rng.uniform(100, 300, n), "choice": self.rng.integers(2, size=n)}
+
+        def describe_trials(self, trials):
+            sign = 2 * trials["choice"] - 1
+            trials.period("fixation", trials["fixation"])     # ms, one value per trial
+            trials.period("stimulus", 500)                     # follows the previous period
+            trials.period("decision", end=np.inf)              # to the end of the trial
+            trials.add_input(self.strength * sign, "stimulus", channel=0)
+            trials.add_noise(0.1)                              # std per step, drawn when rendered
+            trials.set_target(one_hot(trials["choice"], 2), "decision")
+            trials.set_mask(1, "decision")
+            trials.note(choice=trials["choice"], evidence=self.strength * sign)
+
+(``tests/test_tasks.py`` runs this very task.)
 
 ``sample_trials(n, batch)``
     Draw the parameters of ``n`` trials at once from ``self.rng`` and return them as a
@@ -15,17 +40,7 @@ Subclass :class:`Task` and write two methods:
     Given a :class:`~psychrnn_widgets.tasks.trials.Trials` holding those parameters
     (``trials['coherence']`` is an array (n,)), name the periods and set the inputs,
     targets, masks and input noise per period and channel; note the ground truth for
-    analysis::
-
-        def describe_trials(self, trials):
-            trials.period("fixation", trials["fixation"])
-            trials.period("stimulus", 500)
-            trials.period("decision", end=np.inf)
-            trials.add_input(trials["coherence"], "stimulus", channel=0)
-            trials.add_noise(0.1)
-            trials.set_target(one_hot(trials["choice"], 2), "decision")
-            trials.set_mask(1, "decision")
-            trials.note(choice=trials["choice"])
+    analysis.  Nothing random happens here.
 
 Everything else is derived from these two methods: :meth:`generate_batch` (no loop over
 time steps), PsychRNN's :meth:`generate_trial_params` (one trial drawn through
