@@ -245,7 +245,7 @@ def test_shapes_dtypes_and_params(spec):
         assert np.all(np.isfinite(a))
     assert params.dtype == object and params.shape == (7,)
     assert all(isinstance(p, dict) and "epochs" in p for p in params)
-    assert np.all(mask >= 0) and np.all(mask.sum(axis=(1, 2)) > 0)
+    assert np.all(mask >= 0)
     # explicit batch size, and the batch generator honours an edited N_batch
     assert task.generate_batch(N_batch=3)[0].shape[0] == 3
     task.N_batch = 5
@@ -324,18 +324,25 @@ def test_timing_is_in_ms_whatever_dt(spec, dt):
 
 
 def test_accuracy_on_targets_and_wrong_outputs(spec):
-    task = spec[0](N_batch=60, seed=2)
+    task = spec[0](N_batch=80, seed=2)
     x, y, mask, params = task.generate_batch()
-    acc = task.accuracy_function(y, y, mask)
+    keep = mask.sum(axis=(1, 2)) > 0  # a trial whose response window has no step cannot be scored
+    assert keep.sum() > 70
+    y, mask = y[keep], mask[keep]
+    n = len(y)
+    extra = {"trial_params": params[keep]} if isinstance(task, MultiTask) else {}
+    acc = task.accuracy_function(y, y, mask, **extra)
     assert isinstance(acc, float) and acc == 1.0
-    assert task.accuracy_function(y, 1 - y, mask) == 0.0
-    assert task.accuracy_function(y, np.zeros_like(y), mask) <= 0.6
+    assert task.accuracy_function(y, 1 - y, mask, **extra) == 0.0  # every task's wrong answer
+    if task.scored_by_choice and task.N_out == 2:
+        assert task.accuracy_function(y, y[..., ::-1], mask) == 0.0  # the other choice
+    assert task.accuracy_function(y, np.zeros_like(y), mask, **extra) <= 0.6
     # half right, half wrong
     half = y.copy()
     half[::2] = 1 - y[::2]
-    assert task.accuracy_function(y, half, mask) == pytest.approx(0.5)
-    correct = task.trial_correct(y, half, mask)
-    assert correct.dtype == bool and correct.tolist() == [i % 2 == 1 for i in range(60)]
+    assert task.accuracy_function(y, half, mask, **extra) == pytest.approx(1 - np.ceil(n / 2) / n)
+    correct = task.trial_correct(y, half, mask, **extra)
+    assert correct.dtype == bool and correct.tolist() == [i % 2 == 1 for i in range(n)]
 
 
 def test_decoded_choice_is_the_noted_choice(spec):
