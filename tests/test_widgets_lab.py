@@ -244,9 +244,12 @@ def test_lab_painted_mask_becomes_rec_connectivity_and_survives_training():
 def test_picking_another_task_in_the_lab_rebuilds_the_network_for_it():
     from psychrnn_widgets.widgets import Lab
 
+    from psychrnn_widgets.tasks import GoNoGo
+
     task = small_task()
-    lab = Lab(task, network_params(task, N_rec=20))
+    lab = Lab(task, network_params(task, N_rec=20), tasks={"my Go/No-Go": GoNoGo(T=900, N_batch=4)})
     assert lab.setup_tabs.children[0] is lab.task_panel and lab.task_panel.task_name == "PerceptualDiscrimination"
+    assert "my Go/No-Go" in lab.task_panel.choice.options
     lab.task_panel.task_name = "ProAntiSaccade"
     picked = lab.task
     assert type(picked).__name__ == "ProAntiSaccade" and (picked.dt, picked.N_batch) == (10, 32)
