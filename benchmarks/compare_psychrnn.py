@@ -225,9 +225,9 @@ def worker_ours(args, clock):
                        "callbacks": on_event, "control": control})
 
     # pure step time on a fixed batch: the compiled step the training loop uses
-    from psychrnn_widgets.training.step import get_training_step
+    from psychrnn_widgets.training.trainer import Trainer
 
-    step = get_training_step(model, None, 0.001, True, None)
+    step = Trainer.of(model).training_step()
     x, y, mask, _ = task.get_trial_batch()
     for _ in range(3):
         step(x, y, mask)
@@ -517,7 +517,7 @@ NOTES = """## How each figure is measured
     `StopIteration`, caught by the worker).
   - psychrnn_widgets: a `callbacks` function stamps each `'step'` event; a `TrainingControl`
     stops the loop.  The median step time is the compiled step the loop uses
-    (`get_training_step(model, None, 0.001, True, None)`) timed on a fixed batch after 3 warm-up calls.
+    (`Trainer.of(model).training_step()`) timed on a fixed batch after 3 warm-up calls.
 - **End-to-end trials/s**: N_batch × steps / (time from the end of step 1 to the end of step
   steps+1), i.e. batch generation, the step and the loop's own work (loss every 10 epochs)
   included, start-up excluded.  For psychrnn_widgets the window starts after the training

@@ -55,9 +55,9 @@ def main(argv=None):
         task.generate_batch()
         gen_times.append(time.perf_counter() - t0)
 
-    from psychrnn_widgets.training.step import get_training_step
+    from psychrnn_widgets.training.trainer import Trainer
 
-    step = get_training_step(model, None, 0.001, True, None)
+    step = Trainer.of(model).training_step()
     x, y, mask, _ = task.get_trial_batch()
     step.compile_xla_now(x, y, mask)  # steady state: the XLA program (training switches to it after 100 steps)
     step_times = []

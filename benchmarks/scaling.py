@@ -47,10 +47,10 @@ def make(n_rec, n_steps, n_batch=N_BATCH):
 
 
 def time_step(n_rec, n_steps, reps):
-    from psychrnn_widgets.training.step import get_training_step
+    from psychrnn_widgets.training.trainer import Trainer
 
     task, model = make(n_rec, n_steps)
-    step = get_training_step(model, None, 0.001, True, None)
+    step = Trainer.of(model).training_step()
     x, y, mask, _ = task.get_trial_batch()
     t0 = time.perf_counter()
     ok = step.compile_xla_now(x, y, mask)

@@ -92,9 +92,11 @@ def main(argv=None):
             "",
             f"Written by `benchmarks/train_task_library.py` (seeds {', '.join(map(str, args.seeds))}; "
             "CPU TensorFlow). Accuracy: the task's own `accuracy_function` on a fresh 500-trial batch, "
-            "recurrent noise off. Batch 50 trials, Adam, dt 10 ms, tau 100 ms, default task settings.",
+            "recurrent noise off. Batch 50 trials, Adam, dt 10 ms, tau 100 ms, default task settings. "
+            "Train time: wall time of `train` (median over seeds), indicative only (the machine may be shared).",
             "",
-            "| task | N_rec | budget (trials) | learning rate | accuracy (median) | range over seeds | train time (s) |",
+            "| task | N_rec | budget (trials) | learning rate | accuracy (median) | range over seeds "
+            "| train time (s) |",
             "|---|---|---|---|---|---|---|",
         ]
         lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:g} | {r[4]:.3f} | {r[5]:.3f}–{r[6]:.3f} | {r[7]:.1f} |"

@@ -22,10 +22,12 @@ class ParameterError(ValueError, UserWarning):
         self.allowed = allowed
 
 
-class WeightFileError(ValueError):
-    """A weight file is corrupt, truncated, of an unknown format or holds unsafe content.
+class WeightFileError(ParameterError):
+    """A weight file is corrupt, truncated, of an unknown format, holds unsafe content, or
+    does not fit the network (a missing entry, a wrong shape).
 
-    The message always names the file.
+    The message always names the file.  A ``ParameterError`` (hence a ``ValueError``):
+    the file is the parameter that is wrong.
     """
 
 

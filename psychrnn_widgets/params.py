@@ -39,9 +39,10 @@ from .errors import ParameterError
 from .transfer import TRANSFER_FUNCTION_ALIASES, TRANSFER_FUNCTION_NAMES
 
 __all__ = [
-    "Parameter", "NETWORK_PARAMS", "TRAIN_PARAMS", "TASK_CORE_PARAMS", "REQUIRED_NETWORK_KEYS",
+    "Parameter", "ALPHA", "NETWORK_PARAMS", "TRAIN_PARAMS", "CURRICULUM_PARAMS", "TASK_CORE_PARAMS", "REQUIRED_NETWORK_KEYS",
     "REGULARIZER_KEYS", "TRANSFER_FUNCTIONS", "RAND_INIT_NAMES", "INITIALIZER_NAMES", "OPTIMIZER_NAMES",
-    "validate_network_params", "validate_train_params", "validate_mask", "validate_array", "scalar",
+    "validate_network_params", "validate_train_params", "validate_values", "check_shapes", "validate_mask",
+    "validate_array", "scalar",
     "register_task_keys", "known_task_keys", "warn_unknown_keys", "describe",
 ]
 
@@ -188,6 +189,45 @@ class Parameter:
             parts.append(f"in {self.unit}")
         parts.append(f"PsychRNN: {self.name}")
         return " · ".join(parts)
+
+    def invalid_examples(self, shape=None):
+        """Values this declaration must refuse: NaN, inf, negative, out of range, wrong type...
+
+        For tests and the bad-input harness (``tools/bad_inputs.py``): every one of them
+        must raise a ``ParameterError`` naming the parameter.  ``shape``: the expected
+        shape of a mask or array parameter.
+        """
+        kind, examples = self.kind, []
+        if kind in ("int", "float"):
+            examples += [math.nan, math.inf, -math.inf, "1", True, [1.0], None]
+            if kind == "int":
+                examples.append(1.5)
+            if self.low is not None:
+                examples.append(self.low if self.low_open else self.low - 1)
+                if self.low >= 0:
+                    examples.append(-1)
+            if self.high is not None:
+                examples.append(self.high + 1 if not self.high_open else self.high)
+        elif kind == "bool":
+            examples += ["yes", 2, 0.5, math.nan]
+        elif kind == "choice":
+            examples += ["no_such_" + self.name, 3, math.nan]
+        elif kind == "seed":
+            examples += [-1, 1.5, "abc", math.nan]
+        elif kind in ("mask", "array"):
+            shape = shape or (3, 3)
+            examples += ["abc", np.full(shape, math.nan), np.ones(tuple(s + 1 for s in shape))]
+            if kind == "mask":
+                examples.append(np.full(shape, 0.5))
+        elif kind == "path":
+            examples += ["", 3]
+        elif kind == "str":
+            examples += [3, None]
+        elif kind == "callable":
+            examples += [3, "not_a_function"]
+        if self.allow_none or kind == "seed":
+            examples = [v for v in examples if v is not None]
+        return examples
 
     # --------------------------------------------------------------- validating
     def fail(self, value, where, reason=None):
@@ -457,6 +497,10 @@ NETWORK_PARAMS = _declare(
 
 REQUIRED_NETWORK_KEYS = tuple(name for name, p in NETWORK_PARAMS.items() if p.required)
 
+#: ``dt / tau``, derived (tasks report it; the NumPy simulator accepts it instead of dt and tau)
+ALPHA = Parameter("alpha", "float", None, help="dt / tau: the fraction of a time constant one step covers",
+                  label="Step / time constant", low=0.0, low_open=True, high=1.0, allow_none=True, group="time")
+
 #: keys found in weight files and ``get_weights()`` dicts that are not parameters (PsychRNN's
 #: "weights as network_params" pattern passes them all in)
 WEIGHT_FILE_KEYS = frozenset({"format", "model", "alpha", "dt", "tau", "rec_noise", "transfer_function",
@@ -551,6 +595,14 @@ TRAIN_PARAMS = _declare(
 )
 
 
+CURRICULUM_PARAMS = _declare(
+    Parameter("thresholds", "float", 0.9, help="the metric value (e.g. accuracy) at which a stage is passed",
+              label="Threshold", typical=(0.7, 0.95)),
+    Parameter("metric_epoch", "int", 10, help="check the metric every this many training steps",
+              label="Check every", unit="steps", low=1),
+)
+
+
 # ------------------------------------------------------------------- unknown keys
 _TASK_KEYS = {"T", "alpha", "N_steps"}
 
@@ -601,19 +653,9 @@ def validate_network_params(params, extra=None, warn_unknown=True, stacklevel=3)
         if key not in params:
             raise KeyError(f"network_params is missing the required key {key!r} "
                            f"(required: {', '.join(REQUIRED_NETWORK_KEYS)})")
-    out = {}
-    for key, parameter in declared.items():
-        value = params.get(key, _MISSING)
-        out[key] = parameter.default if value is _MISSING else parameter.validate(value)
-    for key in params:
-        if key not in declared:
-            out[key] = params[key]
-
+    out = validate_values(params, declared, fill_defaults=True)
     _check_time_constants(out)
-    if out["init_minval"] >= out["init_maxval"]:
-        NETWORK_PARAMS["init_minval"].fail(out["init_minval"], "network_params",
-                                           f"must be below init_maxval ({out['init_maxval']:g})")
-    _check_shapes(out)
+    check_shapes(out)
     loss = out["loss_function"]
     if isinstance(loss, str) and loss not in ("mean_squared_error", "binary_cross_entropy"):
         if not callable(params.get(loss)):
@@ -648,6 +690,31 @@ def validate_network_params(params, extra=None, warn_unknown=True, stacklevel=3)
     return out
 
 
+def validate_values(values, declared=NETWORK_PARAMS, where="network_params", fill_defaults=False):
+    """Validate the keys of ``values`` that ``declared`` knows; return a normalised copy.
+
+    Undeclared keys are copied unchanged; with ``fill_defaults`` every declared key is
+    present in the result (at its default when absent).  Cross-parameter rules checked
+    here: ``init_minval < init_maxval``.  (Shapes need the sizes: :func:`check_shapes`.)
+    """
+    out = {}
+    for key, parameter in declared.items():
+        value = values.get(key, _MISSING)
+        if value is _MISSING:
+            if fill_defaults:
+                out[key] = parameter.default
+            continue
+        out[key] = parameter.validate(value, where)
+    for key in values:
+        if key not in declared:
+            out[key] = values[key]
+    low = out.get("init_minval", NETWORK_PARAMS["init_minval"].default)
+    high = out.get("init_maxval", NETWORK_PARAMS["init_maxval"].default)
+    if "init_minval" in declared and low >= high:
+        NETWORK_PARAMS["init_minval"].fail(low, where, f"must be below init_maxval ({high:g})")
+    return out
+
+
 def _check_time_constants(values, where="network_params"):
     dt, tau = values.get("dt"), values.get("tau")
     if dt is not None and tau is not None and dt / tau > 1.0:
@@ -657,7 +724,8 @@ def _check_time_constants(values, where="network_params"):
             parameter="dt", value=dt, allowed=f"dt <= tau ({tau:g} ms)")
 
 
-def _check_shapes(values):
+def check_shapes(values, where="network_params"):
+    """Check (and normalise, in place) masks and weight arrays of ``values`` against its N_in, N_rec, N_out."""
     n_in, n_rec, n_out = values["N_in"], values["N_rec"], values["N_out"]
     shapes = {
         "input_connectivity": (n_rec, n_in), "rec_connectivity": (n_rec, n_rec),
@@ -670,9 +738,10 @@ def _check_shapes(values):
         if value is None:
             continue
         if NETWORK_PARAMS[key].kind == "mask":
-            values[key] = validate_mask(value, key, shape)
+            values[key] = validate_mask(value, key, shape, where)
         else:
-            values[key] = validate_array(value, key, shape)
+            values[key] = validate_array(value, key, shape, where)
+    return values
 
 
 def validate_train_params(train_params, stacklevel=4):

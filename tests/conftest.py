@@ -15,7 +15,7 @@ def rng():
 @pytest.fixture(params=["hoisted", "fused"])
 def time_loop(request, monkeypatch):
     """Run a test with each of Basic's two time-loop layouts (chosen by N_rec in normal use)."""
-    from psychrnn_widgets.models import basic
+    from psychrnn_widgets.models import leaky
 
-    monkeypatch.setattr(basic, "FUSED_LOOP_MIN_N_REC", 0 if request.param == "fused" else 10 ** 9)
+    monkeypatch.setattr(leaky, "FUSED_LOOP_MIN_N_REC", 0 if request.param == "fused" else 10 ** 9)
     return request.param

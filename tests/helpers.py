@@ -40,6 +40,18 @@ def object_npy(payload, shape=()):
     return buffer.getvalue()
 
 
+def with_member(source, target, key, npy_bytes):
+    """Copy the .npz ``source`` to ``target`` with member ``key`` set to raw .npy bytes."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            if info.filename != key + ".npy":
+                new.writestr(info.filename, old.read(info))
+        new.writestr(key + ".npy", npy_bytes)
+    return target
+
+
 def global_reference_pickle(module, name):
     """Pickle of a 0-d object array holding the global ``module.name``, built without importing
     ``module`` (what np.savez writes for ``transfer_function=tf.nn.relu`` on PsychRNN master):
@@ -51,3 +63,43 @@ def global_reference_pickle(module, name):
     opcode = b"X" + len(encoded).to_bytes(4, "little") + encoded
     assert payload.count(opcode) == 1
     return payload.replace(opcode, b"c" + module.encode() + b"\n" + name.encode() + b"\n")
+
+
+#: NumPy versions of the transfer functions, written independently of the package (float64)
+NUMPY_TRANSFER = {
+    "relu": lambda v: np.maximum(v, 0.0),
+    "tanh": np.tanh,
+    "softplus": lambda v: np.log1p(np.exp(-np.abs(v))) + np.maximum(v, 0.0),
+    "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
+    "linear": lambda v: v,
+}
+
+
+def reference_run(W_in, W_rec, W_out, b_rec, b_out, init_state, x, alpha, transfer="relu", noise=None):
+    """The one test oracle of DESIGN §3.2's rate network, in float64 NumPy (no package code).
+
+    ``W_*`` are the *effective* matrices ``W[post, pre]``; ``x`` (B, T, N_in); ``noise``
+    (B, T, N_rec) is added to the state after each step (``sqrt(2 alpha) rec_noise xi``),
+    None for none.  Returns ``(outputs (B, T, N_out), states (B, T, N_rec))``::
+
+        x_{t+1} = (1 - alpha) x_t + alpha (f(x_t) W_rec^T + u_t W_in^T + b_rec) [+ noise_t]
+        y_{t+1} = f(x_{t+1}) W_out^T + b_out
+    """
+    f = NUMPY_TRANSFER[transfer] if isinstance(transfer, str) else transfer
+    W_in, W_rec, W_out, b_rec, b_out = (np.asarray(a, np.float64) for a in (W_in, W_rec, W_out, b_rec, b_out))
+    x = np.asarray(x, np.float64)
+    state = np.repeat(np.asarray(init_state, np.float64).reshape(1, -1), x.shape[0], axis=0)
+    states, outputs = [], []
+    for t in range(x.shape[1]):
+        state = (1 - alpha) * state + alpha * (f(state) @ W_rec.T + x[:, t] @ W_in.T + b_rec)
+        if noise is not None:
+            state = state + noise[:, t]
+        states.append(state)
+        outputs.append(f(state) @ W_out.T + b_out)
+    return np.stack(outputs, 1), np.stack(states, 1)
+
+
+def reference_run_weights(weights, x, alpha, transfer="relu"):
+    """:func:`reference_run` on a weights dict (effective matrices, as ``get_weights()`` returns)."""
+    keys = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")
+    return reference_run(*(weights[k] for k in keys), x, alpha, transfer)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from helpers import network_params
+from helpers import network_params, reference_run
 from psychrnn_widgets import AlphaIdentity, Basic, GaussianSpectralRadius, ParameterError, WeightInitializer
 from psychrnn_widgets.models import constraints
 
@@ -33,13 +33,10 @@ def test_basic_steps_equal_the_design_formula(rng, dale_ratio, time_loop):
     outputs, states = model.test(x)
 
     W_in, W_rec, W_out = numpy_effective(model)
-    a = 10.0 / 100.0
-    state = np.tile(model.init_state.numpy().astype(np.float64), (4, 1))
-    for t in range(12):
-        state = (1 - a) * state + a * (relu(state) @ W_rec.T + x[:, t] @ W_in.T + model.b_rec.numpy())
-        out = relu(state) @ W_out.T + model.b_out.numpy()
-        np.testing.assert_allclose(states[:, t], state, atol=1e-6, rtol=0)
-        np.testing.assert_allclose(outputs[:, t], out, atol=1e-6, rtol=0)
+    expected_outputs, expected_states = reference_run(W_in, W_rec, W_out, model.b_rec.numpy(), model.b_out.numpy(),
+                                                      model.init_state.numpy(), x, 10.0 / 100.0)
+    np.testing.assert_allclose(states, expected_states, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(outputs, expected_outputs, atol=1e-6, rtol=0)
     weights = model.get_weights()
     np.testing.assert_allclose(weights["W_rec"], W_rec, atol=1e-7)
     np.testing.assert_allclose(weights["W_out"], W_out, atol=1e-7)
@@ -177,7 +174,7 @@ def test_unknown_loss_name_and_bad_values_are_named():
         Basic(network_params(N_rec=0))
     with pytest.raises(ParameterError, match="rec_connectivity"):
         Basic(network_params(rec_connectivity=np.ones((3, 3))))
-    with pytest.raises(ParameterError, match="transfer function"):
+    with pytest.raises(ParameterError, match="transfer_function"):
         Basic(network_params(transfer_function="swish-ish"))
     with pytest.warns(UserWarning, match="did you mean 'dale_ratio'"):
         Basic(network_params(dale_raito=0.8))
@@ -217,7 +214,7 @@ def test_both_time_loop_layouts_give_the_same_noisy_gradients(rng, monkeypatch):
     """With recurrent noise on, the fused and the hoisted loops agree (same noise draw)."""
     import tensorflow as tf
 
-    from psychrnn_widgets.models import basic
+    from psychrnn_widgets.models import leaky
 
     model = Basic(network_params(rec_noise=0.2, dale_ratio=0.8))
     x = rng.normal(0.5, 1.0, (5, 40, 2)).astype(np.float32)
@@ -231,7 +228,7 @@ def test_both_time_loop_layouts_give_the_same_noisy_gradients(rng, monkeypatch):
 
     results = []
     for threshold in (10 ** 9, 0):
-        monkeypatch.setattr(basic, "FUSED_LOOP_MIN_N_REC", threshold)
+        monkeypatch.setattr(leaky, "FUSED_LOOP_MIN_N_REC", threshold)
         results.append([np.asarray(v) for v in gradients()])
         # in a graph, an unused states output gets a ZerosLike gradient, which the fused loop skips
         results.append([np.asarray(v) for v in tf.function(gradients, autograph=False)()])

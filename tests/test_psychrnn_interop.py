@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import DATA, global_reference_pickle, object_npy
+from helpers import DATA, global_reference_pickle, object_npy, reference_run, with_member
 from psychrnn_widgets.errors import ParameterError, WeightFileError
 from psychrnn_widgets.io.weight_files import export_psychrnn, load_weights
 from psychrnn_widgets.models.basic import Basic
@@ -32,7 +32,7 @@ FIXTURES = ("psychrnn1", "psychrnn_master")
 DT, TAU = 10.0, 100.0
 TOL = dict(atol=1e-5, rtol=0)
 
-NUMPY_F = {"relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh}
+
 
 
 def params_for(path, N_rec, N_in=2, N_out=2, N_steps=200, **extra):
@@ -67,28 +67,10 @@ def psychrnn_effective(init):
 
 
 def psychrnn_forward(init, x, transfer="relu"):
-    """PsychRNN's Basic.forward_pass in NumPy (float64), noise off."""
-    f = NUMPY_F[transfer]
+    """PsychRNN's Basic.forward_pass in NumPy (float64), noise off: its effective matrices, the shared oracle."""
     W_in, W_rec, W_out = psychrnn_effective(init)
-    b_rec, b_out = np.asarray(init["b_rec"], np.float64), np.asarray(init["b_out"], np.float64)
-    alpha = DT / TAU
-    state = np.repeat(np.asarray(init["init_state"], np.float64).reshape(1, -1), x.shape[0], axis=0)
-    states, outputs = [], []
-    for t in range(x.shape[1]):
-        state = (1 - alpha) * state + alpha * (f(state) @ W_rec.T + x[:, t] @ W_in.T + b_rec)
-        states.append(state)
-        outputs.append(f(state) @ W_out.T + b_out)
-    return np.stack(outputs, 1), np.stack(states, 1)
-
-
-def with_member(source, target, key, npy_bytes):
-    """Copy the .npz ``source`` to ``target`` with member ``key`` set to raw .npy bytes."""
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
-        for info in old.infolist():
-            if info.filename != key + ".npy":
-                new.writestr(info.filename, old.read(info))
-        new.writestr(key + ".npy", npy_bytes)
-    return target
+    return reference_run(W_in, W_rec, W_out, init["b_rec"], init["b_out"], init["init_state"], x, DT / TAU,
+                         transfer)
 
 
 def random_batch(seed, B=6, T=80, N_in=2):

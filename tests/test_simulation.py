@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import DATA, network_params
+from helpers import DATA, network_params, reference_run
 from psychrnn_widgets import (GRU, LSTM, Basic, BasicSimulator, GRUSimulator, LSTMSimulator, MatchToCategory,
                               ParameterError, PerceptualDiscrimination, Task)
 from psychrnn_widgets.simulation import Clamp, InputPerturbation, Kick, Silence
@@ -231,12 +231,11 @@ def test_t_connectivity_ones_equals_plain_and_zeros_remove_recurrence(dale_model
         np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
 
     outputs, states = sim.run_trials(x, t_connectivity=np.zeros((T, N, N)), noise=False)
-    a = 0.1
-    state = np.repeat(sim.init_state.astype(np.float64), 6, 0)  # independent reference without W_rec
-    for t in range(T):
-        state = (1 - a) * state + a * (x[:, t] @ sim.W_in.T.astype(np.float64) + sim.b_rec)
-        np.testing.assert_allclose(states[:, t], state, atol=1e-5, rtol=0)
-    np.testing.assert_allclose(outputs, np.maximum(states, 0) @ sim.W_out.T + sim.b_out, atol=1e-6)
+    no_recurrence = np.zeros_like(sim.W_rec)  # the shared oracle with W_rec cut
+    expected_outputs, expected_states = reference_run(sim.W_in, no_recurrence, sim.W_out, sim.b_rec, sim.b_out,
+                                                      sim.init_state, x, 0.1)
+    np.testing.assert_allclose(states, expected_states, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(outputs, expected_outputs, atol=1e-5, rtol=0)
     assert max_diff(states, plain[1]) > 1e-2
 
     # a time-varying multiplier acts only at its steps; a single (N, N) matrix applies to every step
@@ -288,8 +287,19 @@ def test_transfer_function_precedence():
     assert_same_run(BasicSimulator(weights=bare, transfer_function=np.tanh), model, x)
     assert_same_run(BasicSimulator(weights=bare, params={"transfer_function": "tanh"}), model, x)
 
+    # with a model, a transfer function that is not the model's is refused (as PsychRNN does) ...
+    with pytest.raises(ParameterError, match="'relu' does not match the model's transfer function"):
+        BasicSimulator(model, transfer_function="relu")
+    def my_activation(v):
+        return np.tanh(v)
+
+    with pytest.raises(ParameterError, match="'my_activation' does not match"):
+        BasicSimulator(model, transfer_function=my_activation)
+    # ... and a NumPy version of the same function is used
+    assert BasicSimulator(model, transfer_function=np.tanh).transfer_function is np.tanh
+    # with stored weights an explicit choice overrides the stored name, with a warning
     with pytest.warns(UserWarning, match="overrides the transfer function 'tanh'"):
-        sim = BasicSimulator(model, transfer_function="relu")
+        sim = BasicSimulator(weights=weights, transfer_function="relu")
     assert sim.transfer_function_name == "relu"
     calls = []
 
@@ -331,9 +341,10 @@ def test_conflicting_sources_are_parameter_errors_that_say_which_source(dale_mod
     ({"alpha": 0.2, "dt": 10, "tau": 100}, "alpha=0.2 disagrees with dt/tau = 10/100 = 0.1"),
     ({"dt": 10}, "gives dt but not tau"),
     ({"tau": 100}, "gives tau but not dt"),
-    ({"dt": -10, "tau": 100}, "dt must be positive"),
-    ({"alpha": 0.1, "rec_noise": -1}, "rec_noise must be >= 0"),
-    ({"alpha": "fast"}, "alpha must be a number"),
+    ({"dt": -10, "tau": 100}, r"params\['dt'\] must be a finite number > 0"),
+    ({"dt": 200, "tau": 100}, r"alpha.* must be a finite number in \(0, 1\]"),
+    ({"alpha": 0.1, "rec_noise": -1}, r"params\['rec_noise'\] must be a finite number >= 0"),
+    ({"alpha": "fast"}, r"params\['alpha'\] must be a finite number in \(0, 1\]"),
 ])
 def test_missing_or_inconsistent_constants_are_named(params, expected):
     with pytest.raises(ParameterError, match=expected):
@@ -356,7 +367,7 @@ def test_constants_from_params_fill_and_override_the_stored_ones(dale_model):
 
 def test_bad_weights_and_inputs_are_named(dale_model, tmp_path):
     lstm = LSTM(network_params(name="lstm_w"))
-    with pytest.raises(ParameterError, match="lack 'W_rec'.*'LSTM' model"):
+    with pytest.raises(ParameterError, match="missing .*'W_rec'.*'LSTM' model"):
         BasicSimulator(lstm)
     broken = dict(dale_model.get_weights(), b_rec=np.zeros(3))
     with pytest.raises(ParameterError, match="b_rec.*shape"):

@@ -9,6 +9,7 @@ import tensorflow as tf
 from helpers import network_params
 from psychrnn_widgets import (Basic, ParameterError, PerceptualDiscrimination, TrainingControl,
                               TrainingDivergedError, WeightFileError)
+from psychrnn_widgets.training.trainer import Trainer
 
 
 def hello_task(seed=0, N_batch=50):
@@ -115,9 +116,9 @@ def test_custom_loss_with_python_control_flow_on_tensors_still_trains():
     model = Basic(network_params(seed=4, loss_function="hinge", hinge=hinge_when_large))
     losses, _, _ = model.train(hello_task(), dict(training_iters=150, loss_epoch=1, verbosity=False))
     assert len(losses) == 3 and np.all(np.isfinite(losses))
-    from psychrnn_widgets.training.step import get_training_step
+    from psychrnn_widgets.training.trainer import Trainer
 
-    assert get_training_step(model, None, 0.001, True, None)._step.autograph
+    assert Trainer.of(model).training_step().plain.autograph
 
 
 def test_importing_the_models_skips_keras_but_tf_keras_still_works():
@@ -183,10 +184,12 @@ def test_second_train_call_continues_where_the_first_stopped():
     drop = first[0] - np.mean(first[-5:])
     assert drop > 0
     assert abs(second[0] - np.mean(first[-5:])) < 0.25 * drop
-    assert model.training_state.iterations.numpy() == 35  # optimiser state carried over
+    trainer = Trainer.of(model)
+    assert trainer.optimizer_state.adam.iterations.numpy() == 35  # optimiser state carried over
+    assert trainer.epoch == 35 and trainer.trials == 1750  # and the counts
 
 
-def test_nan_loss_stops_training_and_keeps_the_last_finite_weights():
+def test_nan_input_is_refused_and_the_weights_are_kept():
     model = Basic(network_params())
     task = hello_task()
     snapshot = {}
@@ -202,11 +205,37 @@ def test_nan_loss_stops_training_and_keeps_the_last_finite_weights():
     def remember(event):
         if event.kind == "step":
             snapshot["weights"] = model.get_weights()
+        snapshot.setdefault("kinds", []).append(event.kind)
+
+    with pytest.raises(ParameterError, match="x from the batch generator holds NaN"):
+        model.train(batches(), dict(training_iters=5000, verbosity=False, callbacks=[remember]))
+    assert snapshot["kinds"][-1] == "failed" and snapshot["kinds"].count("step") == 3
+    for key in ("W_rec", "W_in", "W_out", "b_rec", "init_state"):
+        np.testing.assert_array_equal(model.get_weights()[key], snapshot["weights"][key])
+
+
+def test_a_batch_that_overflows_stops_training_and_keeps_the_last_finite_weights():
+    """Finite inputs so large that the loss overflows: the weights are not to blame and are kept."""
+    model = Basic(network_params())
+    task = hello_task()
+    snapshot = {}
+
+    def batches():
+        for k in range(100):
+            x, y, mask, _ = task.get_trial_batch()
+            if k == 3:
+                x = x * np.float32(1e30)
+            yield x, y, mask
+
+    def remember(event):
+        if event.kind == "step":
+            snapshot["weights"] = model.get_weights()
             snapshot["epoch"] = event.epoch
         snapshot.setdefault("kinds", []).append(event.kind)
 
-    with pytest.raises(TrainingDivergedError, match="epoch 4"):
+    with pytest.raises(TrainingDivergedError, match="step 4 .* after epoch 3") as caught:
         model.train(batches(), dict(training_iters=5000, verbosity=False, callbacks=[remember]))
+    assert caught.value.epoch == 3 and Trainer.of(model).epoch == 3
     assert snapshot["epoch"] == 3 and snapshot["kinds"][-1] == "failed"
     for key in ("W_rec", "W_in", "W_out", "b_rec", "init_state"):
         np.testing.assert_array_equal(model.get_weights()[key], snapshot["weights"][key])
@@ -300,8 +329,8 @@ def test_seeded_runs_are_reproducible_across_the_switch_to_xla(monkeypatch):
     for _ in range(2):
         model = Basic(network_params(rec_noise=0.1, seed=7))
         losses, _, _ = model.train(hello_task(seed=7), dict(training_iters=500, loss_epoch=1, verbosity=False))
-        step = next(iter(model._training_steps.values()))
-        assert step.jit_compile and all(w.ok for w in step._xla_shapes.values())  # XLA ran after step 3
+        step = Trainer.of(model).training_step()
+        assert step.jit_compile and all(w.ok for w in step.xla_shapes.values())  # XLA ran after step 3
         runs.append((losses, model.get_weights()["W_rec"]))
     assert runs[0][0] == runs[1][0]
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
@@ -320,6 +349,6 @@ def test_the_step_is_traced_once_and_the_xla_twin_compiles_that_trace(monkeypatc
 
     model = Basic(network_params(seed=2, loss_function="counted", counted=counted_mse))
     model.train(hello_task(), dict(training_iters=400, verbosity=False))
-    step = next(iter(model._training_steps.values()))
-    assert step._xla_shapes and all(w.ok for w in step._xla_shapes.values())  # XLA ran after step 3
-    assert len(traces) == 1 and not step._step.autograph
+    step = Trainer.of(model).training_step()
+    assert step.xla_shapes and all(w.ok for w in step.xla_shapes.values())  # XLA ran after step 3
+    assert len(traces) == 1 and not step.plain.autograph

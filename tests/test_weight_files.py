@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from numpy.lib import format as npy_format
 
-from helpers import DATA, global_reference_pickle, object_npy
+from helpers import DATA, global_reference_pickle, object_npy, reference_run_weights, with_member
 from psychrnn_widgets.errors import ParameterError, WeightFileError
 from psychrnn_widgets.io import weight_files
 from psychrnn_widgets.io.weight_files import export_psychrnn, load_weights, read_npz_safely, save_weights
@@ -242,17 +242,9 @@ def test_psychrnn_fixture_reproduces_reference_outputs(which):
     weights = load_weights(PSYCHRNN_FILES[which])
     with np.load(DATA / f"{which}_pd_basic_batch.npz") as batch:
         x, outputs, states = batch["x"], batch["outputs"], batch["states"]
-    alpha = 10 / 100
-    relu = lambda v: np.maximum(v, 0)  # noqa: E731
-    state = np.repeat(weights["init_state"], x.shape[0], axis=0).astype(np.float64)
-    got_states, got_outputs = [], []
-    for t in range(x.shape[1]):
-        state = (1 - alpha) * state + alpha * (
-            relu(state) @ weights["W_rec"].T + x[:, t] @ weights["W_in"].T + weights["b_rec"])
-        got_states.append(state)
-        got_outputs.append(relu(state) @ weights["W_out"].T + weights["b_out"])
-    np.testing.assert_allclose(np.stack(got_states, 1), states, atol=1e-4, rtol=1e-4)
-    np.testing.assert_allclose(np.stack(got_outputs, 1), outputs, atol=1e-4, rtol=1e-4)
+    got_outputs, got_states = reference_run_weights(weights, x, 10 / 100)
+    np.testing.assert_allclose(got_states, states, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(got_outputs, outputs, atol=1e-4, rtol=1e-4)
 
 
 def psychrnn_style_file(path, dale_ratio, transfer_payload=None):
@@ -470,3 +462,81 @@ def test_export_needs_the_basic_matrices(tmp_path):
 def test_export_warns_about_non_relu_transfer_function(tmp_path):
     with pytest.warns(UserWarning, match="tanh"):
         export_psychrnn(tmp_path / "p", make_weights())  # make_weights uses tanh
+
+
+# ----------------------------------------------------------------------------- issue 9: robustness
+def test_non_binary_masks_are_refused_at_save_and_at_load(tmp_path):
+    weights = make_weights()
+    weights["rec_connectivity"] = weights["rec_connectivity"] * 0.5
+    with pytest.raises(ParameterError, match="'rec_connectivity' must hold only 0 and 1"):
+        save_weights(tmp_path / "scaled", weights)
+    assert not list(tmp_path.iterdir())  # nothing written, not even a temporary
+    good = save_weights(tmp_path / "good", make_weights())
+    scaled = dict(np.load(good))
+    scaled["input_connectivity"] = scaled["input_connectivity"] * 2
+    np.savez(tmp_path / "by_hand.npz", **scaled)
+    with pytest.raises(WeightFileError, match="by_hand.npz.*'input_connectivity' must hold only 0 and 1"):
+        load_weights(tmp_path / "by_hand.npz")
+
+
+def test_an_interrupted_save_leaves_no_temporary_after_the_next_save(tmp_path):
+    target = tmp_path / "net.npz"
+    code = ("import os, sys, numpy as np\n"
+            "from psychrnn_widgets.io import weight_files\n"
+            "real = weight_files.npy_format.write_array\n"
+            "def dying(*args, **kwargs):\n"
+            "    os._exit(9)  # the process dies half-way through the write\n"
+            "weight_files.npy_format.write_array = dying\n"
+            f"weight_files.save_weights({str(target)!r}, {{'W_rec': np.ones((3, 3))}})\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 9
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert leftovers and all(name.startswith(".net.npz.") and name.endswith(".tmp") for name in leftovers)
+    save_weights(target, make_weights())
+    assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]
+
+
+def test_object_arrays_that_would_need_unbounded_memory_are_refused(tmp_path):
+    import pickle
+
+    good = save_weights(tmp_path / "good", make_weights())
+    payload = pickle.dumps(np.array([1, 2, 3], dtype=object), protocol=3)
+    # the same pickle claiming 2**31 items: NumPy's own unpickling would crash or allocate
+    huge = payload.replace(b"(K\x01K\x03\x85", b"(K\x01J\x00\x00\x00\x7f\x85")
+    assert huge != payload
+    for name, member in (("huge_shape", object_npy(huge, shape=(3,))),
+                         ("huge_header", object_npy(payload, shape=(10 ** 9,)))):
+        path = with_member(good, tmp_path / f"{name}.npz", "extra", member)
+        with pytest.raises(WeightFileError, match=f"{name}.npz.*'extra'.*larger than a weight file may hold"):
+            load_weights(path)
+    # a plain array whose header promises more bytes than the member holds
+    buffer = io.BytesIO()
+    npy_format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 11,)})
+    buffer.write(b"\0" * 16)
+    path = with_member(good, tmp_path / "promise.npz", "extra", buffer.getvalue())
+    with pytest.raises(WeightFileError, match="promise.npz.*header promises"):
+        load_weights(path)
+
+
+def test_a_model_and_the_simulator_name_the_file_for_missing_entries_and_wrong_shapes(tmp_path):
+    pytest.importorskip("tensorflow")
+    from helpers import network_params
+    from psychrnn_widgets import Basic, BasicSimulator
+
+    weights = make_weights(N_in=2, N_rec=10, N_out=2)
+    missing = dict(weights)
+    del missing["b_rec"]
+    save_weights(tmp_path / "missing", missing)
+    wrong = dict(weights, b_out=np.zeros(5, np.float32))
+    save_weights(tmp_path / "wrong", wrong)
+    params = network_params(N_rec=10)
+    for name, match in (("missing", r"missing\.npz: missing 'b_rec'"),
+                        ("wrong", r"wrong\.npz: 'b_out' has shape \(5,\), expected \(2,\)")):
+        path = str(tmp_path / f"{name}.npz")
+        with pytest.raises(WeightFileError, match=match):
+            Basic(dict(params, load_weights_path=path))
+        with pytest.raises(WeightFileError, match=match):
+            BasicSimulator(weights_path=path)
+    save_weights(tmp_path / "other_size", weights)
+    with pytest.raises(WeightFileError, match=r"other_size\.npz: the weights are for N_rec=10 \(the network has N_rec=20"):
+        Basic(dict(params, N_rec=20, load_weights_path=str(tmp_path / "other_size.npz")))

@@ -195,11 +195,11 @@ def test_editor_mask_accepts_flat_nested_and_arrays():
 @pytest.mark.parametrize("bad,message", [
     ([1, 0, 1], r"3 entries but the editor shows n=3 units: give 9 values"),
     ([[1, 0], [0, 1]], r"4 entries .* n=3"),
-    ([1, 0, 2, 1, 1, 1, 1, 1, 1], r"0 \(cut\) or 1 \(connected\); found 1 other value\(s\), e.g. 2.0"),
-    ([[1, 0, 1], [1]], r"ragged or non-numeric"),
+    ([1, 0, 2, 1, 1, 1, 1, 1, 1], r"only 0 \(no connection\) and 1 \(connection\); 1 entries are other values, e.g. 2"),
+    ([[1, 0, 1], [1]], r"not a rectangular numeric array"),
     (np.ones((2, 3)), r"must be square"),
     (np.ones((1, 3, 3)), r"shape \(1, 3, 3\)"),
-    ([0.5] * 9, r"0 \(cut\) or 1"),
+    ([0.5] * 9, r"only 0 \(no connection\) and 1"),
 ])
 def test_editor_mask_validation_errors_are_clear(bad, message):
     editor = ConnectivityEditor(np.ones((3, 3)))

@@ -17,6 +17,7 @@ from psychrnn_widgets.tasks.task import Task, TaskParameter, check_real  # noqa:
 from psychrnn_widgets.training.curriculum import Curriculum  # noqa: E402
 from psychrnn_widgets.widgets.curriculum_panel import CurriculumPanel  # noqa: E402
 from psychrnn_widgets.widgets.network_panel import NetworkPanel  # noqa: E402
+from psychrnn_widgets.widgets.controls import label_html  # noqa: E402
 from psychrnn_widgets.widgets.task_panel import TaskPanel  # noqa: E402
 from psychrnn_widgets.widgets.throttle import ThrottledUpdater  # noqa: E402
 
@@ -95,7 +96,9 @@ def test_task_invalid_value_is_refused_beside_its_control_and_keeps_task():
     before = lines_y(panel.input_lines)
     panel.controls["T"].value = -5.0  # must not raise
     assert panel.task is task
-    assert "PerceptualDiscrimination: T must be a finite number &gt; 0 (ms), got -5.0" in panel.errors["T"].value
+    assert "must be a finite number &gt; 0 (ms)" in panel.errors["T"].value  # beside the control
+    error = panel.parameter_controls["T"].error
+    assert error == "PerceptualDiscrimination: T must be a finite number > 0 (ms), got -5.0"
     assert panel.message.value == ""
     np.testing.assert_array_equal(lines_y(panel.input_lines), before)
     panel.controls["T"].value = 800.0
@@ -103,10 +106,12 @@ def test_task_invalid_value_is_refused_beside_its_control_and_keeps_task():
     assert panel.errors["T"].value == "" and panel.message.value == ""
     task = panel.task
     panel.controls["direction"].value = "2"
-    assert "direction must be an integer in [0, 1] or None" in panel.errors["direction"].value
+    assert "must be an integer in [0, 1] or None" in panel.errors["direction"].value
     assert panel.task is task
-    panel.controls["direction"].value = "None"
-    assert panel.task is not task and panel.task.direction is None and panel.errors["direction"].value == ""
+    panel.controls["direction"].value = "None"  # back to the value it had: nothing to rebuild
+    assert panel.task is task and panel.task.direction is None and panel.errors["direction"].value == ""
+    panel.controls["direction"].value = "1"
+    assert panel.task is not task and panel.task.direction == 1
 
 
 def test_resample_draws_a_new_trial_of_the_same_task():
@@ -176,17 +181,18 @@ def test_every_builtin_task_in_the_picker_with_its_own_controls_and_preview(name
     declared = type(task).parameters()
     assert set(declared) - set(TASK_CORE_PARAMS) <= set(panel.controls)
     for n in [n for n in panel.controls if n in declared]:
-        parameter, widget = declared[n], panel.controls[n]
-        assert widget.description.startswith(parameter.display_label)
-        assert widget.tooltip == parameter.describe()
+        parameter, control = declared[n], panel.parameter_controls[n]
+        assert control.label.value == label_html(parameter) and control.input is panel.controls[n]
+        assert control.input.tooltip == parameter.describe()
         assert html.escape(parameter.help) in panel.help_lines[n].value
         if parameter.kind in ("int", "float") and not parameter.allow_none:
-            # a refused value: the declaration's own message, beside the control; the task stays
+            # a refused value: the declaration's own reason, beside the control; the task stays
             bad = (parameter.low - 1) if parameter.low is not None else float("nan")
             with pytest.raises(ParameterError) as info:
                 parameter.validate(bad, where=name)
             panel.controls[n].value = bad
-            assert html.escape(str(info.value)) in panel.errors[n].value and panel.task is task
+            assert control.error == str(info.value) and panel.task is task
+            assert html.escape(info.value.allowed) in panel.errors[n].value
 
 
 def test_picking_tasks_by_name_keeps_each_tasks_edits():
@@ -198,9 +204,9 @@ def test_picking_tasks_by_name_keeps_each_tasks_edits():
     panel.choice.value = "GoNoGo"  # the Dropdown and the trait are the same choice
     assert isinstance(panel.task, GoNoGo) and panel.task_name == "GoNoGo"
     assert "go_probability" in panel.controls and "amplitude" not in panel.controls
-    assert panel.controls["go_probability"].description == "Go probability"
+    assert "Go probability" in panel.parameter_controls["go_probability"].label.value
     panel.controls["go_probability"].value = 1.5
-    assert "go_probability must be a finite number in [0, 1]" in panel.errors["go_probability"].value
+    assert "must be a finite number in [0, 1]" in panel.errors["go_probability"].value
     panel.controls["go_probability"].value = 1.0
     assert panel.task.go_probability == 1.0 and np.all(lines_y(panel.target_lines).max() == 1.0)
     panel.task_name = "PulseTask"
@@ -227,23 +233,32 @@ def small_task():
 
 
 @pytest.mark.parametrize(
-    "setting, expected",
+    "setting, key",
     [
-        (dict(dale_ratio=1.5, dale_enabled=True), "dale_ratio must lie in [0, 1]"),
-        (dict(dale_ratio=-0.1, dale_enabled=True), "dale_ratio must lie in [0, 1]"),
-        (dict(N_rec=0), "N_rec must be at least 1"),
-        (dict(L2_rec=-0.5), "L2_rec must be &gt;= 0"),
-        (dict(L1_in=float("nan")), "L1_in must be &gt;= 0"),
-        (dict(rec_noise=-0.1), "rec_noise must be &gt;= 0"),
-        (dict(spec_rad=0.0), "spec_rad must be &gt; 0"),
+        (dict(dale_ratio=1.5, dale_enabled=True), "dale_ratio"),
+        (dict(dale_ratio=-0.1, dale_enabled=True), "dale_ratio"),
+        (dict(N_rec=0), "N_rec"),
+        (dict(L2_rec=-0.5), "L2_rec"),
+        (dict(L1_in=float("nan")), "L1_in"),
+        (dict(rec_noise=-0.1), "rec_noise"),
+        (dict(rec_noise=float("inf")), "rec_noise"),
+        (dict(spec_rad=0.0), "spec_rad"),
     ],
 )
-def test_network_invalid_settings_show_message(small_task, setting, expected):
+def test_network_invalid_settings_show_message(small_task, setting, key):
+    import html
+
+    from psychrnn_widgets.params import NETWORK_PARAMS
+
     panel = NetworkPanel(dict(N_rec=20))
     good = dict(panel.network_params)
-    for key, value in setting.items():
-        panel.controls[key].value = value  # never raises
+    for name, value in setting.items():
+        panel.controls[name].value = value  # never raises
+    expected = html.escape(f"network_params[{key!r}] must be {NETWORK_PARAMS[key].allowed}")
     assert expected in panel.message.value
+    # the reason is shown beside the control too, from the same declaration
+    control = panel.parameter_controls[key]
+    assert not control.valid and html.escape(NETWORK_PARAMS[key].allowed) in control.message.value
     assert not panel.valid
     assert panel.network_params == good  # the last valid settings stay published
     assert panel.build_model(small_task) is None

@@ -52,14 +52,93 @@ class RefusedGlobal(pickle.UnpicklingError):
         self.module, self.name = module, name
 
 
-# NumPy's own pickles of arrays and scalars; looked up from live objects so that the
-# private module paths (numpy.core / numpy._core) never have to be imported.
-_RECONSTRUCT = np.empty(0).__reduce__()[0]
-_SCALAR = np.float64(0).__reduce__()[0]
+# NumPy's own pickles of arrays and scalars name numpy.core.multiarray (NumPy 1) or
+# numpy._core.multiarray (NumPy 2); neither module is imported: the names map to the
+# checked builders below.
+#: most values an object array in a weight file may hold (PsychRNN's hold one: 0-d arrays)
+MAX_OBJECT_ITEMS = 10_000
+#: most bytes of one pickled member
+MAX_PICKLE_BYTES = 1 << 20
+
+
+class _ArrayBuilder:
+    """What NumPy's pickled ``_reconstruct(ndarray, shape, dtype)`` call yields here instead of an array.
+
+    NumPy rebuilds a pickled array in two steps: ``_reconstruct`` allocates an array, then
+    the pickle's BUILD step calls its ``__setstate__((version, shape, dtype, fortran,
+    data))``.  ``ndarray.__setstate__`` trusts ``shape``: a crafted file whose shape
+    disagrees with its data crashes the interpreter (seen: a segmentation fault) or
+    allocates what the header promises.  This stand-in receives the same state, checks
+    that ``shape`` is small and matches ``data`` exactly, and only then builds the array
+    with ordinary public NumPy calls.  :func:`_materialise` swaps builders for arrays.
+    """
+
+    __slots__ = ("array",)
+
+    def __init__(self):
+        self.array = None
+
+    def __setstate__(self, state):
+        if not (isinstance(state, tuple) and len(state) == 5):
+            raise ValueError("malformed pickled array state")
+        _version, shape, dtype, fortran, data = state
+        if not (isinstance(shape, tuple) and all(isinstance(n, int) and n >= 0 for n in shape)):
+            raise ValueError(f"malformed pickled array shape {shape!r}")
+        if not isinstance(dtype, np.dtype):
+            raise ValueError("malformed pickled array dtype")
+        count = int(np.prod(shape, dtype=np.float64))
+        if count > MAX_OBJECT_ITEMS:
+            raise ValueError(f"a pickled array of shape {shape} is larger than a weight file may hold")
+        order = "F" if fortran else "C"
+        if dtype.hasobject:
+            if not isinstance(data, list) or len(data) != count:
+                raise ValueError(f"a pickled object array of shape {shape} does not hold {count} values")
+            flat = np.empty(count, dtype=object)
+            flat[:] = [_materialise(item) for item in data]
+            self.array = flat.reshape(shape, order=order)
+        else:
+            if not isinstance(data, (bytes, bytearray)) or len(data) != count * dtype.itemsize:
+                raise ValueError(f"a pickled array of shape {shape} does not hold {count * dtype.itemsize} bytes")
+            self.array = np.frombuffer(bytes(data), dtype=dtype, count=count).reshape(shape, order=order).copy()
+
+
+def _reconstruct(cls, shape, dtype):
+    if cls is not np.ndarray:
+        raise ValueError("only plain NumPy arrays may be pickled in a weight file")
+    return _ArrayBuilder()
+
+
+def _scalar(dtype, *data):
+    """NumPy's pickled scalar ``scalar(dtype, bytes)`` (or ``(dtype, object)``), checked before building."""
+    if not isinstance(dtype, np.dtype) or len(data) != 1:
+        raise ValueError("malformed pickled NumPy scalar")
+    value = data[0]
+    if dtype.hasobject:
+        return _materialise(value)
+    if not isinstance(value, (bytes, bytearray)) or len(value) != dtype.itemsize:
+        raise ValueError("malformed pickled NumPy scalar")
+    return np.frombuffer(bytes(value), dtype=dtype, count=1)[0]
+
+
+def _materialise(value):
+    """Replace :class:`_ArrayBuilder` stand-ins by the arrays they built (recursively in lists/tuples/dicts)."""
+    if isinstance(value, _ArrayBuilder):
+        if value.array is None:
+            raise ValueError("a pickled array was never filled in")
+        return value.array
+    if isinstance(value, list):
+        return [_materialise(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_materialise(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _materialise(v) for k, v in value.items()}
+    return value
+
+
 _NUMPY_GLOBALS = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
 for _module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-    _NUMPY_GLOBALS[(_module, "_reconstruct")] = _RECONSTRUCT
-    _NUMPY_GLOBALS[(_module, "scalar")] = _SCALAR
+    _NUMPY_GLOBALS[(_module, "_reconstruct")] = _reconstruct
+    _NUMPY_GLOBALS[(_module, "scalar")] = _scalar
 
 _TRANSFER_MODULE_ROOTS = ("tensorflow", "keras", "tf_keras", "numpy")
 
@@ -119,10 +198,17 @@ def _read_member(data):
     fp = io.BytesIO(data)
     version = npy_format.read_magic(fp)
     shape, _fortran_order, dtype = _read_header(fp, version)
+    count = int(np.prod(shape, dtype=np.float64))
     if not dtype.hasobject:
+        needed, held = count * dtype.itemsize, len(data) - fp.tell()
+        if needed > held:  # refuse before NumPy allocates what the header promises
+            raise ValueError(f"its header promises {needed} bytes of data but the member holds {held}")
         fp.seek(0)
         return npy_format.read_array(fp, allow_pickle=False)
-    array = RestrictedUnpickler(fp).load()
+    if count > MAX_OBJECT_ITEMS or len(data) > MAX_PICKLE_BYTES:
+        raise ValueError(f"a pickled object array of shape {tuple(shape)} ({len(data)} bytes) is larger than a weight "
+                         f"file may hold ({MAX_OBJECT_ITEMS} values, {MAX_PICKLE_BYTES} bytes)")
+    array = _materialise(RestrictedUnpickler(fp).load())
     if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
         raise ValueError(f"pickled payload is not an array of shape {tuple(shape)}")
     return array

@@ -61,15 +61,91 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from ..errors import ParameterError, WeightFileError
+from ..params import NETWORK_PARAMS
 from ..transfer import canonical_name, name_of
 from .safe_unpickle import read_npz_safely
 
-__all__ = ["FORMAT", "save_weights", "load_weights", "export_psychrnn", "read_npz_safely"]
+__all__ = ["FORMAT", "save_weights", "load_weights", "export_psychrnn", "read_npz_safely", "rate_network_sizes",
+           "RATE_NETWORK_KEYS", "MASK_KEYS"]
 
 #: Value of the ``format`` entry in files written by :func:`save_weights`.
 FORMAT = "psychrnn_widgets-weights-1"
 _FLOAT_METADATA = ("alpha", "dt", "tau", "rec_noise")
 _PSYCHRNN_KEYS = ("init_state", "W_in", "W_rec", "W_out", "b_rec", "b_out")
+#: what a rate network (Basic) needs from a weights dict or file
+RATE_NETWORK_KEYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")
+#: connectivity masks: 0/1 only (refused at save and at load otherwise)
+MASK_KEYS = ("input_connectivity", "rec_connectivity", "output_connectivity")
+
+
+def rate_network_sizes(weights, source, sizes=None, error=WeightFileError):
+    """``(N_in, N_rec, N_out)`` of a rate network's weights, after checking them.
+
+    Checks that every key of :data:`RATE_NETWORK_KEYS` is present, numeric, finite and of
+    a consistent shape (``W_rec`` (N_rec, N_rec), ``W_in`` (N_rec, N_in), ``W_out``
+    (N_out, N_rec), ``b_rec`` (N_rec,), ``b_out`` (N_out,), ``init_state`` N_rec values) and,
+    when ``sizes = (N_in, N_rec, N_out)`` is given, that they match it.  Masks present must
+    hold only 0s and 1s.
+
+    Args:
+        weights: a dict (e.g. from :func:`load_weights` or ``get_weights()``).
+        source: what to name in errors (the file path, or e.g. ``"weights"``).
+        error: the exception class (``WeightFileError`` for files, ``ParameterError`` for dicts).
+    """
+    missing = [key for key in RATE_NETWORK_KEYS if weights.get(key) is None]
+    if missing:
+        model = weights.get("model")
+        hint = f" (it holds a {model!r} model)" if isinstance(model, str) and model not in ("Basic", "BasicScan") else ""
+        raise error(f"{source}: missing {', '.join(repr(k) for k in missing)}{hint}; a rate network needs "
+                    f"{', '.join(RATE_NETWORK_KEYS)}")
+    arrays = {}
+    for key in RATE_NETWORK_KEYS:
+        try:
+            array = np.asarray(weights[key], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise error(f"{source}: {key!r} is not a numeric array") from None
+        if not np.isfinite(array).all():
+            raise error(f"{source}: {key!r} holds NaN or infinite values")
+        arrays[key] = array
+    W_rec = arrays["W_rec"]
+    if W_rec.ndim != 2 or W_rec.shape[0] != W_rec.shape[1]:
+        raise error(f"{source}: 'W_rec' must be square (N_rec, N_rec), got shape {W_rec.shape}")
+    n_rec = W_rec.shape[0]
+    W_in, W_out = arrays["W_in"], arrays["W_out"]
+    if W_in.ndim != 2 or W_in.shape[0] != n_rec:
+        raise error(f"{source}: 'W_in' has shape {W_in.shape}, expected (N_rec={n_rec}, N_in)")
+    if W_out.ndim != 2 or W_out.shape[1] != n_rec:
+        raise error(f"{source}: 'W_out' has shape {W_out.shape}, expected (N_out, N_rec={n_rec})")
+    n_in, n_out = W_in.shape[1], W_out.shape[0]
+    for key, shape in (("b_rec", (n_rec,)), ("b_out", (n_out,))):
+        if arrays[key].shape != shape:
+            raise error(f"{source}: {key!r} has shape {arrays[key].shape}, expected {shape}")
+    if arrays["init_state"].size != n_rec:
+        raise error(f"{source}: 'init_state' has shape {arrays['init_state'].shape}, expected (1, {n_rec})")
+    if sizes is not None:
+        expected = dict(zip(("N_in", "N_rec", "N_out"), sizes))
+        found = {"N_in": n_in, "N_rec": n_rec, "N_out": n_out}
+        wrong = [f"{k}={found[k]} (the network has {k}={expected[k]})" for k in found
+                 if expected[k] is not None and expected[k] != found[k]]
+        if wrong:
+            raise error(f"{source}: the weights are for {', '.join(wrong)}")
+    for key, shape in zip(MASK_KEYS, ((n_rec, n_in), (n_rec, n_rec), (n_out, n_rec))):
+        if weights.get(key) is not None:
+            _check_mask(weights[key], key, source, shape, error)
+    return n_in, n_rec, n_out
+
+
+def _check_mask(value, key, source, shape=None, error=WeightFileError):
+    try:
+        mask = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise error(f"{source}: {key!r} is not a numeric array") from None
+    if shape is not None and mask.shape != tuple(shape):
+        raise error(f"{source}: {key!r} has shape {mask.shape}, expected {tuple(shape)}")
+    bad = ~np.isin(mask, (0.0, 1.0))
+    if bad.any():
+        raise error(f"{source}: {key!r} must hold only 0 and 1 (a connectivity mask); {int(bad.sum())} entries "
+                    f"are other values, e.g. {float(mask[bad].flat[0]):g}")
 
 
 # ----------------------------------------------------------------------------- API
@@ -85,6 +161,8 @@ def save_weights(path, weights):
             raise ParameterError(f"weight names must be strings, got {key!r}")
         if "/" in key or key == "format":
             continue  # optimizer slots / our own marker
+        if key in MASK_KEYS and value is not None:
+            _check_mask(value, key, "save_weights", error=ParameterError)
         array = _plain_array(key, value)
         if array is not None:
             members[key] = array
@@ -113,6 +191,8 @@ def load_weights(path):
             weights[key] = _from_file(key, array, psychrnn_file=not ours)
         except (TypeError, ValueError) as exc:
             raise WeightFileError(f"{path}: entry {key!r}: {exc}") from None
+        if key in MASK_KEYS:
+            _check_mask(weights[key], key, path)
     return weights
 
 
@@ -168,10 +248,45 @@ def _plain_array(key, value):
     return array
 
 
+def _temp_prefix(target):
+    return f".{target.name}."
+
+
+def _remove_stale_temporaries(target):
+    """Delete temporary files that earlier saves to ``target`` left behind when their process died.
+
+    A temporary file is named ``.<name>.<pid>.<random>.tmp``; it is stale when no process
+    with that pid exists any more (a running writer's file is never touched).
+    """
+    prefix = _temp_prefix(target)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent):
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            pid = name[len(prefix):].split(".", 1)[0]
+            if pid.isdigit() and not _process_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _process_alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
 def _write_npz_atomic(target, members):
     """Write ``{key: ndarray | npy bytes}`` as ``target`` via a temp file + ``os.replace``."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _remove_stale_temporaries(target)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
@@ -226,18 +341,12 @@ def _single(array):
 
 
 def _dale_ratio(value):
+    """A stored or given dale_ratio: None (NaN in our files, None in PsychRNN's) or its declared range."""
     if isinstance(value, np.ndarray):
         value = _single(value)
-    if value is None:
+    if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
-        raise ParameterError(f"dale_ratio must be a number in [0, 1] or None, got {value!r}")
-    value = float(value)
-    if math.isnan(value):
-        return None
-    if not 0.0 <= value <= 1.0:
-        raise ParameterError(f"dale_ratio must lie in [0, 1], got {value}")
-    return value
+    return NETWORK_PARAMS["dale_ratio"].validate(value, "weights")
 
 
 def _from_file(key, array, psychrnn_file):

@@ -17,7 +17,12 @@ import os
 import sys
 
 
+#: whether this process imported TensorFlow with Keras' eager import skipped (see the module doc)
+KERAS_IMPORT_SKIPPED = False
+
+
 def _import_tensorflow():
+    global KERAS_IMPORT_SKIPPED
     if "tensorflow" in sys.modules or "TF_USE_LEGACY_KERAS" in os.environ or importlib.util.find_spec("tf_keras"):
         import tensorflow
         return tensorflow
@@ -26,12 +31,33 @@ def _import_tensorflow():
         import tensorflow
     finally:
         del os.environ["TF_USE_LEGACY_KERAS"]
-    # TensorFlow put the (missing) tf_keras API folder first on its __path__: restore the Keras 3 one
-    from tensorflow.python.tools import module_util
-    keras_dir = module_util.get_parent_dir_for_name("keras.api._v2.keras")
-    restored = [keras_dir if path is None else path for path in tensorflow.__path__]
-    tensorflow.__path__[:] = [path for path in restored if path is not None]
+    KERAS_IMPORT_SKIPPED = _restore_keras_path(tensorflow)
     return tensorflow
+
+
+def _restore_keras_path(tensorflow):
+    """TensorFlow put the (missing) tf_keras API folder first on its ``__path__``: restore the Keras 3 one.
+
+    Uses TensorFlow's private ``tensorflow.python.tools.module_util`` (the test
+    ``test_tensorflow_private_apis_we_rely_on_still_exist`` fails loudly if a release
+    changes it).  Fallback when it is gone: import Keras' optimisers now, which is what
+    TensorFlow would have done (the start-up saving is lost, ``tf.keras`` keeps working).
+    Returns True if the saving was kept.
+    """
+    try:
+        from tensorflow.python.tools import module_util
+
+        keras_dir = module_util.get_parent_dir_for_name("keras.api._v2.keras")
+        restored = [keras_dir if path is None else path for path in tensorflow.__path__]
+        tensorflow.__path__[:] = [path for path in restored if path is not None]
+        return True
+    except Exception:  # noqa: BLE001 - a TensorFlow release changed its private layout
+        tensorflow.__path__[:] = [path for path in tensorflow.__path__ if path is not None]
+        try:
+            import keras.src.optimizers  # noqa: F401 - what TensorFlow's own import does
+        except ImportError:
+            pass
+        return False
 
 
 try:
@@ -77,4 +103,4 @@ class GraphFunction:
         return self._with_fallback(lambda function: function.get_concrete_function(*args, **kwargs))
 
 
-__all__ = ["tf", "GraphFunction"]
+__all__ = ["tf", "GraphFunction", "KERAS_IMPORT_SKIPPED"]

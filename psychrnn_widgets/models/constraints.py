@@ -12,30 +12,7 @@ units are excitatory and a presynaptic unit's sign applies to its whole column:
 
 Without Dale's law ``W_eff = W * C``.
 """
-import math
-
 import numpy as np
-
-from ..errors import ParameterError
-
-
-def validate_dale_ratio(dale_ratio):
-    """Return ``dale_ratio`` as a float in [0, 1] or ``None``; raise ``ParameterError`` otherwise."""
-    if dale_ratio is None:
-        return None
-    if isinstance(dale_ratio, np.ndarray):
-        dale_ratio = dale_ratio.item()
-    try:
-        value = float(dale_ratio)
-    except (TypeError, ValueError):
-        raise ParameterError(f"dale_ratio must be a number in [0, 1] or None, got {dale_ratio!r}") from None
-    if math.isnan(value):
-        return None
-    if not 0.0 <= value <= 1.0:
-        raise ParameterError(
-            f"dale_ratio must lie in [0, 1] (the fraction of excitatory units), got {value}"
-        )
-    return value
 
 
 def n_excitatory(dale_ratio, N_rec):

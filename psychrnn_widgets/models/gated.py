@@ -24,7 +24,7 @@ class GatedRNN(RNN):
     def __init__(self, params):
         super().__init__(params)
         loaded = self.initializer.initializations if self.load_weights_path is not None else {}
-        rng = np.random.default_rng(None if self.seed is None else int(self.seed) + 2)
+        rng = self.initializer.rng if hasattr(self.initializer, "rng") else np.random.default_rng()
         n_concat = self.N_rec + self.N_in
 
         def variable(key, draw):

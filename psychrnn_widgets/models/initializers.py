@@ -14,16 +14,23 @@ faults fixed:
   PsychRNN used the +1/-1 recurrent matrix by mistake.
 * ``AlphaIdentity`` does not read the task's ``alpha = dt/tau`` as its diagonal value
   (PsychRNN did whenever ``network_params`` came from ``get_task_params()``).
-* Randomness comes from an explicit ``numpy.random.Generator`` (``seed=`` or ``rng=``),
-  so a seed makes the initial weights reproducible.
+* Randomness comes from an explicit ``numpy.random.Generator``: ``rng=``, or ``seed=``
+  through the seed's ``'init'`` stream (:mod:`psychrnn_widgets.seeding`), so a seed makes
+  the initial weights reproducible and independent of a task seeded alike; without either,
+  NumPy's global generator seeds it (``np.random.seed`` is honoured, as in PsychRNN).
 
-``initializations`` holds raw (pre-constraint) NumPy arrays; ``get(name)`` returns one.
+Every keyword is validated through :mod:`psychrnn_widgets.params` (the same declarations
+the model uses); masks must hold only 0s and 1s.  ``initializations`` holds raw
+(pre-constraint) NumPy arrays; ``get(name)`` returns one.
 """
 import warnings
 
 import numpy as np
 
-from ..errors import ParameterError, WeightFileError
+from .. import seeding
+from ..errors import WeightFileError
+from ..params import NETWORK_PARAMS, check_shapes, validate_values
+from ..transfer import canonical_name
 from . import constraints
 
 _MATRIX_KEYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")
@@ -33,18 +40,30 @@ _MASK_KEYS = ("input_connectivity", "rec_connectivity", "output_connectivity")
 def _as_generator(seed=None, rng=None):
     if rng is not None:
         return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
+    return seeding.rng(seed, "init")
 
 
-def _checked(name, value, shape):
-    array = np.array(value, dtype=np.float64)
-    if name == "init_state":
-        array = array.reshape(-1)
-    if array.shape != shape:
-        raise ParameterError(f"{name} must have shape {shape}, got {np.shape(value)}")
-    return array
+def initializer_from_params(values, rng):
+    """The initialiser a model with validated ``network_params`` ``values`` uses.
+
+    ``values['initializer']`` (an object, or a class name), a weight file
+    (``load_weights_path``), a given ``W_rec`` (``WeightInitializer``, as PsychRNN) or
+    ``GaussianSpectralRadius`` (the default); ``rng`` draws the random weights.
+    """
+    initializer = values.get("initializer")
+    if values.get("load_weights_path") is not None:
+        sizes = {key: values.get(key) for key in ("N_in", "N_rec", "N_out")}
+        return WeightInitializer(load_weights_path=values["load_weights_path"], **sizes)
+    if initializer is not None and not isinstance(initializer, str):
+        return initializer
+    kwargs = {k: v for k, v in values.items() if k != "initializer" and v is not None}
+    kwargs["rng"] = rng
+    if isinstance(initializer, str):
+        cls = {"GaussianSpectralRadius": GaussianSpectralRadius, "AlphaIdentity": AlphaIdentity,
+               "WeightInitializer": WeightInitializer}[initializer]
+    else:
+        cls = WeightInitializer if values.get("W_rec") is not None else GaussianSpectralRadius
+    return cls(**kwargs)
 
 
 class WeightInitializer:
@@ -61,43 +80,47 @@ class WeightInitializer:
     """
 
     def __init__(self, **kwargs):
+        where = type(self).__name__
+        kwargs = validate_values(kwargs, where=where)
         self.rng = _as_generator(kwargs.get("seed"), kwargs.get("rng"))
         self.load_weights_path = kwargs.get("load_weights_path")
-        self.autapses = bool(kwargs.get("autapses", True))
+        self.autapses = kwargs.get("autapses", True)
         self.initializations = {}
         if self.load_weights_path is not None:
-            self._load(self.load_weights_path)
+            self._load(self.load_weights_path, tuple(kwargs.get(key) for key in ("N_in", "N_rec", "N_out")))
             return
         for key in ("N_in", "N_rec", "N_out"):
             if kwargs.get(key) is None:
-                raise KeyError(f"{type(self).__name__} needs {key!r}")
-        self.N_in, self.N_rec, self.N_out = (int(kwargs[k]) for k in ("N_in", "N_rec", "N_out"))
+                raise KeyError(f"{where} needs {key!r}")
+        self.N_in, self.N_rec, self.N_out = (kwargs[k] for k in ("N_in", "N_rec", "N_out"))
+        kwargs = check_shapes(dict(kwargs), where=where)
+        self.initializations["transfer_function"] = kwargs.get("transfer_function")
         if type(self) is WeightInitializer and kwargs.get("W_rec") is None:
             warnings.warn(
                 "WeightInitializer draws W_rec without regulating its eigenvalues; the network "
                 "may not train. Use GaussianSpectralRadius (the default) or pass W_rec.",
                 stacklevel=2,
             )
-        self.init_minval = float(kwargs.get("init_minval", -0.1))
-        self.init_maxval = float(kwargs.get("init_maxval", 0.1))
-        which = kwargs.get("which_rand_init", "glorot_gauss")
+        self.init_minval = kwargs.get("init_minval", NETWORK_PARAMS["init_minval"].default)
+        self.init_maxval = kwargs.get("init_maxval", NETWORK_PARAMS["init_maxval"].default)
+        which = kwargs.get("which_rand_init") or NETWORK_PARAMS["which_rand_init"].default
         self.rand_init = self.get_rand_init_func(which)
-        self.rand_W_rec_init = self.get_rand_init_func(kwargs.get("which_rand_W_rec_init", which))
+        self.rand_W_rec_init = self.get_rand_init_func(kwargs.get("which_rand_W_rec_init") or which)
 
         N_in, N_rec, N_out = self.N_in, self.N_rec, self.N_out
         init = self.initializations
         for key, shape in zip(_MASK_KEYS, ((N_rec, N_in), (N_rec, N_rec), (N_out, N_rec))):
             given = kwargs.get(key)
-            init[key] = np.ones(shape) if given is None else _checked(key, given, shape).copy()
+            init[key] = np.ones(shape) if given is None else np.array(given, dtype=np.float64)
         if not self.autapses:
             np.fill_diagonal(init["rec_connectivity"], 0.0)
 
-        dale_ratio = constraints.validate_dale_ratio(kwargs.get("dale_ratio"))
+        dale_ratio = kwargs.get("dale_ratio")
         init["dale_ratio"] = dale_ratio
         dale_rec, dale_out = constraints.dale_matrices(dale_ratio, N_rec)
         for key, default in (("Dale_rec", dale_rec), ("Dale_out", dale_out)):
             given = kwargs.get(key)
-            init[key] = default.astype(np.float64) if given is None else _checked(key, given, (N_rec, N_rec))
+            init[key] = default.astype(np.float64) if given is None else given
 
         draw = {
             "W_in": ((N_rec, N_in), lambda: self.rand_init(init["input_connectivity"])),
@@ -116,17 +139,29 @@ class WeightInitializer:
     @staticmethod
     def _given_or(kwargs, key, shape, draw):
         given = kwargs.get(key)
-        return draw() if given is None else _checked(key, given, shape)
+        return draw() if given is None else np.asarray(given, dtype=np.float64).reshape(shape)
 
-    def _load(self, path):
-        from ..io.weight_files import load_weights  # io sits below models
+    def _load(self, path, sizes):
+        """Read a weight file; ``sizes`` = (N_in, N_rec, N_out) the network expects (None: from the file).
+
+        A rate network's file must hold every matrix, finite and of matching shapes
+        (``WeightFileError`` naming the file and the entry otherwise); a gated network's
+        file (no ``W_rec``) is checked by the gated model.
+        """
+        from ..io.weight_files import RATE_NETWORK_KEYS, load_weights, rate_network_sizes  # io sits below models
 
         weights = load_weights(path)
+        gated = "W_rec" not in weights and any(key not in RATE_NETWORK_KEYS for key in weights if key.startswith("W_"))
+        if gated:
+            W_out = np.asarray(weights.get("W_out", np.zeros((0, 0))))
+            if W_out.ndim != 2:
+                raise WeightFileError(f"{path}: 'W_out' is missing or not a matrix")
+            self.N_out, self.N_rec = W_out.shape
+            self.N_in = sizes[0] if sizes[0] is not None else 0
+            weights.setdefault("init_state", np.zeros((1, self.N_rec)))
+        else:
+            self.N_in, self.N_rec, self.N_out = rate_network_sizes(weights, path, sizes)
         self.initializations = {k: v for k, v in weights.items()}
-        W_rec = np.asarray(weights["W_rec"])
-        self.N_rec = W_rec.shape[0]
-        self.N_in = np.asarray(weights["W_in"]).shape[1]
-        self.N_out = np.asarray(weights["W_out"]).shape[0]
         init = self.initializations
         init["init_state"] = np.asarray(init["init_state"]).reshape(1, self.N_rec)
         init.setdefault("dale_ratio", None)
@@ -153,12 +188,7 @@ class WeightInitializer:
             "glorot_unif": self.glorot_unif_init,
             "glorot_gauss": self.glorot_gauss_init,
         }
-        try:
-            return mapping[which_rand_init]
-        except KeyError:
-            raise ParameterError(
-                f"unknown initialisation {which_rand_init!r}; choose one of {sorted(mapping)}"
-            ) from None
+        return mapping[NETWORK_PARAMS["which_rand_init"].validate(which_rand_init, type(self).__name__)]
 
     def const_gauss_init(self, connectivity):
         """Standard normal entries, shape ``connectivity.shape``."""
@@ -182,6 +212,11 @@ class WeightInitializer:
     def glorot_gauss_init(self, connectivity):
         """Normal with std sqrt(2 / (fan_in + fan_out)), fans counted on the mask."""
         return self.rng.normal(0.0, np.sqrt(2.0 / self._fan_sum(connectivity)))
+
+    def get_transfer_function(self):
+        """The transfer function given to (or loaded by) the initialiser, by name or function (None: relu)."""
+        value = self.initializations.get("transfer_function")
+        return canonical_name(value) if isinstance(value, str) else value
 
     def get_dale_ratio(self):
         """The Dale ratio (float in [0, 1]) or None."""
@@ -238,7 +273,7 @@ class GaussianSpectralRadius(WeightInitializer):
         super().__init__(**kwargs)
         if self.load_weights_path is not None:
             return
-        self.spec_rad = float(kwargs.get("spec_rad", 1.1))
+        self.spec_rad = NETWORK_PARAMS["spec_rad"].validate(kwargs.get("spec_rad", 1.1), type(self).__name__)
         if kwargs.get("W_rec") is None:
             self.initializations["W_rec"] = self.rng.standard_normal((self.N_rec, self.N_rec))
         self.balance_dale_ratio()
@@ -262,6 +297,7 @@ class AlphaIdentity(WeightInitializer):
             return
         if identity_alpha is None:
             identity_alpha = kwargs.get("identity_alpha")
+        identity_alpha = NETWORK_PARAMS["identity_alpha"].validate(identity_alpha, type(self).__name__)
         if identity_alpha is None and kwargs.get("alpha") is not None:
             alpha = float(kwargs["alpha"])
             dt, tau = kwargs.get("dt"), kwargs.get("tau")

@@ -1,52 +1,46 @@
 """The base recurrent network: parameters, variables, constraints, testing, weights.
 
-``RNN(network_params)`` takes PsychRNN's ``network_params`` dict.  It owns TensorFlow
-variables (no global graph: two models with the same ``name`` coexist) and leaves the
-dynamics to subclasses:
+``RNN(network_params)`` takes PsychRNN's ``network_params`` dict, validated through the
+declarations of :mod:`psychrnn_widgets.params` (a bad value is a ``ParameterError`` naming
+the key; a misspelled key is a warning with a "did you mean").  It owns TensorFlow
+variables (no global graph: two models with the same ``name`` coexist) and the maths; it
+holds no training state (that belongs to :class:`~psychrnn_widgets.training.trainer.Trainer`).
+Subclasses write the dynamics:
 
 * ``recurrent_timestep(rnn_in, state) -> new_state`` — one step, (B, N_in), (B, N_rec);
 * ``output_timestep(state) -> output`` — (B, N_rec) -> (B, N_out);
 * ``forward_pass(x, noise=True) -> (outputs, states)`` — (B, T, N_in) -> (B, T, N_out),
   (B, T, N_rec).  The default runs the two methods above inside ``tf.scan`` (a symbolic
   loop), so a subclass that only writes the two step methods works; ``Basic`` overrides
-  it with a faster equivalent that hoists the input and output projections.
+  it with a faster equivalent.
 
-A new model (PsychRNN's "new model" tutorial) subclasses ``RNN``, creates any extra
-``tf.Variable`` attributes after ``super().__init__(params)`` (they are found and trained
-automatically) and writes the step methods.  Use :meth:`recurrent_noise` for noise so
-that ``test(x, noise=False)`` can switch it off.
+A new model (PsychRNN's "new model" tutorial, ported in ``docs/new_model.md``) subclasses
+``RNN``, may declare its own ``network_params`` keys in ``parameters`` (a dict of
+:class:`~psychrnn_widgets.params.Parameter`), creates any extra ``tf.Variable`` attributes
+after ``super().__init__(params)`` (they are found, trained and saved automatically) and
+writes the step methods.  Use :meth:`recurrent_noise` for noise so that
+``test(x, noise=False)`` can switch it off.
+
+Random streams (see :mod:`psychrnn_widgets.seeding`): with ``seed`` the initial weights
+come from the seed's ``'init'`` stream and the recurrent noise from its ``'noise'`` stream,
+both independent of a task seeded with the same integer.  Without ``seed``, the initial
+weights are drawn from NumPy's global generator and the noise seed from TensorFlow's
+global seed, so ``np.random.seed(...)`` / ``tf.random.set_seed(...)`` make runs repeatable
+as in PsychRNN.
 """
-import difflib
-import warnings
-
 import numpy as np
 
-from .. import transfer
+from .. import seeding, transfer
 from ..errors import ParameterError
+from ..params import NETWORK_PARAMS, validate_network_params
 from . import constraints
 from ._tf import GraphFunction, tf
-from .initializers import GaussianSpectralRadius, WeightInitializer
+from .initializers import initializer_from_params
 from .losses import resolve_loss
-from .regularizers import REGULARIZER_KEYS, Regularizer
+from .regularizers import Regularizer
 
-REQUIRED_KEYS = ("name", "N_in", "N_rec", "N_out", "N_steps", "dt", "tau", "N_batch")
-
-#: every key an RNN, its initialiser, loss or regulariser reads
-KNOWN_KEYS = frozenset(
-    REQUIRED_KEYS
-    + REGULARIZER_KEYS
-    + (
-        "rec_noise", "transfer_function", "load_weights_path", "initializer", "seed",
-        "W_in_train", "W_rec_train", "W_out_train", "b_rec_train", "b_out_train", "init_state_train",
-        "loss_function", "custom_regularization", "dale_ratio", "autapses",
-        "input_connectivity", "rec_connectivity", "output_connectivity",
-        "which_rand_init", "which_rand_W_rec_init", "init_minval", "init_maxval", "spec_rad",
-        "W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "Dale_rec", "Dale_out",
-        "identity_alpha",
-    )
-)
-# keys a task's get_task_params() contributes: never worth a "did you mean" warning
-_TASK_KEYS = frozenset({"T", "alpha", "N_steps", "coherence", "direction", "lo", "hi"})
+#: keys every ``network_params`` must hold (PsychRNN's)
+REQUIRED_KEYS = tuple(name for name, p in NETWORK_PARAMS.items() if p.required)
 
 TF_TRANSFER_FUNCTIONS = {
     "relu": tf.nn.relu,
@@ -60,20 +54,6 @@ TF_TRANSFER_FUNCTIONS = {
 _RATE_VARIABLES = ("init_state", "W_in", "W_rec", "W_out", "b_rec", "b_out")
 
 
-def check_params(params, known=KNOWN_KEYS, what="network_params"):
-    """Raise ``KeyError`` for a missing required key; warn about likely misspellings."""
-    for key in REQUIRED_KEYS:
-        if key not in params:
-            raise KeyError(f"{what} is missing the required key {key!r} (required: {', '.join(REQUIRED_KEYS)})")
-    custom_loss = params.get("loss_function")
-    for key in params:
-        if key in known or key in _TASK_KEYS or key == custom_loss or not isinstance(key, str):
-            continue
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
-        if close:
-            warnings.warn(f"{what}: unknown key {key!r} is ignored; did you mean {close[0]!r}?", stacklevel=3)
-
-
 def resolve_transfer_function(value):
     """``(tf_function, name)`` for a name, a known TF/NumPy function, or a custom TF callable."""
     if value is None:
@@ -83,7 +63,13 @@ def resolve_transfer_function(value):
         return TF_TRANSFER_FUNCTIONS[name], name
     if callable(value):
         return value, None  # a custom TF function: usable, but not storable by name
-    raise ParameterError(f"transfer_function must be a name or a function, got {value!r}")
+    raise ParameterError(f"transfer_function must be a name or a function, got {value!r}",
+                         parameter="transfer_function", value=value)
+
+
+def _global_tf_seed():
+    """A noise seed that honours ``tf.random.set_seed`` (random when no global seed is set)."""
+    return int(tf.random.uniform([], 0, 2**62, dtype=tf.int64))
 
 
 class RNN:
@@ -93,44 +79,42 @@ class RNN:
     N_batch, rec_noise, transfer_function, dale_ratio, initializer`` and the variables
     ``W_in (N_rec,N_in), W_rec (N_rec,N_rec), W_out (N_out,N_rec), b_rec (N_rec,),
     b_out (N_out,), init_state (1,N_rec)`` (raw, before masks and Dale signs).
+    ``params`` is the dict as given; ``values`` the validated one (every declared key).
     """
 
     #: whether this model uses the rate-network variables W_in, W_rec, b_rec, init_state
     uses_rate_weights = True
     #: whether the training step is XLA-compiled by default (``train_params['jit_compile']``)
     prefers_xla = False
+    #: a subclass's own ``network_params`` keys: ``{name: params.Parameter}``
+    parameters = {}
 
     def __init__(self, params):
-        check_params(params)
-        self.params = dict(params)
-        p = self.params
-        self.name = str(p["name"])
-        self.N_in, self.N_rec, self.N_out = (self._positive_int(p, k) for k in ("N_in", "N_rec", "N_out"))
-        self.N_steps, self.N_batch = self._positive_int(p, "N_steps"), self._positive_int(p, "N_batch")
-        self.dt, self.tau = float(p["dt"]), float(p["tau"])
-        if self.dt <= 0 or self.tau <= 0:
-            raise ParameterError(f"dt and tau must be positive, got dt={self.dt}, tau={self.tau}")
+        self.params = dict(params) if hasattr(params, "keys") else params
+        v = self.values = validate_network_params(params, extra=self.declared_parameters(), stacklevel=3)
+        self.name = v["name"]
+        self.N_in, self.N_rec, self.N_out = v["N_in"], v["N_rec"], v["N_out"]
+        self.N_steps, self.N_batch = v["N_steps"], v["N_batch"]
+        self.dt, self.tau = float(v["dt"]), float(v["tau"])
         self.alpha = self.dt / self.tau
-        self.rec_noise = float(p.get("rec_noise", 0.0) or 0.0)
-        if self.rec_noise < 0:
-            raise ParameterError(f"rec_noise must be >= 0, got {self.rec_noise}")
-        self.seed = p.get("seed")
-        self.load_weights_path = p.get("load_weights_path")
-        self.loss_name, self.loss_function = resolve_loss(p)
-        self.regularizer = Regularizer(p)
+        self.rec_noise = float(v["rec_noise"])
+        self.seed = v["seed"]
+        self.load_weights_path = v["load_weights_path"]
+        self.loss_name, self.loss_function = resolve_loss(self.params)
+        self.regularizer = Regularizer(v)
 
-        self.initializer = self._make_initializer(p)
+        self.initializer = initializer_from_params(v, seeding.rng(self.seed, "init"))
         init = self.initializer.initializations
-        self.dale_ratio = constraints.validate_dale_ratio(self.initializer.get_dale_ratio())
-        self._check_loaded_shapes(init)
+        self.dale_ratio = NETWORK_PARAMS["dale_ratio"].validate(self.initializer.get_dale_ratio(), "initializer")
+        self._check_initial_shapes(init)
 
-        tf_value = p.get("transfer_function")
+        tf_value = v["transfer_function"] if "transfer_function" in self.params else None
         file_name = init.get("transfer_function") if self.load_weights_path is not None else None
-        if tf_value is None and file_name:
-            tf_value = file_name
+        if tf_value is None:
+            tf_value = file_name or v["transfer_function"]
         self.transfer_function, self.transfer_function_name = resolve_transfer_function(tf_value)
 
-        trainable = {key: bool(p.get(key + "_train", True)) for key in _RATE_VARIABLES}
+        trainable = {key: v[key + "_train"] for key in _RATE_VARIABLES}
         self.W_in_train, self.W_rec_train, self.W_out_train = (trainable[k] for k in ("W_in", "W_rec", "W_out"))
         self.b_rec_train, self.b_out_train = trainable["b_rec"], trainable["b_out"]
         self.init_state_train = trainable["init_state"]
@@ -149,51 +133,40 @@ class RNN:
         self._rec_sign = tf.constant(np.diag(init["Dale_rec"]).astype(np.float32))
         self._out_gate = tf.constant(np.diag(init["Dale_out"]).astype(np.float32))
 
-        self._noise_rng = (
-            tf.random.Generator.from_non_deterministic_state()
-            if self.seed is None
-            else tf.random.Generator.from_seed(int(self.seed) + 1)
-        )
-        # counter-based noise for the hoisted forward passes: the draw of a forward pass is
-        # a pure function of (noise seed, counter); the counter advances after each use
-        noise_seed = int(self.seed) + 1 if self.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+        # counter-based noise: the draw of a forward pass is a pure function of (noise seed,
+        # counter); the counter advances after each use (training step or noisy test)
+        noise_seed = seeding.integer_seed(self.seed, "noise") if self.seed is not None else _global_tf_seed()
         self._noise_seed = tf.constant(noise_seed, tf.int64)
+        self._noise_rng = tf.random.Generator.from_seed(noise_seed)  # per-step noise of the generic path
         self._noise_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="noise_counter")
         self._noise_enabled = True
         self._forward_functions = {}
-        self.training_state = None  # optimiser state, kept between train() calls
         self.is_built = self.is_initialized = True  # PsychRNN attributes; nothing to build here
 
     # ------------------------------------------------------------------ set-up
-    @staticmethod
-    def _positive_int(p, key):
-        value = p[key]
-        if isinstance(value, (bool, np.bool_)) or int(value) != value or int(value) <= 0:
-            raise ParameterError(f"network_params[{key!r}] must be a positive integer, got {value!r}")
-        return int(value)
+    @classmethod
+    def declared_parameters(cls):
+        """This class's own ``network_params`` declarations (``parameters`` of it and its bases)."""
+        declared = {}
+        for klass in reversed(cls.__mro__):
+            declared.update(getattr(klass, "parameters", None) or {})
+        return declared
 
-    def _make_initializer(self, p):
-        if self.load_weights_path is not None:
-            return WeightInitializer(load_weights_path=self.load_weights_path)
-        if p.get("initializer") is not None:
-            return p["initializer"]
-        kwargs = {k: v for k, v in p.items() if k != "initializer"}
-        kwargs.setdefault("rng", np.random.default_rng(self.seed))
-        if p.get("W_rec") is not None:
-            return WeightInitializer(**kwargs)
-        return GaussianSpectralRadius(**kwargs)
-
-    def _check_loaded_shapes(self, init):
+    def _check_initial_shapes(self, init):
         expected = {"W_out": (self.N_out, self.N_rec)}
         if self.uses_rate_weights:
             expected.update(W_in=(self.N_rec, self.N_in), W_rec=(self.N_rec, self.N_rec))
         for key, shape in expected.items():
             if key in init and np.shape(init[key]) != shape:
-                source = f"weights file {self.load_weights_path}" if self.load_weights_path else "the initializer"
+                source = f"the weight file {self.load_weights_path}" if self.load_weights_path else "the initializer"
                 raise ParameterError(
                     f"{key} from {source} has shape {np.shape(init[key])} but network_params "
-                    f"(N_in={self.N_in}, N_rec={self.N_rec}, N_out={self.N_out}) need {shape}"
-                )
+                    f"(N_in={self.N_in}, N_rec={self.N_rec}, N_out={self.N_out}) need {shape}",
+                    parameter=key, value=np.shape(init[key]))
+
+    def build(self):
+        """Kept for PsychRNN compatibility: the model is ready when constructed (no graph to build)."""
+        return None
 
     # ------------------------------------------------------- effective weights
     def get_effective_W_rec(self):
@@ -275,7 +248,8 @@ class RNN:
         # PsychRNN's custom losses/regularisers may read these attributes
         self.x, self.y, self.output_mask, self.predictions, self.states = x, y, output_mask, outputs, states
         try:
-            loss = tf.cast(self.loss_function(outputs, y, output_mask), tf.float32)
+            loss = _scalar_tensor(self.loss_function(outputs, y, output_mask), f"the loss function {self.loss_name!r}",
+                                  "fn(predictions, y, output_mask)")
             reg = self.regularizer.set_model_regularization(self, states) if self.regularizer.active else 0.0
         finally:
             del self.x, self.y, self.output_mask, self.predictions, self.states
@@ -291,10 +265,18 @@ class RNN:
         return fn
 
     def as_input_batch(self, x, what="x"):
-        """Validate and convert a batch of inputs to float32 (B, T, N_in)."""
-        array = np.asarray(x, dtype=np.float32)
-        if array.ndim != 3 or array.shape[2] != self.N_in:
-            raise ParameterError(f"{what} must have shape (batch, time, N_in={self.N_in}), got {array.shape}")
+        """Validate and convert a batch of inputs to float32 (B, T, N_in), B and T >= 1, finite."""
+        try:
+            array = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{what} must be a numeric array of shape (batch, time, N_in={self.N_in}), got "
+                                 f"{type(x).__name__}", parameter=what, value=x) from None
+        if array.ndim != 3 or array.shape[2] != self.N_in or 0 in array.shape[:2]:
+            raise ParameterError(f"{what} must have shape (batch, time, N_in={self.N_in}) with batch and time >= 1, "
+                                 f"got {array.shape}", parameter=what, value=array.shape)
+        if not np.isfinite(array).all():
+            raise ParameterError(f"{what} holds NaN or infinite values; inputs must be finite",
+                                 parameter=what, value="non-finite")
         return array
 
     def test(self, trial_batch, noise=True):
@@ -317,11 +299,12 @@ class RNN:
     @property
     def trainable_variables(self):
         """Every trainable ``tf.Variable`` attribute (subclasses' extra variables included)."""
-        found = [v for v in self._variable_attributes().values() if v.trainable]
+        found = [v for v in self.variables.values() if v.trainable]
         return sorted(found, key=lambda v: v.name)
 
-    def _variable_attributes(self):
-        """Model variables by attribute name (private ones, like the noise counter, excluded)."""
+    @property
+    def variables(self):
+        """Model variables by attribute name (weights only: noise counters and the like excluded)."""
         return {k: v for k, v in vars(self).items() if isinstance(v, tf.Variable) and not k.startswith("_")}
 
     def get_weights(self):
@@ -330,7 +313,7 @@ class RNN:
         ``Dale_out``, ``dale_ratio``; the transfer-function name and ``alpha, dt, tau,
         rec_noise``.  No optimiser slots.
         """
-        weights = {k: v.numpy() for k, v in self._variable_attributes().items()}
+        weights = {k: v.numpy() for k, v in self.variables.items()}
         if self.uses_rate_weights:
             weights["W_rec"] = self.get_effective_W_rec().numpy()
             weights["W_in"] = self.get_effective_W_in().numpy()
@@ -351,25 +334,52 @@ class RNN:
 
         return save_weights(save_path, self.get_weights())
 
+    def get_variable_values(self):
+        """Raw variable values (before masks and Dale signs) by name, NumPy copies."""
+        return {k: v.numpy() for k, v in self.variables.items()}
+
     def set_weights(self, weights):
-        """Assign raw variable values from a dict (keys as in :meth:`get_weights`)."""
-        for key, variable in self._variable_attributes().items():
+        """Assign raw variable values from a dict (keys as in :meth:`get_variable_values`).
+
+        Unknown keys are ignored; a value of the wrong shape or with NaN/inf is refused
+        (``ParameterError`` naming the key) before anything is assigned.
+        """
+        from ..params import validate_array
+
+        checked = {}
+        for key, variable in self.variables.items():
             if key in weights:
-                value = np.asarray(weights[key], dtype=np.float32).reshape(variable.shape)
-                variable.assign(value)
+                shape = tuple(variable.shape)
+                value = validate_array(weights[key], key, None, where="weights")
+                if value.size != int(np.prod(shape)):
+                    raise ParameterError(f"weights[{key!r}] has shape {value.shape}, expected {shape}",
+                                         parameter=key, value=value.shape)
+                checked[key] = value.astype(np.float32).reshape(shape)
+        for key, value in checked.items():
+            self.variables[key].assign(value)
 
     # ----------------------------------------------------------------- training
     def train(self, trial_batch_generator, train_params=None):
         """Train the network (PsychRNN's ``train``); returns ``(losses, training_time, initialization_time)``.
 
         ``trial_batch_generator``: a Task, or a generator yielding ``(x, y, mask[, params])``.
-        ``train_params``: PsychRNN's keys (see :func:`psychrnn_widgets.training.loop.train`)
-        plus ``callbacks`` and ``control`` for live use.  Calling ``train`` again continues
-        from the current weights and optimiser state.
-        """
-        from ..training.loop import train  # the loop lives one layer up; see training/loop.py
+        ``train_params``: PsychRNN's keys (see :mod:`psychrnn_widgets.training.loop`) plus
+        ``callbacks`` and ``control`` for live use.  Calling ``train`` again continues from
+        the current weights, the optimiser state and the epoch count.
 
-        return train(self, trial_batch_generator, train_params or {})
+        The one call from the models layer up into the training layer: the model's
+        :class:`~psychrnn_widgets.training.trainer.Trainer` (created on first use) does the work.
+        """
+        from ..training.trainer import Trainer  # the documented upward call (see the layering test)
+
+        return Trainer.of(self).train(trial_batch_generator, train_params)
+
+    def train_curric(self, train_params):
+        """PsychRNN's wrapper: ``train`` on ``train_params['curriculum']`` (required)."""
+        if not hasattr(train_params, "get") or train_params.get("curriculum") is None:
+            raise ParameterError("train_curric requires train_params['curriculum'] (a Curriculum); "
+                                 "use train(task, train_params) to train without one", parameter="curriculum")
+        return self.train(None, train_params)
 
     def destruct(self):
         """Kept for PsychRNN compatibility: there is no global graph or session to reset."""
@@ -379,3 +389,19 @@ class RNN:
         dale = "" if self.dale_ratio is None else f", dale_ratio={self.dale_ratio}"
         sizes = f"N_in={self.N_in}, N_rec={self.N_rec}, N_out={self.N_out}"
         return f"{type(self).__name__}(name={self.name!r}, {sizes}{dale})"
+
+
+def _scalar_tensor(value, what, signature):
+    """``value`` as a float32 scalar tensor, or a ParameterError saying what ``what`` must return."""
+    try:
+        tensor = tf.convert_to_tensor(value)
+    except (TypeError, ValueError, tf.errors.InvalidArgumentError):
+        tensor = None
+    if tensor is None or not (tensor.dtype.is_floating or tensor.dtype.is_integer):
+        raise ParameterError(f"{what} must return a number (a scalar tensor), got {type(value).__name__}; "
+                             f"expected {signature} -> scalar", parameter=what, value=value)
+    tensor = tf.cast(tensor, tf.float32)
+    if tensor.shape.rank is not None and tensor.shape.rank != 0:
+        raise ParameterError(f"{what} must return a scalar (e.g. a tf.reduce_mean), got a tensor of shape "
+                             f"{tensor.shape}; expected {signature} -> scalar", parameter=what, value=tensor.shape)
+    return tensor

@@ -34,11 +34,12 @@ Rules (PsychRNN 1.0's, made strict and explained):
 import math
 import warnings
 from collections.abc import Mapping
-from numbers import Real
 
 import numpy as np
 
-from ..errors import ParameterError
+from .. import seeding
+from ..errors import ParameterError, WeightFileError
+from ..params import ALPHA, NETWORK_PARAMS, scalar
 from ..transfer import name_of, numpy_transfer_function
 
 __all__ = ["Simulator", "as_rng"]
@@ -48,54 +49,38 @@ SOURCES = ("weights", "weights_path", "rnn_model")
 
 
 def as_rng(seed):
-    """A ``numpy.random.Generator`` from None, an int, a SeedSequence or a Generator."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool):
-        raise ParameterError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r} ({exc})") from None
+    """The noise ``numpy.random.Generator`` for ``seed`` (None, an int >= 0, a SeedSequence or a Generator).
 
-
-def _scalar(value, key, where):
-    """A stored/given constant as a Python float (``None`` stays ``None``)."""
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.reshape(()).item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
-        raise ParameterError(f"{where}: {key} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ParameterError(f"{where}: {key} must be finite, got {value!r}")
-    return value
+    An integer seed uses its ``'noise'`` stream (:mod:`psychrnn_widgets.seeding`); None
+    draws the seed from NumPy's global generator, so ``np.random.seed`` is honoured.
+    """
+    return seeding.rng(NETWORK_PARAMS["seed"].validate(seed, "simulator"), "noise")
 
 
 def time_constants(mapping, where):
     """``(alpha, dt, tau)`` from ``mapping`` (any may be ``None``); see the module rules.
 
-    Raises ``ParameterError`` for a non-positive value, a lone ``dt`` or ``tau`` without
-    ``alpha``, or an ``alpha`` that disagrees with ``dt / tau``.
+    Each value is validated by its declaration in :mod:`psychrnn_widgets.params` (finite,
+    positive, ``alpha <= 1``).  Raises ``ParameterError`` for a lone ``dt`` or ``tau``
+    without ``alpha``, or an ``alpha`` that disagrees with ``dt / tau``.
     """
-    alpha, dt, tau = (_scalar(mapping.get(key), key, where) for key in ("alpha", "dt", "tau"))
-    for key, value in (("alpha", alpha), ("dt", dt), ("tau", tau)):
-        if value is not None and value <= 0:
-            raise ParameterError(f"{where}: {key} must be positive, got {value}")
+    declared = {"alpha": ALPHA, "dt": NETWORK_PARAMS["dt"], "tau": NETWORK_PARAMS["tau"]}
+    alpha, dt, tau = (None if mapping.get(key) is None else declared[key].validate(mapping[key], where)
+                      for key in ("alpha", "dt", "tau"))
     from_dt_tau = dt / tau if dt is not None and tau is not None else None
     if alpha is None:
         if (dt is None) != (tau is None):
             have, missing = ("dt", "tau") if tau is None else ("tau", "dt")
             raise ParameterError(
-                f"{where} gives {have} but not {missing}: pass both dt and tau (alpha = dt/tau), or alpha"
-            )
+                f"{where} gives {have} but not {missing}: pass both dt and tau (alpha = dt/tau), or alpha",
+                parameter=missing)
+        if from_dt_tau is not None:
+            ALPHA.validate(from_dt_tau, f"{where} (dt / tau)")
         return from_dt_tau, dt, tau
     if from_dt_tau is not None and not math.isclose(alpha, from_dt_tau, rel_tol=1e-9, abs_tol=0.0):
         raise ParameterError(
             f"{where}: alpha={alpha:g} disagrees with dt/tau = {dt:g}/{tau:g} = {from_dt_tau:g}; "
-            "pass alpha, or dt and tau, or values that agree"
-        )
+            "pass alpha, or dt and tau, or values that agree", parameter="alpha", value=alpha)
     return alpha, dt, tau
 
 
@@ -140,6 +125,7 @@ class Simulator:
         self.rng = as_rng(seed)
         given = {"weights": weights, "weights_path": weights_path, "rnn_model": rnn_model}
         self.source = self._choose_source(cls, given)
+        self.weights_path = weights_path
         if rnn_model is not None and params is not None:
             raise ParameterError(
                 f"{cls}: params was passed together with rnn_model; the model's alpha (dt/tau), rec_noise and "
@@ -204,7 +190,7 @@ class Simulator:
         stored = {key: weights.get(key) for key in ("alpha", "dt", "tau", "rec_noise")}
         value = weights.get("transfer_function")
         if isinstance(value, np.ndarray) and value.size == 1:
-            value = value.reshape(()).item()
+            value = scalar(value.reshape(()))
         if value is None or value == "":
             name = None
         elif isinstance(value, str) or callable(value):
@@ -233,12 +219,13 @@ class Simulator:
                 "not); pass params={'dt': ..., 'tau': ...} (ms) or params={'alpha': ...}"
             )
         self.alpha, self.dt, self.tau = alpha, dt, tau
-        rec_noise = _scalar(params.get("rec_noise"), "rec_noise", where)
-        if rec_noise is None:
-            rec_noise = _scalar(stored.get("rec_noise"), "rec_noise", f"{cls}: the {self.source}")
-        rec_noise = 0.0 if rec_noise is None else rec_noise
-        if rec_noise < 0:
-            raise ParameterError(f"{cls}: rec_noise must be >= 0, got {rec_noise}")
+        declared = NETWORK_PARAMS["rec_noise"]
+        if params.get("rec_noise") is not None:
+            rec_noise = declared.validate(params["rec_noise"], where)
+        elif stored.get("rec_noise") is not None:
+            rec_noise = declared.validate(stored["rec_noise"], f"{cls}: the {self.source}")
+        else:
+            rec_noise = declared.default
         self.rec_noise = rec_noise
 
     def _set_transfer_function(self, cls, argument, params, stored):
@@ -259,6 +246,15 @@ class Simulator:
             name = None
         else:
             raise ParameterError(f"{cls}: {origin} must be a name or a NumPy function, got {explicit!r}")
+        if origin is not None and self.source == "rnn_model" and self.uses_transfer_function:
+            given_name = name if name is not None else getattr(explicit, "__name__", repr(explicit))
+            model_name = stored_name if stored_name is not None else "a custom function"
+            if given_name != stored_name:
+                raise ParameterError(
+                    f"{cls}: {origin}={given_name!r} does not match the model's transfer function "
+                    f"({model_name!r}); the simulation would not be the trained network. Leave {origin} out (the "
+                    "model's is used) or pass a NumPy version with the same name", parameter="transfer_function",
+                    value=explicit)
         if origin is not None and stored_name is not None and name is not None and name != stored_name:
             warnings.warn(
                 f"{cls}: {origin}={name!r} overrides the transfer function {stored_name!r} stored with the "
@@ -269,12 +265,10 @@ class Simulator:
 
     @staticmethod
     def _dale_ratio(value):
-        if isinstance(value, np.ndarray) and value.size == 1:
-            value = value.reshape(()).item()
-        if value is None or not isinstance(value, (Real, np.number)) or isinstance(value, (bool, np.bool_)):
-            return None
-        value = float(value)
-        return None if math.isnan(value) else value
+        value = scalar(value)
+        if isinstance(value, float) and math.isnan(value):
+            return None  # our weight files write NaN for None
+        return NETWORK_PARAMS["dale_ratio"].validate(value, "weights")
 
     # ------------------------------------------------------------------ weights
     def _array(self, cls, weights, key, shape=None):
@@ -291,18 +285,45 @@ class Simulator:
             raise ParameterError(f"{cls}: weights[{key!r}] has shape {array.shape}, expected {tuple(shape)}")
         return array
 
+    @property
+    def source_label(self):
+        """What errors name as the weights' origin: the file path, or ``'weights'`` / ``'rnn_model'``."""
+        return str(self.weights_path) if self.source == "weights_path" else self.source
+
+    @property
+    def _source_error(self):
+        return WeightFileError if self.source == "weights_path" else ParameterError
+
     def _load_weights(self, cls, weights):  # pragma: no cover - subclasses implement
         raise NotImplementedError
+
+    # ---------------------------------------------------------------- dynamics
+    def rnn_step(self, *args, **kwargs):
+        """One step of the network (PsychRNN's abstract ``Simulator.rnn_step``); see the subclasses."""
+        raise NotImplementedError(f"{type(self).__name__} must implement rnn_step")
+
+    def run_trials(self, trial_input, *args, **kwargs):
+        """Run a batch of trials (PsychRNN's abstract ``Simulator.run_trials``); see the subclasses.
+
+        Returns ``(outputs (B, T, N_out), states (B, T, N_rec))``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement run_trials")
 
     # ------------------------------------------------------------------- inputs
     def as_input_batch(self, trial_input, what="trial_input"):
         """Validate ``trial_input`` (B, T, N_in) and return it as ``self.dtype``."""
-        array = np.asarray(trial_input)
+        try:
+            array = np.asarray(trial_input, dtype=self.dtype)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{what} must be a numeric array of shape (batch, time, N_in={self.N_in})",
+                                 parameter=what) from None
         if array.ndim != 3 or array.shape[2] != self.N_in or array.shape[0] < 1 or array.shape[1] < 1:
             raise ParameterError(
-                f"{what} must have shape (batch, time, N_in={self.N_in}) with batch, time >= 1, got {array.shape}"
-            )
-        return array.astype(self.dtype, copy=False)
+                f"{what} must have shape (batch, time, N_in={self.N_in}) with batch, time >= 1, got {array.shape}",
+                parameter=what, value=array.shape)
+        if not np.isfinite(array).all():
+            raise ParameterError(f"{what} holds NaN or infinite values; inputs must be finite", parameter=what)
+        return array
 
     def step_of(self, time_ms):
         """Index of the step that integrates the input sampled at ``time_ms``: ``floor(time_ms / dt)``.

@@ -20,6 +20,7 @@ uses) and, at perturbed steps, the perturbation plan.
 import numpy as np
 
 from ..errors import ParameterError
+from ..io.weight_files import rate_network_sizes
 from .base import Simulator
 from .perturbations import PerturbationPlan
 
@@ -55,17 +56,9 @@ class BasicSimulator(Simulator):
                          transfer_function=transfer_function, seed=seed, dtype=dtype)
 
     def _load_weights(self, cls, weights):
-        W_rec = self._array(cls, weights, "W_rec")
-        if W_rec.ndim != 2 or W_rec.shape[0] != W_rec.shape[1]:
-            raise ParameterError(f"{cls}: weights['W_rec'] must be square (N_rec, N_rec), got {W_rec.shape}")
-        N_rec = W_rec.shape[0]
-        W_in = self._array(cls, weights, "W_in")
-        if W_in.ndim != 2 or W_in.shape[0] != N_rec:
-            raise ParameterError(f"{cls}: weights['W_in'] has shape {W_in.shape}, expected (N_rec={N_rec}, N_in)")
-        W_out = self._array(cls, weights, "W_out")
-        if W_out.ndim != 2 or W_out.shape[1] != N_rec:
-            raise ParameterError(f"{cls}: weights['W_out'] has shape {W_out.shape}, expected (N_out, N_rec={N_rec})")
-        self.N_rec, self.N_in, self.N_out = N_rec, W_in.shape[1], W_out.shape[0]
+        N_in, N_rec, N_out = rate_network_sizes(weights, f"{cls}: {self.source_label}", error=self._source_error)
+        W_rec, W_in, W_out = (self._array(cls, weights, key) for key in ("W_rec", "W_in", "W_out"))
+        self.N_rec, self.N_in, self.N_out = N_rec, N_in, N_out
         self.W_in, self.W_rec, self.W_out = W_in, W_rec, W_out
         self.b_rec = self._array(cls, weights, "b_rec", (N_rec,))
         self.b_out = self._array(cls, weights, "b_out", (self.N_out,))
@@ -88,7 +81,7 @@ class BasicSimulator(Simulator):
         ``state`` (B, N_rec); ``drive`` (B, N_rec), the input drive ``u W_in^T + b_rec``
         (noise folded in); ``W_rec_T`` (N_rec, N_rec), the transposed recurrent matrix;
         ``out``: an array of ``state``'s shape to write the result into (not ``state``).
-        The NumPy twin of ``Basic.leaky_update``; same operations in the same order, with
+        The NumPy twin of ``LeakyUpdate.step`` (models/leaky.py); same operations in the same order, with
         two temporaries per step instead of six.
         """
         recurrent = self.transfer_function(state) @ W_rec_T
@@ -150,7 +143,12 @@ class BasicSimulator(Simulator):
 
     def _connectivity(self, t_connectivity, n_steps):
         """Validate ``t_connectivity``: (T, N_rec, N_rec), or one (N_rec, N_rec) for every step."""
-        array = np.asarray(t_connectivity, dtype=self.dtype)
+        try:
+            array = np.asarray(t_connectivity, dtype=self.dtype)
+        except (TypeError, ValueError):
+            raise ParameterError("t_connectivity must be a numeric array", parameter="t_connectivity") from None
+        if not np.isfinite(array).all():
+            raise ParameterError("t_connectivity holds NaN or infinite values", parameter="t_connectivity")
         square = (self.N_rec, self.N_rec)
         if array.shape == square:
             return array

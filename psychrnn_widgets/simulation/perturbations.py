@@ -95,6 +95,8 @@ def _broadcast(value, shape, what, dtype):
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):
         raise ParameterError(f"{what} must be numeric, got {value!r}") from None
+    if not np.isfinite(array).all():
+        raise ParameterError(f"{what} must be finite, got {value!r}")
     try:
         return np.broadcast_to(array, shape)
     except ValueError:

@@ -65,8 +65,8 @@ class MultiTask(Task):
     ``i`` of every task is input ``i`` here, likewise the outputs; a task with fewer
     channels leaves the others at 0 (unmasked).  Then one rule input per task follows:
     ``N_in = max(task.N_in) + n_tasks`` with channel ``max(task.N_in) + k`` at 1 for the
-    whole of task ``k``'s trials; ``N_out = max(task.N_out)``; ``T = max(task.T)`` (a
-    shorter task's periods that run "to the end of the trial" run to this ``T``).  All
+    whole of task ``k``'s trials; ``N_out = max(task.N_out)``; ``T = max(task.T)`` unless
+    given (a task's periods that run "to the end of the trial" run to this ``T``).  All
     tasks must share ``dt`` and ``tau`` (given here, they are applied to every task).
 
     The tasks are copied; their random draws come from this task's ``rng`` (one seed makes
@@ -81,6 +81,7 @@ class MultiTask(Task):
         tasks: list of :class:`~psychrnn_widgets.tasks.task.Task` objects (default:
             perceptual discrimination, Go/No-Go and delayed match-to-sample).
         dt, tau: ms; default those of the first task.
+        T: trial length (ms); default the longest task's.
         N_batch (int): trials per batch.
         weights: relative frequencies, one per task (None: equal).
         seed: makes batches reproducible.
@@ -94,7 +95,7 @@ class MultiTask(Task):
 
     defaults = {}
 
-    def __init__(self, tasks=None, dt=None, tau=None, N_batch=50, weights=None, seed=None):
+    def __init__(self, tasks=None, dt=None, tau=None, T=None, N_batch=50, weights=None, seed=None):
         tasks = _default_tasks(dt or 10.0, tau or 100.0) if tasks is None else [copy.deepcopy(t) for t in tasks]
         if not tasks or not all(isinstance(t, Task) for t in tasks):
             raise ParameterError("MultiTask needs a non-empty list of Task objects", parameter="tasks", value=tasks)
@@ -116,8 +117,8 @@ class MultiTask(Task):
         self._tasks = tasks
         self._recent = OrderedDict()
         n_in = max(t.N_in for t in tasks)
-        super().__init__(n_in + len(tasks), max(t.N_out for t in tasks), dt, tau, max(t.T for t in tasks),
-                         N_batch, seed=seed)
+        super().__init__(n_in + len(tasks), max(t.N_out for t in tasks), dt, tau,
+                         max(t.T for t in tasks) if T is None else T, N_batch, seed=seed)
         self.weights = weights
         if self.weights is not None and len(self.weights) != len(tasks):
             WEIGHTS.fail(weights, "MultiTask", f"must have one entry per task ({len(tasks)})")

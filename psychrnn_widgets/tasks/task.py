@@ -76,7 +76,7 @@ import numpy as np
 
 from psychrnn_widgets import seeding
 from psychrnn_widgets.errors import ParameterError
-from psychrnn_widgets.params import NETWORK_PARAMS, TASK_CORE_PARAMS, Parameter, register_task_keys
+from psychrnn_widgets.params import ALPHA, NETWORK_PARAMS, TASK_CORE_PARAMS, Parameter, register_task_keys
 from psychrnn_widgets.tasks.declarations import TASK_SEED, draw_duration, longest
 from psychrnn_widgets.tasks.scoring import argmax_accuracy, argmax_choice
 from psychrnn_widgets.tasks.trials import Trials
@@ -91,8 +91,6 @@ _RANDOM_STATE_TYPES = (
     types.GeneratorType,
 )
 
-_ALPHA = Parameter("alpha", "float", None, help="dt / tau: the fraction of a time constant one step covers; "
-                   "setting it sets tau = dt / alpha", label="alpha", low=0.0, low_open=True)
 _N_STEPS = NETWORK_PARAMS["N_steps"]
 
 
@@ -162,7 +160,10 @@ class TaskParameter:
             raise AttributeError(f"task parameter {self.name!r} has not been set") from None
 
     def __set__(self, obj, value):
-        obj.__dict__[self._slot] = self.validate(value, type(obj).__name__)
+        value = self.validate(value, type(obj).__name__)
+        if self.name in ("dt", "tau"):
+            _check_alpha(obj, **{self.name: value})
+        obj.__dict__[self._slot] = value
         if self.name in ("T", "dt"):
             obj.__dict__.pop("_N_steps_override", None)
 
@@ -176,6 +177,17 @@ class TaskParameter:
         if self._check is not None:
             return self._check(self.name, value)
         return self.parameter.validate(value, where=where)
+
+
+def _check_alpha(task, dt=None, tau=None):
+    """Refuse a ``dt`` or ``tau`` that makes ``alpha = dt / tau`` leave its declared range (a step longer than tau)."""
+    dt = task.__dict__.get("_param_dt") if dt is None else dt
+    tau = task.__dict__.get("_param_tau") if tau is None else tau
+    if dt is None or tau is None or dt / tau <= ALPHA.high:
+        return
+    raise ParameterError(f"{type(task).__name__}: alpha = dt / tau = {dt:g} / {tau:g} = {dt / tau:g} must be <= "
+                         f"{ALPHA.high:g} (a step longer than the time constant makes the leaky update overshoot); "
+                         "lower dt or raise tau", parameter="dt", value=dt, allowed=f"dt <= tau ({tau:g} ms)")
 
 
 class sized_by:  # noqa: N801 - used like a property
@@ -362,7 +374,9 @@ class Task:
 
     @alpha.setter
     def alpha(self, value):
-        value = _ALPHA.validate(value, where=type(self).__name__)
+        if value is None:
+            ALPHA.fail(value, type(self).__name__, "must be a number (dt / tau)")
+        value = ALPHA.validate(value, where=type(self).__name__)
         if not self._has("dt"):
             raise ParameterError(f"{type(self).__name__}: set dt before alpha (alpha = dt / tau sets tau)",
                                  parameter="alpha", value=value)
@@ -795,7 +809,7 @@ class Task:
                 out[name] = copy.deepcopy(value)
             except Exception:  # noqa: BLE001 - an uncopyable user attribute stays shared
                 pass
-        register_task_keys(out)
+        register_task_keys(out)  # network_params built from it never warn about these keys
         return out
 
     def __getstate__(self):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+from ..params import CURRICULUM_PARAMS
 
 
 def default_metric(curriculum_params, input_data, correct_output, output_mask, output, epoch, losses, verbosity):
@@ -67,21 +68,33 @@ class Curriculum:
 
     def __init__(self, tasks, metric=default_metric, accuracies=None, thresholds=None, metric_epoch=10,
                  output_file=None):
-        self.tasks = list(tasks)
+        try:
+            self.tasks = list(tasks)
+        except TypeError:
+            raise ParameterError(f"tasks must be a list of Task objects, got {type(tasks).__name__}",
+                                 parameter="tasks") from None
         if not self.tasks:
-            raise ParameterError("a Curriculum needs at least one task")
+            raise ParameterError("a Curriculum needs at least one task", parameter="tasks")
+        for i, task in enumerate(self.tasks):
+            if not hasattr(task, "get_trial_batch") or not hasattr(task, "N_in"):
+                raise ParameterError(f"tasks[{i}] must be a Task, got {type(task).__name__}", parameter="tasks")
         shapes = {(t.N_in, t.N_out) for t in self.tasks}
         if len(shapes) > 1:
             raise ParameterError(f"every curriculum stage must have the same N_in and N_out, got {sorted(shapes)}")
+        if not callable(metric):
+            raise ParameterError(f"metric must be a function, got {metric!r}", parameter="metric")
         self.metric = metric
         self.accuracies = list(accuracies) if accuracies is not None else [t.accuracy_function for t in self.tasks]
-        self.thresholds = [float(v) for v in thresholds] if thresholds is not None else [0.9] * len(self.tasks)
+        declared = CURRICULUM_PARAMS["thresholds"]
+        default = [declared.default] * len(self.tasks)
+        self.thresholds = [declared.validate(v, "Curriculum") for v in (thresholds if thresholds is not None
+                                                                         else default)]
         for name, values in (("accuracies", self.accuracies), ("thresholds", self.thresholds)):
             if len(values) != len(self.tasks):
-                raise ParameterError(f"{name} has {len(values)} entries for {len(self.tasks)} tasks")
-        if isinstance(metric_epoch, bool) or int(metric_epoch) != metric_epoch or metric_epoch <= 0:
-            raise ParameterError(f"metric_epoch must be a positive integer, got {metric_epoch!r}")
-        self.metric_epoch = int(metric_epoch)
+                raise ParameterError(f"{name} has {len(values)} entries for {len(self.tasks)} tasks", parameter=name)
+        if not all(callable(fn) for fn in self.accuracies):
+            raise ParameterError("accuracies must be functions fn(y, output, mask)", parameter="accuracies")
+        self.metric_epoch = CURRICULUM_PARAMS["metric_epoch"].validate(metric_epoch, "Curriculum")
         self.output_file = output_file
         if output_file is not None and os.path.dirname(str(output_file)):
             os.makedirs(os.path.dirname(str(output_file)), exist_ok=True)
@@ -197,11 +210,13 @@ class Curriculum:
 
     def set_threshold(self, stage, value):
         """Change the threshold of ``stage`` (takes effect at the next metric check)."""
-        if not 0 <= stage < len(self.tasks):
-            raise ParameterError(f"stage must be in [0, {len(self.tasks) - 1}], got {stage!r}")
+        if isinstance(stage, bool) or not isinstance(stage, (int, np.integer)) or not 0 <= stage < len(self.tasks):
+            raise ParameterError(f"stage must be an integer in [0, {len(self.tasks) - 1}], got {stage!r}",
+                                 parameter="stage", value=stage)
+        value = CURRICULUM_PARAMS["thresholds"].validate(value, "Curriculum")
         with self._lock:
-            self.thresholds[stage] = float(value)
-        self._notify(CurriculumChange("threshold", stage, threshold=float(value), by_hand=True))
+            self.thresholds[stage] = value
+        self._notify(CurriculumChange("threshold", stage, threshold=value, by_hand=True))
 
     def __repr__(self):
         return (f"Curriculum(stage={self.stage}/{len(self.tasks)}, thresholds={self.thresholds}, "

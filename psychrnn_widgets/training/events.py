@@ -29,6 +29,8 @@ class TrainingEvent:
         message: human-readable detail (the error for ``failed``).
         elapsed: seconds since the loop started.
         total_epochs: epochs planned for this call.
+        global_epoch: epochs (optimiser steps) of the model's trainer over every ``train`` call.
+        global_trials: trials of the model's trainer over every ``train`` call.
     """
 
     kind: str
@@ -40,6 +42,8 @@ class TrainingEvent:
     message: str = None
     elapsed: float = 0.0
     total_epochs: int = 0
+    global_epoch: int = 0
+    global_trials: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -65,7 +69,7 @@ class TrainingControl:
         self._running.set()
 
     def reset(self):
-        """Clear requests so the control can be reused for another ``train`` call."""
+        """Clear requests so the control can be reused for another ``train`` call (``train`` refuses a stopped one)."""
         self._stop.clear()
         self._running.set()
 
@@ -85,7 +89,12 @@ class TrainingControl:
 
 
 class EventDispatcher:
-    """Sends events to callbacks and stamps them with the elapsed time."""
+    """Sends events to callbacks and stamps them with the elapsed time.
+
+    A callback that raises never stops the others: the first ``(callback, exception)`` is
+    kept in :attr:`error` (the training loop then stops, see ``Trainer``), and every
+    callback still receives the events that follow, ``failed`` included.
+    """
 
     def __init__(self, callbacks):
         if callbacks is None:
@@ -94,11 +103,16 @@ class EventDispatcher:
             callbacks = [callbacks]
         self.callbacks = list(callbacks)
         self.started = time.perf_counter()
+        self.error = None
 
     def emit(self, kind, **fields):
         if not self.callbacks:
             return None
         event = TrainingEvent(kind=kind, elapsed=time.perf_counter() - self.started, **fields)
         for callback in self.callbacks:
-            callback(event)
+            try:
+                callback(event)
+            except Exception as error:  # noqa: BLE001 - reported by the loop, never lost
+                if self.error is None:
+                    self.error = (callback, error)
         return event

@@ -1,13 +1,18 @@
-"""The default optimiser: Adam with TensorFlow 1's update rule, state kept on the model.
+"""The default optimiser (Adam with TensorFlow 1's update rule) and the last-good-weights snapshot.
 
     t <- t + 1;  m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2
     var <- var - lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
 
-(``tf.compat.v1.train.AdamOptimizer``, which PsychRNN uses, with eps = 1e-8.)
-The update can be gated on a boolean (no change at all when the loss is not finite)
-and masked per entry (``fixed_weights``: frozen entries stay bit-identical).
+(``tf.compat.v1.train.AdamOptimizer``, which PsychRNN uses, with eps = 1e-8.)  The update
+can be masked per entry (``fixed_weights``: frozen entries stay bit-identical).
+
+:class:`LastGood` keeps a copy of the weights (and the optimiser's slots) for which the
+loss was last finite, so a diverging step can be undone exactly.  Both live in a
+:class:`~psychrnn_widgets.training.trainer.Trainer`, never on the model.
 """
 from ..models._tf import tf
+
+__all__ = ["Adam", "LastGood"]
 
 
 class Adam:
@@ -20,6 +25,11 @@ class Adam:
         self.iterations = tf.Variable(0.0, trainable=False, dtype=tf.float32)
         self.m = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
         self.v = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
+
+    @property
+    def slots(self):
+        """The optimiser's own state: step count and first and second moments."""
+        return [self.iterations] + self.m + self.v
 
     def apply(self, grads, keep_masks=None):
         """Apply one update from ``grads`` (aligned with ``variables``).
@@ -39,3 +49,24 @@ class Adam:
             if keep is not None:
                 update = update * keep
             var.assign_sub(update)
+
+
+class LastGood:
+    """A copy of ``variables`` taken when the loss was finite; :meth:`restore` puts it back.
+
+    Both methods work eagerly and inside a ``tf.function`` (plain assignments).
+    """
+
+    def __init__(self, variables):
+        self.variables = list(variables)
+        self.copies = [tf.Variable(v, trainable=False) for v in self.variables]
+
+    def save(self):
+        for copy, variable in zip(self.copies, self.variables):
+            copy.assign(variable)
+        return tf.constant(True)
+
+    def restore(self):
+        for copy, variable in zip(self.copies, self.variables):
+            variable.assign(copy)
+        return tf.constant(False)

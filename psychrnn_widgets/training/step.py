@@ -1,10 +1,16 @@
-"""The compiled training step: forward pass, loss, gradients, clipping, masked update.
+"""The compiled training step: forward pass, loss, gradients, clipping, masked update, rollback.
 
-One step per (model, optimiser, clipping, frozen-weights) combination, cached on the
-model so that a second ``train`` call neither retraces nor loses the optimiser state.
-Batch size and trial length are dynamic (``None`` in the input signature), so curriculum
-stages may differ in ``T``.  The update is skipped entirely when the loss or a gradient
-is not finite, which keeps the last finite weights.
+One :class:`TrainingStep` per (optimiser, clipping, frozen-weights) combination, cached
+by the model's :class:`~psychrnn_widgets.training.trainer.Trainer`, which also owns the
+optimiser state and the last-good-weights snapshot they share, so that a second
+``train`` call neither retraces nor loses the optimiser state.  Batch size and trial
+length are dynamic (``None`` in the input signature), so curriculum stages may differ in
+``T``.
+
+Non-finite loss: when the loss or a gradient is not finite, nothing changes.  Before
+each update the weights and optimiser state are copied (the values whose loss was just
+found finite), so the trainer can roll back when it finds that the update itself made
+the loss diverge (see ``Trainer``).
 
 Tracing: without AutoGraph (the library's loops are explicit ``tf.while_loop``s), which
 is about 5x faster; see :class:`~psychrnn_widgets.models._tf.GraphFunction`.
@@ -15,8 +21,9 @@ so for each batch shape the first ``XLA_AFTER_STEPS`` steps run the plain graph 
 background thread at the lowest CPU priority (Linux: nice 19, that thread only) compiles
 the twin with a *dry run* (the same program with the update switched off: no variable
 changes, no noise-counter advance).
-The switch always happens at that step count (waiting for the compiler if it is late),
-never "whenever it is ready", so a seeded run is reproducible.
+The switch always happens at that step count (the loop waits for the compiler if it is
+late, honouring stop and pause meanwhile), never "whenever it is ready", so a seeded run
+is reproducible.
 """
 import atexit
 import os
@@ -28,61 +35,67 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..models._tf import GraphFunction, tf
-from .optim import Adam
 
 #: plain-graph steps per batch shape before switching to the XLA-compiled program
 XLA_AFTER_STEPS = 100
 
 
-def _keep_masks(model, variables, fixed_weights):
-    """Per variable: None, or float32 (1 = may change, 0 = frozen) from ``fixed_weights``."""
+def keep_masks(model, variables, fixed_weights):
+    """Per variable: None, or float32 (1 = may change, 0 = frozen) from ``fixed_weights``.
+
+    A key naming a model variable that is not trainable (already fixed) or a constant
+    such as ``Dale_rec`` is ignored with a warning (PsychRNN ignores it silently); a key
+    that names nothing of the model, or a mask of the wrong shape, is an error.
+    """
     if not fixed_weights:
         return [None] * len(variables)
-    model_variables = model._variable_attributes()
-    by_name = {id(v): k for k, v in model_variables.items()}
-    names = {by_name.get(id(v)) for v in variables}
-    known = set(model_variables)
+    model_variables = model.variables
+    by_id = {id(v): k for k, v in model_variables.items()}
+    trained = {by_id.get(id(v)) for v in variables}
     for key in fixed_weights:
-        if key not in known:
-            raise ParameterError(
-                f"fixed_weights has key {key!r}, which is not a variable of this model ({', '.join(sorted(known))})"
-            )
-        if key not in names:
-            raise ParameterError(f"fixed_weights[{key!r}]: {key} is not trainable, so it is already fixed")
+        if key in trained:
+            continue
+        if key in model_variables or hasattr(model, key):
+            warnings.warn(f"fixed_weights[{key!r}] is ignored: {key} is not trained anyway", UserWarning, stacklevel=5)
+            continue
+        raise ParameterError(
+            f"fixed_weights has key {key!r}, which is not a variable of this model "
+            f"({', '.join(sorted(model_variables))})", parameter="fixed_weights", value=key)
     masks = []
     for variable in variables:
-        fixed = fixed_weights.get(by_name.get(id(variable)))
+        fixed = fixed_weights.get(by_id.get(id(variable)))
         if fixed is None:
             masks.append(None)
             continue
         fixed = np.asarray(fixed, dtype=np.float32)
         if fixed.shape != tuple(variable.shape):
             raise ParameterError(
-                f"fixed_weights[{by_name[id(variable)]!r}] has shape {fixed.shape}, expected {tuple(variable.shape)}"
-            )
+                f"fixed_weights[{by_id[id(variable)]!r}] has shape {fixed.shape}, expected {tuple(variable.shape)}",
+                parameter="fixed_weights", value=fixed.shape)
         masks.append(tf.constant(1.0 - fixed))
     return masks
 
 
 class TrainingStep:
-    """Callable ``step(x, y, mask) -> (total_loss, outputs, finite)`` for one batch."""
+    """Callable ``step(x, y, mask) -> (total_loss, outputs, finite)`` for one batch.
 
-    def __init__(self, model, optimizer=None, learning_rate=0.001, clip_grads=True, fixed_weights=None,
-                 jit_compile=None):
+    Args:
+        model: the model whose trainable variables are trained.
+        state: the trainer's :class:`~psychrnn_widgets.training.trainer.OptimizerState`
+            (Adam slots and the last-good snapshot), shared by every step of a trainer.
+        optimizer: None (Adam from ``state``) or an object with ``apply_gradients``.
+        clip_grads: clip each gradient to norm 1.
+        fixed_weights: ``{variable: 0/1 array}``, 1 where an entry must not change.
+        jit_compile: None (XLA when the model prefers it and Adam is used), True or False.
+    """
+
+    def __init__(self, model, state, optimizer=None, clip_grads=True, fixed_weights=None, jit_compile=None):
         self.model = model
-        self.variables = model.trainable_variables
-        if not self.variables:
-            raise ParameterError("the model has no trainable variables (every *_train flag is False)")
-        self.keep_masks = _keep_masks(model, self.variables, fixed_weights)
+        self.state = state
+        self.variables = state.variables
+        self.keep_masks = keep_masks(model, self.variables, fixed_weights)
         self.clip_grads = bool(clip_grads)
         self.external_optimizer = optimizer
-        if optimizer is None:
-            state = model.training_state
-            if not isinstance(state, Adam) or [id(v) for v in state.variables] != [id(v) for v in self.variables]:
-                state = Adam(self.variables, learning_rate)
-                model.training_state = state
-            state.learning_rate.assign(float(learning_rate))
-            self.optimizer = state
         n_in, n_out = model.N_in, model.N_out
         self.signature = [
             tf.TensorSpec([None, None, n_in], tf.float32),
@@ -93,41 +106,54 @@ class TrainingStep:
             jit_compile = bool(getattr(model, "prefers_xla", False)) and optimizer is None
         self.jit_compile = bool(jit_compile) and optimizer is None
         signature = self.signature + [tf.TensorSpec([], tf.bool)]
-        self._step = GraphFunction(self._step_graph, input_signature=signature)
-        self._xla_step = (tf.function(self._call_plain_graph, input_signature=signature, jit_compile=True,
-                                      autograph=False) if self.jit_compile else None)
-        self._xla_shapes = {}  # (batch, time) -> _XlaWarmUp
+        self.plain = GraphFunction(self._step_graph, input_signature=signature)
+        self.xla = (tf.function(self._call_plain_graph, input_signature=signature, jit_compile=True,
+                                autograph=False) if self.jit_compile else None)
+        self.xla_shapes = {}  # (batch, time) -> XlaWarmUp
         #: steps the caller plans to run; XLA is not worth compiling for XLA_AFTER_STEPS or fewer
         self.planned_steps = None
         self._apply_external = GraphFunction(self._apply_external_graph) if optimizer is not None else None
 
     def trace(self):
         """Build the plain graph now (otherwise the first call does it)."""
-        self._step.get_concrete_function()
+        self.plain.get_concrete_function()
 
     def _call_plain_graph(self, x, y, mask, dry_run):
         # the XLA twin compiles the already-traced plain graph: no second Python trace
-        return self._step.get_concrete_function()(x, y, mask, dry_run)
+        return self.plain.get_concrete_function()(x, y, mask, dry_run)
+
+    def warm_up_for(self, x, y, mask):
+        """The :class:`XlaWarmUp` whose compilation the *next* call for this batch shape waits for, or None.
+
+        The training loop asks before each step so that it can wait in small slices and
+        honour a stop or pause meanwhile (the compiler may be late on a busy machine).
+        """
+        if self.xla is None:
+            return None
+        warm = self.xla_shapes.get(tuple(np.shape(x)[:2]))
+        if warm is None or warm.steps + 1 <= XLA_AFTER_STEPS or warm.finished:
+            return None
+        return warm
 
     def _select(self, x, y, mask):
         """The program for this step: plain graph, or the XLA twin once warmed up for the shape."""
-        if self._xla_step is None:
-            return self._step
+        if self.xla is None:
+            return self.plain
         key = tuple(x.shape[:2])
-        warm = self._xla_shapes.get(key)
+        warm = self.xla_shapes.get(key)
         if warm is None:
             if self.planned_steps is not None and self.planned_steps <= XLA_AFTER_STEPS:
-                return self._step
-            warm = self._xla_shapes[key] = _XlaWarmUp(self._xla_step, x, y, mask)
+                return self.plain
+            warm = self.xla_shapes[key] = XlaWarmUp(self.xla, x, y, mask)
         warm.steps += 1
-        return self._xla_step if warm.steps > XLA_AFTER_STEPS and warm.wait() else self._step
+        return self.xla if warm.steps > XLA_AFTER_STEPS and warm.wait() else self.plain
 
     def compile_xla_now(self, x, y, mask):
         """Compile the XLA twin for this batch shape and use it from the next step on (benchmarks)."""
-        if self._xla_step is None:
+        if self.xla is None:
             return False
         x, y, mask = (tf.convert_to_tensor(a, tf.float32) for a in (x, y, mask))
-        warm = self._xla_shapes.setdefault(tuple(x.shape[:2]), _XlaWarmUp(self._xla_step, x, y, mask))
+        warm = self.xla_shapes.setdefault(tuple(x.shape[:2]), XlaWarmUp(self.xla, x, y, mask))
         warm.steps = max(warm.steps, XLA_AFTER_STEPS)
         return warm.wait()
 
@@ -150,7 +176,8 @@ class TrainingStep:
             return total, outputs, finite, [tf.zeros_like(v) if g is None else g for g, v in zip(grads, self.variables)]
 
         def apply():
-            self.optimizer.apply(grads, self.keep_masks)
+            self.state.last_good.save()  # the weights whose loss was just found finite
+            self.state.adam.apply(grads, self.keep_masks)
             self.model.advance_noise()
             return tf.constant(True)
 
@@ -165,14 +192,24 @@ class TrainingStep:
 
     def __call__(self, x, y, mask):
         x, y, mask = (tf.convert_to_tensor(a, tf.float32) for a in (x, y, mask))
-        step = self._select(x, y, mask)
-        total, outputs, finite, grads = step(x, y, mask, tf.constant(False))
+        program = self._select(x, y, mask)
+        total, outputs, finite, grads = program(x, y, mask, tf.constant(False))
+        finite = bool(finite)
         if self.external_optimizer is not None:
             self.model.advance_noise()
-        finite = bool(finite)
-        if self.external_optimizer is not None and finite:
-            self._apply_external(grads)
+            if finite:
+                self.state.save_external(self.external_optimizer)
+                self._apply_external(grads)
         return float(total), outputs, finite
+
+    def check(self, x, y, mask):
+        """Loss of the current weights on a batch without changing anything: ``(total, finite)``."""
+        x, y, mask = (tf.convert_to_tensor(a, tf.float32) for a in (x, y, mask))
+        key = tuple(x.shape[:2])
+        warm = self.xla_shapes.get(key)
+        program = self.xla if warm is not None and warm.finished and warm.ok else self.plain
+        total, _, finite, _ = program(x, y, mask, tf.constant(True))
+        return float(total), bool(finite)
 
 
 _LIVE_COMPILATIONS = set()
@@ -194,7 +231,7 @@ def _lower_this_thread_priority():
             pass
 
 
-class _XlaWarmUp:
+class XlaWarmUp:
     """Background compilation of the XLA twin for one batch shape (a dry run: nothing applied)."""
 
     def __init__(self, xla_step, x, y, mask):
@@ -215,23 +252,11 @@ class _XlaWarmUp:
         finally:
             _LIVE_COMPILATIONS.discard(threading.current_thread())
 
-    def wait(self):
-        self.thread.join()
-        return self.ok
+    @property
+    def finished(self):
+        return not self.thread.is_alive()
 
-
-def get_training_step(model, optimizer, learning_rate, clip_grads, fixed_weights, jit_compile=None):
-    """A cached :class:`TrainingStep` for these settings (same settings -> same compiled step)."""
-    fixed_key = None
-    if fixed_weights:
-        fixed_key = tuple(sorted((k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in fixed_weights.items()))
-    key = (id(optimizer) if optimizer is not None else "adam", bool(clip_grads), fixed_key, jit_compile,
-           tuple(id(v) for v in model.trainable_variables))
-    cache = model.__dict__.setdefault("_training_steps", {})
-    step = cache.get(key)
-    if step is None:
-        step = TrainingStep(model, optimizer, learning_rate, clip_grads, fixed_weights, jit_compile)
-        cache[key] = step
-    elif optimizer is None:
-        step.optimizer.learning_rate.assign(float(learning_rate))
-    return step
+    def wait(self, timeout=None):
+        """Join the compiler thread (at most ``timeout`` s); True if it finished and compiled."""
+        self.thread.join(timeout)
+        return self.finished and self.ok

@@ -18,7 +18,9 @@ import anywidget
 import numpy as np
 import traitlets
 
+from psychrnn_widgets.errors import ParameterError
 from psychrnn_widgets.models.constraints import n_excitatory
+from psychrnn_widgets.params import NETWORK_PARAMS, validate_mask
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -36,22 +38,13 @@ class MaskTrait(traitlets.TraitType):
 
     def validate(self, obj, value):
         try:
-            array = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise traitlets.TraitError(
-                f"mask must be {self.info_text}; got {type(value).__name__} with ragged or non-numeric entries"
-            ) from None
-        if array.ndim == 2:
-            if array.shape[0] != array.shape[1]:
-                raise traitlets.TraitError(f"mask must be square (n, n); got shape {array.shape}")
-        elif array.ndim != 1:
+            array = validate_mask(value, "mask", where="ConnectivityEditor")
+        except ParameterError as error:
+            raise traitlets.TraitError(f"{error} ({self.info_text})") from None
+        if array.ndim == 2 and array.shape[0] != array.shape[1]:
+            raise traitlets.TraitError(f"mask must be square (n, n); got shape {array.shape}")
+        if array.ndim not in (1, 2):
             raise traitlets.TraitError(f"mask must be {self.info_text}; got an array of shape {array.shape}")
-        bad = ~np.isin(array, (0.0, 1.0))
-        if bad.any():
-            first = float(array[bad].flat[0])
-            raise traitlets.TraitError(
-                f"mask values must be 0 (cut) or 1 (connected); found {bad.sum()} other value(s), e.g. {first!r}"
-            )
         return [int(v) for v in array.ravel()]
 
 
@@ -111,10 +104,10 @@ class ConnectivityEditor(anywidget.AnyWidget):
 
     @traitlets.validate("dale_ratio")
     def _check_dale_ratio(self, proposal):
-        value = proposal["value"]
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise traitlets.TraitError(f"dale_ratio must be in [0, 1] or None; got {value!r}")
-        return value
+        try:
+            return NETWORK_PARAMS["dale_ratio"].validate(proposal["value"], "ConnectivityEditor")
+        except ParameterError as error:
+            raise traitlets.TraitError(str(error)) from None
 
     @traitlets.observe("n")
     def _resize_mask(self, change):

@@ -2,18 +2,20 @@
 
 Controls: ``N_rec``, Dale's law (enable + ``dale_ratio``), ``autapses``, ``rec_noise``,
 transfer function, initialiser (+ ``spec_rad`` or ``identity_alpha``), recurrent
-connection density, the L1/L2 regularisers and a ``seed``.  Every change is validated:
-an invalid combination shows a clear message in ``message`` (and ``valid`` turns False);
-nothing raises into the notebook.  ``build_model(task)`` turns the controls and a task
-into a :class:`~psychrnn_widgets.models.basic.Basic` network (TensorFlow is imported only
-then).  A painted mask (``set_rec_connectivity``) overrides the density.
+connection density, the L1/L2 regularisers and a ``seed``.  Every control of a
+``network_params`` key is a :class:`~psychrnn_widgets.widgets.controls.ParameterControl`
+built from its declaration in :mod:`psychrnn_widgets.params` (label, PsychRNN's name,
+help, allowed values): a value that cannot be right is refused in the control with the
+reason beside it, ``valid`` turns False and ``network_params`` keeps the last valid
+settings; nothing raises into the notebook.  ``build_model(task)`` turns the controls and
+a task into a :class:`~psychrnn_widgets.models.basic.Basic` network (TensorFlow is
+imported only then).  A painted mask (``set_rec_connectivity``) overrides the density.
 
 Widgets are created and updated on the main thread only.
 """
 from __future__ import annotations
 
 import html
-import math
 import warnings
 
 import ipywidgets as widgets
@@ -23,8 +25,10 @@ import traitlets
 from psychrnn_widgets import transfer
 from psychrnn_widgets.errors import ParameterError
 from psychrnn_widgets.models.constraints import n_excitatory
+from psychrnn_widgets.params import NETWORK_PARAMS, REGULARIZER_KEYS, validate_mask
+from psychrnn_widgets.widgets.controls import ParameterControl
 
-__all__ = ["NetworkPanel", "INITIALIZERS", "REGULARIZER_KEYS"]
+__all__ = ["NetworkPanel", "INITIALIZERS", "REGULARIZER_KEYS", "DECLARED_CONTROLS"]
 
 #: initialiser choices: value -> label
 INITIALIZERS = {
@@ -35,18 +39,12 @@ INITIALIZERS = {
     "const_gauss": "Standard Gaussian",
     "const_unif": "Uniform [-0.1, 0.1)",
 }
-REGULARIZER_KEYS = ("L1_in", "L1_rec", "L1_out", "L2_in", "L2_rec", "L2_out", "L2_firing_rate")
+#: the network_params keys this panel edits, each through its declaration
+DECLARED_CONTROLS = ("N_rec", "dale_ratio", "autapses", "rec_noise", "transfer_function", "spec_rad",
+                     "identity_alpha", "seed") + REGULARIZER_KEYS
 #: task keys copied into the model's params by build_model
 TASK_KEYS = ("N_in", "N_out", "N_steps", "dt", "tau", "N_batch")
 _STYLE = {"description_width": "initial"}
-_W = widgets.Layout(width="200px")
-
-
-def _finite(value):
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 class NetworkPanel(widgets.VBox):
@@ -88,61 +86,64 @@ class NetworkPanel(widgets.VBox):
         self.model = None
         self._mask = None
         self._notes_extra = []
-        c = self.controls = {}
-        c["N_rec"] = widgets.IntText(value=int(p.get("N_rec", 50)), description="N_rec", style=_STYLE, layout=_W)
         dale = p.get("dale_ratio")
+        start = {
+            "N_rec": p.get("N_rec", NETWORK_PARAMS["N_rec"].default),
+            "dale_ratio": 0.8 if dale is None else dale,
+            "autapses": p.get("autapses", NETWORK_PARAMS["autapses"].default),
+            "rec_noise": p.get("rec_noise") or NETWORK_PARAMS["rec_noise"].default,
+            "transfer_function": transfer.name_of(p.get("transfer_function", "relu")) or "relu",
+            "spec_rad": p.get("spec_rad", NETWORK_PARAMS["spec_rad"].default),
+            "identity_alpha": p.get("identity_alpha") or 1.0,
+            "seed": p.get("seed") or 0,
+        }
+        start.update({key: p.get(key) or NETWORK_PARAMS[key].default for key in REGULARIZER_KEYS})
+        #: key -> ParameterControl (declared network_params keys)
+        self.parameter_controls = {key: ParameterControl(NETWORK_PARAMS[key], start[key], width="110px")
+                                   for key in DECLARED_CONTROLS}
+        c = self.controls = {key: control.input for key, control in self.parameter_controls.items()}
         c["dale_enabled"] = widgets.Checkbox(value=dale is not None, description="Dale's law", indent=False,
-                                             layout=widgets.Layout(width="110px"))
-        c["dale_ratio"] = widgets.FloatText(value=0.8 if dale is None else float(dale), description="dale_ratio",
-                                            style=_STYLE, layout=_W, tooltip="fraction of excitatory units")
-        c["autapses"] = widgets.Checkbox(value=bool(p.get("autapses", True)), description="autapses", indent=False,
-                                         layout=widgets.Layout(width="110px"))
-        c["rec_noise"] = widgets.FloatText(value=float(p.get("rec_noise", 0.0) or 0.0), description="rec_noise",
-                                           style=_STYLE, layout=_W)
-        tf_name = transfer.name_of(p.get("transfer_function", "relu")) or "relu"
-        c["transfer_function"] = widgets.Dropdown(options=list(transfer.TRANSFER_FUNCTION_NAMES), value=tf_name,
-                                                  description="transfer", style=_STYLE, layout=_W)
+                                             layout=widgets.Layout(width="110px"),
+                                             tooltip="sign-constrain units: excitatory or inhibitory")
         init_name = _initializer_name(p.get("initializer"), p.get("which_rand_W_rec_init"))
         c["initializer"] = widgets.Dropdown(options=[(label, key) for key, label in INITIALIZERS.items()],
                                             value=init_name, description="initializer", style=_STYLE,
+                                            tooltip=NETWORK_PARAMS["initializer"].describe(),
                                             layout=widgets.Layout(width="300px"))
-        c["spec_rad"] = widgets.FloatText(value=float(p.get("spec_rad", 1.1)), description="spec_rad",
-                                          style=_STYLE, layout=_W)
-        c["identity_alpha"] = widgets.FloatText(value=float(p.get("identity_alpha", 1.0)),
-                                                description="identity_alpha", style=_STYLE, layout=_W)
         c["density"] = widgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.01, description="rec density",
                                            style=_STYLE, layout=widgets.Layout(width="300px"),
+                                           tooltip="fraction of recurrent connections that exist (a random "
+                                                   "rec_connectivity mask)",
                                            continuous_update=False, readout_format=".2f")
-        for key in REGULARIZER_KEYS:
-            c[key] = widgets.FloatText(value=float(p.get(key, 0.0) or 0.0), description=key, style=_STYLE,
-                                       layout=widgets.Layout(width="170px"))
-        c["seed"] = widgets.IntText(value=int(p.get("seed", 0) or 0), description="seed", style=_STYLE, layout=_W)
         self.message = widgets.HTML()
         self.summary = widgets.HTML()
         self.clear_mask_button = widgets.Button(description="Clear painted mask", icon="eraser", disabled=True)
         self.clear_mask_button.on_click(lambda _: self.set_rec_connectivity(None))
 
+        pc = self.parameter_controls
         rows = [
             widgets.HTML("<b>Network</b> (Basic rate RNN)"),
-            widgets.HBox([c["N_rec"], c["transfer_function"], c["rec_noise"], c["seed"]]),
-            widgets.HBox([c["dale_enabled"], c["dale_ratio"], c["autapses"]]),
-            widgets.HBox([c["initializer"], c["spec_rad"], c["identity_alpha"]]),
+            widgets.HBox([pc["N_rec"], pc["transfer_function"], pc["rec_noise"], pc["seed"]],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox([c["dale_enabled"], pc["dale_ratio"], pc["autapses"]], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox([c["initializer"], pc["spec_rad"], pc["identity_alpha"]],
+                         layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([c["density"], self.clear_mask_button]),
             widgets.HTML("Regularisers (means over the effective matrices)"),
-            widgets.HBox([c[k] for k in REGULARIZER_KEYS[:4]]),
-            widgets.HBox([c[k] for k in REGULARIZER_KEYS[4:]]),
+            widgets.HBox([pc[k] for k in REGULARIZER_KEYS], layout=widgets.Layout(flex_flow="row wrap")),
             self.summary,
             self.message,
         ]
         super().__init__(children=rows, **kwargs)
         if p.get("rec_connectivity") is not None:
-            given = np.asarray(p["rec_connectivity"], dtype=np.float64)
-            if given.ndim == 2 and given.shape[0] == given.shape[1] and np.all(given == 1):
-                pass  # a full mask is the density-1 default
-            else:
+            given = validate_mask(p["rec_connectivity"], "rec_connectivity", (None, None))
+            if not np.all(given == 1):  # a full mask is the density-1 default
                 self._store_mask(given)
-        for widget in c.values():
-            widget.observe(self._on_control, names="value")
+        for key, widget in c.items():
+            if key in self.parameter_controls:
+                self.parameter_controls[key].observe(self._on_control, names=["value", "valid"])
+            else:
+                widget.observe(self._on_control, names="value")
         self._on_control(None)
 
     # ------------------------------------------------------------ validation
@@ -165,59 +166,47 @@ class NetworkPanel(widgets.VBox):
         c["density"].disabled = locked or self._mask is not None
         self.clear_mask_button.disabled = locked or self._mask is None
 
+    def _declared(self, key, errors):
+        """The control's last valid value; its refusal reason goes to ``errors`` while the input is invalid."""
+        control = self.parameter_controls[key]
+        if not control.valid:
+            errors.append(control.error)
+        return control.value
+
     def check(self):
         """Validate the controls: ``(network_params or None, errors, notes)``; never raises."""
         c = self.controls
         errors, notes = [], []
         params = {}
-        n_rec = c["N_rec"].value
-        if n_rec < 1:
-            errors.append(f"N_rec must be at least 1 (got {n_rec}).")
-        elif n_rec > 2000:
+        n_rec = self._declared("N_rec", errors)
+        if n_rec > 2000:
             notes.append(f"N_rec = {n_rec} is large: training will be slow.")
-        params["N_rec"] = int(n_rec)
+        params["N_rec"] = n_rec
         if c["dale_enabled"].value:
-            r = c["dale_ratio"].value
-            if not _finite(r) or not 0.0 <= r <= 1.0:
-                errors.append(f"dale_ratio must lie in [0, 1] (the fraction of excitatory units), got {r}.")
-            else:
-                params["dale_ratio"] = float(r)
-                if n_rec >= 1:
-                    n_e = int(r * n_rec)
-                    if n_e == 0:
-                        notes.append("dale_ratio gives no excitatory unit: with Dale's law the output "
-                                     "reads excitatory units only, so the output is constant.")
-                    elif n_e == n_rec and r < 1:
-                        notes.append(f"dale_ratio {r} x N_rec {n_rec} rounds to all units excitatory.")
+            ratio = self._declared("dale_ratio", errors)
+            params["dale_ratio"] = ratio
+            n_e = n_excitatory(ratio, n_rec)
+            if n_e == 0:
+                notes.append("dale_ratio gives no excitatory unit: with Dale's law the output "
+                             "reads excitatory units only, so the output is constant.")
+            elif n_e == n_rec and ratio < 1:
+                notes.append(f"dale_ratio {ratio} x N_rec {n_rec} rounds to all units excitatory.")
         else:
             params["dale_ratio"] = None
-        params["autapses"] = bool(c["autapses"].value)
-        noise = c["rec_noise"].value
-        if not _finite(noise) or noise < 0:
-            errors.append(f"rec_noise must be >= 0, got {noise}.")
-        params["rec_noise"] = float(noise)
-        params["transfer_function"] = c["transfer_function"].value
+        for key in ("autapses", "rec_noise", "transfer_function"):
+            params[key] = self._declared(key, errors)
         init = c["initializer"].value
         if init == "gaussian_spectral_radius":
-            rad = c["spec_rad"].value
-            if not _finite(rad) or rad <= 0:
-                errors.append(f"spec_rad must be > 0, got {rad}.")
-            params["spec_rad"] = float(rad)
+            params["spec_rad"] = self._declared("spec_rad", errors)
         elif init == "alpha_identity":
-            a = c["identity_alpha"].value
-            if not _finite(a):
-                errors.append(f"identity_alpha must be a finite number, got {a}.")
-            params["identity_alpha"] = float(a)
+            params["identity_alpha"] = self._declared("identity_alpha", errors)
         else:
             params["which_rand_W_rec_init"] = init
             notes.append(f"{INITIALIZERS[init]} does not regulate W_rec's eigenvalues; the network may "
                          "explode or die out (the spectral-radius initialiser is the safe default).")
         for key in REGULARIZER_KEYS:
-            v = c[key].value
-            if not _finite(v) or v < 0:
-                errors.append(f"{key} must be >= 0 (a regulariser weight), got {v}.")
-            params[key] = float(v)
-        params["seed"] = int(c["seed"].value)
+            params[key] = self._declared(key, errors)
+        params["seed"] = self._declared("seed", errors)
         mask = self.rec_connectivity(n_rec, errors, notes)
         if mask is not None:
             params["rec_connectivity"] = mask
@@ -231,9 +220,7 @@ class NetworkPanel(widgets.VBox):
         """
         errors = [] if errors is None else errors
         notes = [] if notes is None else notes
-        n_rec = self.controls["N_rec"].value if n_rec is None else n_rec
-        if n_rec < 1:
-            return None
+        n_rec = self.parameter_controls["N_rec"].value if n_rec is None else n_rec
         if self._mask is not None:
             if self._mask.shape != (n_rec, n_rec):
                 errors.append(f"the painted connectivity mask is {self._mask.shape[0]}x{self._mask.shape[1]} "
@@ -246,7 +233,7 @@ class NetworkPanel(widgets.VBox):
         density = float(self.controls["density"].value)
         if density >= 1.0:
             return None
-        rng = np.random.default_rng([int(self.controls["seed"].value) & 0xFFFFFFFF, 7919])
+        rng = np.random.default_rng([int(self.parameter_controls["seed"].value) & 0xFFFFFFFF, 7919])
         mask = (rng.random((n_rec, n_rec)) < density).astype(np.float32)
         if density == 0.0:
             notes.append("density 0: the network has no recurrent connections.")
@@ -294,7 +281,7 @@ class NetworkPanel(widgets.VBox):
 
     # ------------------------------------------------------------ painted mask
     def _store_mask(self, mask):
-        self._mask = np.where(np.asarray(mask, dtype=np.float64) != 0, 1.0, 0.0).astype(np.float32)
+        self._mask = np.asarray(mask, dtype=np.float32)
         self.clear_mask_button.disabled = False
 
     def set_rec_connectivity(self, mask):
@@ -313,15 +300,12 @@ class NetworkPanel(widgets.VBox):
             self.clear_mask_button.disabled = True
         else:
             try:
-                array = np.asarray(mask, dtype=np.float64)
-            except (TypeError, ValueError) as err:
-                self._refuse(f"connectivity mask is not numeric: {err}")
+                array = validate_mask(mask, "rec_connectivity", (None, None))
+            except ParameterError as err:
+                self._refuse(str(err) + ".")
                 return False
-            if array.ndim != 2 or array.shape[0] != array.shape[1] or array.size == 0:
+            if array.shape[0] != array.shape[1] or array.size == 0:
                 self._refuse(f"connectivity mask must be a square (N_rec, N_rec) array, got shape {array.shape}.")
-                return False
-            if not np.all(np.isfinite(array)):
-                self._refuse("connectivity mask has NaN or infinite entries.")
                 return False
             self._store_mask(array)
         self._on_control(None)
@@ -356,7 +340,6 @@ class NetworkPanel(widgets.VBox):
             from psychrnn_widgets.models.initializers import AlphaIdentity, WeightInitializer
 
             kwargs = {k: v for k, v in full.items() if k not in ("identity_alpha",)}
-            kwargs["rng"] = np.random.default_rng(full["seed"])
             if init == "alpha_identity":
                 full["initializer"] = AlphaIdentity(identity_alpha=full["identity_alpha"], **kwargs)
             else:

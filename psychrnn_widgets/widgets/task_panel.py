@@ -11,12 +11,14 @@ a user's own included.
   declared defaults with the current ``dt``, ``tau`` and ``N_batch``.
 * **Controls**: the constructor's arguments, the task's other declared parameters (e.g.
   ``stim_noise``, ``lo``, ``hi``) and, for user tasks, other public numeric attributes.
-  A declared parameter's control takes its label, its tooltip and the help line under
-  it from the :class:`~psychrnn_widgets.params.Parameter` declaration.  A value the
-  declaration refuses is not applied: the reason (the ``ParameterError`` message) is
-  shown beside the control and the task keeps its last valid values.  A valid value
-  builds a *new* task (through the constructor, so every check of the class applies)
-  and sets the panel's ``task`` trait; the preview redraws.
+  A declared parameter gets a :class:`~psychrnn_widgets.widgets.controls.ParameterControl`
+  (as the network panel's): label, tooltip, range and the help line under it all come
+  from its :class:`~psychrnn_widgets.params.Parameter` declaration, and a value the
+  declaration refuses is not applied -- the reason is shown beside the control and the
+  task keeps its last valid values.  Parameters that may be None, tuples and the like are
+  typed as Python literals (``None``, ``(100, 300)``).  A valid value builds a *new* task
+  (through the constructor, so every check of the class applies) and sets the panel's
+  ``task`` trait; the preview redraws.
 * **Help**: ``task_help`` shows the task's description from its docstring.
 
 Widgets are created and updated on the main thread only (the panel is not live during
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import html
 import inspect
 import numbers
@@ -40,6 +43,7 @@ from psychrnn_widgets.errors import ParameterError
 from psychrnn_widgets.params import TASK_CORE_PARAMS
 from psychrnn_widgets.tasks import BUILTIN_TASKS
 from psychrnn_widgets.tasks.task import Task, TaskParameter
+from psychrnn_widgets.widgets.controls import ParameterControl
 
 __all__ = ["TaskPanel"]
 
@@ -77,45 +81,50 @@ def _to_python(value):
     return value
 
 
-def _make_control(name, value, parameter=None):
-    """A widget for ``value`` (Checkbox, IntText, FloatText, Dropdown or Text), or None if unsupported.
-
-    With a declaration, its kind decides (an int or float parameter that may be None is a
-    Text control, so that ``None`` can be typed) and its label, unit and ``describe()``
-    become the description and the tooltip.
-    """
+def _plain_control(name, value):
+    """A widget for an undeclared value (Checkbox, IntText, FloatText or Text), or None if unsupported."""
     value = _to_python(value)
-    label = name
-    if parameter is not None:
-        label = parameter.display_label + (f" ({parameter.unit})" if parameter.unit else "")
-    kwargs = dict(description=label, style=_STYLE, layout=widgets.Layout(width="260px"))
-    kind = parameter.kind if parameter is not None else None
-    nullable = parameter is not None and parameter.allow_none
-    if kind == "choice" and value in parameter.choices:
-        widget = widgets.Dropdown(options=list(parameter.choices), value=value, **kwargs)
-    elif isinstance(value, bool) or (kind == "bool" and not nullable):
-        widget = widgets.Checkbox(value=bool(value), indent=False, **kwargs)
-    elif _is_number(value) and (kind == "int" or (kind is None and isinstance(value, numbers.Integral))) \
-            and not nullable:
-        widget = widgets.IntText(value=int(value), **kwargs)
-    elif _is_number(value) and kind in (None, "float") and not nullable:
-        widget = widgets.FloatText(value=float(value), **kwargs)
-    elif _literal_ok(value):
-        widget = widgets.Text(value=repr(value), continuous_update=False, **kwargs)
-    else:
+    kwargs = dict(description=name, style=_STYLE, layout=widgets.Layout(width="260px"))
+    if isinstance(value, bool):
+        return widgets.Checkbox(value=value, indent=False, **kwargs)
+    if isinstance(value, numbers.Integral):
+        return widgets.IntText(value=int(value), **kwargs)
+    if isinstance(value, numbers.Real):
+        return widgets.FloatText(value=float(value), **kwargs)
+    if _literal_ok(value):
+        return widgets.Text(value=repr(value), continuous_update=False, **kwargs)
+    return None
+
+
+def _parse(raw):
+    """A Text control's value as Python: a literal (``None``, ``0.5``, ``(0.1, 0.3)``), '' as None, else the text."""
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    if not text:
         return None
-    widget.tooltip = parameter.describe() if parameter is not None else ""
-    return widget
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _typed_as_text(parameter):
+    """True when a declared parameter is edited as text: any kind but plain numbers, booleans and choices."""
+    return parameter.kind not in ("int", "float", "bool", "choice") or parameter.allow_none
+
+
+def _text_view(parameter):
+    """The declaration as a text-edited one: same label, help and validation, a Text input."""
+    if parameter.kind == "object":
+        return parameter
+    return dataclasses.replace(parameter, kind="object", check=lambda value, _, where: parameter.validate(value, where))
 
 
 def _read_control(widget):
     """The Python value a control holds (Text is parsed as a literal: ``None``, ``0.5``, ``(0.1, 0.3)``)."""
     if isinstance(widget, widgets.Text):
-        text = widget.value.strip()
-        try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            return text
+        return _parse(widget.value)
     return widget.value
 
 
@@ -181,7 +190,8 @@ class TaskPanel(widgets.VBox):
     Attributes:
         choice (Dropdown): the picker.
         task_help (HTML): what the current task is, from its docstring.
-        controls (dict): parameter name -> widget.
+        controls (dict): parameter name -> its input widget.
+        parameter_controls (dict): declared parameter name -> its ``ParameterControl``.
         errors (dict): parameter name -> HTML beside the control, the reason a value was refused.
         help_lines (dict): parameter name -> HTML help line under the control (declared parameters).
         preview (bqplot.Figure): one trial: inputs (solid), targets (dashed) and mask
@@ -211,8 +221,8 @@ class TaskPanel(widgets.VBox):
         self._choices = dict(BUILTIN_TASKS)
         self._choices.update(self._named(tasks))
         self._shown = {}        # name -> the task last shown under that name
-        self.controls, self.errors, self.help_lines = {}, {}, {}
-        self._parameters = {}
+        self.controls, self.errors, self.help_lines, self.parameter_controls = {}, {}, {}, {}
+        self._descriptors = {}
         self._constructor_names = []
         self._extra_names = []
         self._touched_extras = set()
@@ -336,8 +346,8 @@ class TaskPanel(widgets.VBox):
     @traitlets.observe("locked")
     def _on_locked(self, change):
         self.choice.disabled = change["new"]
-        for widget in self.controls.values():
-            widget.disabled = change["new"]
+        for name, widget in self.controls.items():
+            self.parameter_controls.get(name, widget).disabled = change["new"]
 
     @traitlets.observe("task")
     def _on_task(self, change):
@@ -354,10 +364,12 @@ class TaskPanel(widgets.VBox):
 
     def _make_controls(self, task):
         """(Re)generate ``controls`` for ``task`` from its constructor, declarations and attributes."""
-        for widget in self.controls.values():
-            widget.unobserve(self._on_control, names="value")
+        for name, widget in self.controls.items():
+            source = self.parameter_controls.get(name, widget)
+            source.unobserve(self._on_control, names="value")
         cls = type(task)
-        self.controls, self.errors, self.help_lines, self._parameters = {}, {}, {}, {}
+        self.controls, self.errors, self.help_lines, self.parameter_controls = {}, {}, {}, {}
+        self._descriptors = {}
         self._passthrough, self._touched_extras = {}, set()
         self._constructor_names, self._extra_names = [], []
         self._accepts_seed = False
@@ -399,28 +411,47 @@ class TaskPanel(widgets.VBox):
                 self._extra_names.append(name)
         rows = []
         for name, widget in self.controls.items():
-            widget.disabled = self.locked
-            widget.observe(self._on_control, names="value")
-            rows.append(widgets.VBox([widgets.HBox([widget, self.errors[name]]), self.help_lines[name]],
-                                     layout=widgets.Layout(margin="0 0 4px 0")))
+            control = self.parameter_controls.get(name)
+            if control is not None:
+                control.disabled = self.locked
+                control.observe(self._on_control, names="value")
+                rows.append(widgets.VBox([control, self.help_lines[name]]))
+            else:
+                widget.disabled = self.locked
+                widget.observe(self._on_control, names="value")
+                rows.append(widgets.VBox([widgets.HBox([widget, self.errors[name]]), self.help_lines[name]],
+                                         layout=widgets.Layout(margin="0 0 4px 0")))
         self.controls_box.children = rows
         self._error = self._preview_error = ""
         self._warnings = []
         self._show_message()
 
     def _add_control(self, cls, name, value):
+        """A control for ``name``: a :class:`ParameterControl` for a typed declaration, else a plain widget."""
         descriptor = self._declaration(cls, name)
-        parameter = descriptor.parameter if descriptor is not None else None
-        # an untyped (check-function) declaration: the value's type decides the control
-        widget = _make_control(name, value, parameter if descriptor is None or descriptor.typed else None)
-        if widget is None:
-            return False
-        self.controls[name] = widget
-        self._parameters[name] = descriptor
-        self.errors[name] = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
-        self.help_lines[name] = widgets.HTML(_help_line(parameter))
-        if parameter is not None and not widget.tooltip:
-            widget.tooltip = parameter.describe()
+        value = _to_python(value)
+        if descriptor is not None and descriptor.typed:
+            parameter = descriptor.parameter
+            as_text = _typed_as_text(parameter)
+            if as_text and not _literal_ok(value):
+                return False  # e.g. a list of Task objects: passed through unchanged
+            control = ParameterControl(_text_view(parameter) if as_text else parameter,
+                                       repr(value) if as_text else value, where=cls.__name__, width="260px",
+                                       convert=_parse if as_text else None)
+            self.parameter_controls[name] = control
+            self.controls[name] = control.input
+            self.errors[name] = control.message
+            self.help_lines[name] = widgets.HTML(_help_line(parameter))
+        else:
+            widget = _plain_control(name, value)
+            if widget is None:
+                return False
+            if descriptor is not None:  # an untyped (check-function) declaration: its doc is the help
+                widget.tooltip = descriptor.parameter.help
+            self.controls[name] = widget
+            self.errors[name] = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
+            self.help_lines[name] = widgets.HTML(_help_line(descriptor.parameter if descriptor else None))
+        self._descriptors[name] = descriptor
         return True
 
     def _show_message(self):
@@ -435,25 +466,30 @@ class TaskPanel(widgets.VBox):
         if self._updating:
             return
         owner = change["owner"]
-        name = next((k for k, w in self.controls.items() if w is owner), None)
+        name = next((k for k, w in self.controls.items() if self.parameter_controls.get(k, w) is owner), None)
         if name is None:
             return
-        descriptor = self._parameters.get(name)
-        if descriptor is not None:
-            try:
-                descriptor.validate(_read_control(owner), type(self.task).__name__)
-            except ParameterError as err:
-                self._refuse(name, str(err))
-                return
-        self.errors[name].value = ""
+        descriptor = self._descriptors.get(name)
+        if name not in self.parameter_controls:  # a plain control: validated here
+            if descriptor is not None:
+                try:
+                    descriptor.validate(_read_control(owner), type(self.task).__name__)
+                except ParameterError as err:
+                    self._refuse(name, str(err))
+                    return
+            self.errors[name].value = ""
         if name in self._extra_names:
             self._touched_extras.add(name)
         self.rebuild()
 
     # ------------------------------------------------------------ building
     def values(self):
-        """Current control values, name -> Python value (Text controls parsed as literals)."""
-        return {name: _read_control(w) for name, w in self.controls.items()}
+        """Current control values, name -> Python value (Text controls parsed as literals).
+
+        A declared parameter's control gives its last valid value (a refused input is not used).
+        """
+        return {name: self.parameter_controls[name].value if name in self.parameter_controls else _read_control(w)
+                for name, w in self.controls.items()}
 
     def build_task(self):
         """A new task from the controls (raises on invalid values; :meth:`rebuild` does not)."""
@@ -492,7 +528,7 @@ class TaskPanel(widgets.VBox):
         except Exception as err:  # noqa: BLE001 - the notebook must never see it
             name = getattr(err, "parameter", None)
             if isinstance(err, ParameterError) and name in self.errors:
-                self._refuse(name, str(err))
+                self._refuse(name, str(err))  # e.g. a cross-parameter rule (alpha = dt / tau <= 1)
             else:
                 self._error = f"{type(err).__name__}: {err} (the task keeps its previous values)"
             self._show_message()
@@ -519,6 +555,7 @@ class TaskPanel(widgets.VBox):
                         _set_control(self.controls[name], value)
         finally:
             self._updating = False
+
 
     # ------------------------------------------------------------ preview
     def resample(self):

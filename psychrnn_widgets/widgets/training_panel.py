@@ -25,6 +25,7 @@ import numpy as np
 import traitlets
 
 from ..training.events import TrainingControl
+from ..training.trainer import Trainer
 from .throttle import ThrottledUpdater
 
 __all__ = ["TrainingPanel", "PanelControl"]
@@ -97,7 +98,6 @@ class TrainingPanel(widgets.VBox):
         self.last_event = None
         self.history_trials = 0  # trials of finished runs with the current model
         self._run_trials = 0
-        self._pending_lr = None
         self._rate_mark = None
         self._trials_per_second = None
         self._shown = {}
@@ -229,7 +229,6 @@ class TrainingPanel(widgets.VBox):
         self._run_trials = 0
         self._rate_mark = None
         self._trials_per_second = None
-        self._pending_lr = None
         self.control = PanelControl()
         params = {
             "learning_rate": float(self.learning_rate.value),
@@ -310,22 +309,12 @@ class TrainingPanel(widgets.VBox):
 
     # ------------------------------------------------------------- training thread
     def _on_learning_rate(self, change):
-        if self.running:
-            self._pending_lr = float(change["new"])  # applied by the training thread between steps
-
-    def _apply_pending_lr(self):
-        lr, self._pending_lr = self._pending_lr, None
-        if lr is None:
-            return
-        state = getattr(self._model, "training_state", None)
-        variable = getattr(state, "learning_rate", None)
-        if variable is not None and hasattr(variable, "assign"):
-            variable.assign(lr)
+        if self.running and self._model is not None:
+            Trainer.of(self._model).learning_rate = float(change["new"])  # applied between steps
 
     def _on_event(self, event):
         """TrainingEvent callback (runs on the training thread): store, then maybe flush."""
         self.last_event = event
-        self._apply_pending_lr()
         self._run_trials = event.trials
         trials = self.history_trials + event.trials
         now = time.monotonic()
@@ -351,7 +340,7 @@ class TrainingPanel(widgets.VBox):
     def _run(self, model, source, params):
         outcome = "failed"
         try:
-            self.result = model.train(source, params)
+            self.result = Trainer.of(model).train(source, params)
             event = self.last_event
             outcome = "stopped" if event is not None and event.kind == "stopped" else "done"
         except BaseException as error:  # noqa: BLE001 - shown in the status line, kept in .error

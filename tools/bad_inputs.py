@@ -1,0 +1,428 @@
+"""Try the bad inputs a careful user makes, and count how many get a clear error.
+
+    python tools/bad_inputs.py            # prints a table by category and every unclear case
+    python tools/bad_inputs.py --json     # the same as JSON
+
+Each case is a call that must fail because of one named input: a NaN, inf, negative,
+out-of-range, wrong-type or wrong-shape value, a corrupt file, a misuse.  A case counts
+as **clear** when the call raises one of the package's errors (``ParameterError``, of
+which ``WeightFileError`` is one; ``KeyError`` for a missing required key;
+``FileNotFoundError`` for a missing file; a widget's ``TraitError``; for a panel control,
+the control refusing the value with its reason shown) whose message names the input.
+Anything else is **unclear**: another exception (a TensorFlow or NumPy traceback), a
+message that does not name the input, or no error at all (a silently wrong result).
+
+The cases are generated from the parameter declarations (``psychrnn_widgets.params``:
+every declared value is walked through its own invalid examples) plus hand-written ones
+for inputs that are not parameters (arrays given to ``test`` and ``run_trials``, weight
+files, generators, curricula, perturbations, custom functions, widgets).
+``tests/test_bad_inputs.py`` runs this and requires every case to be clear.
+"""
+import argparse
+import io
+import json
+import math
+import os
+import pickle
+import sys
+import tempfile
+import warnings
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from numpy.lib import format as npy_format  # noqa: E402
+
+CLEAR_TYPES = ("ParameterError", "WeightFileError", "KeyError", "FileNotFoundError", "TraitError")
+
+
+class Case:
+    """One bad input: ``call()`` must fail clearly, naming ``token``."""
+
+    def __init__(self, category, label, call, token):
+        self.category, self.label, self.call, self.token = category, label, call, token
+
+    def run(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                outcome = self.call()
+            except Exception as error:  # noqa: BLE001 - classifying is the point
+                kind = type(error).__name__
+                message = str(error)
+                named = self.token.lower() in message.lower()
+                if kind in CLEAR_TYPES and named:
+                    return "clear", f"{kind}: {message[:160]}"
+                return "unclear", f"{kind}: {message[:300]}"
+        if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], str) and outcome[0] == "refused":
+            message = outcome[1]
+            return ("clear" if self.token.lower() in message.lower() else "unclear"), message[:160]
+        return "unclear", f"no error (returned {type(outcome).__name__})"
+
+
+def _label(value):
+    if isinstance(value, np.ndarray):
+        return f"array{value.shape}{' with NaN' if value.dtype.kind == 'f' and np.isnan(value).any() else ''}"
+    return repr(value)[:24]
+
+
+# ----------------------------------------------------------------------------- the cases
+def network_params_cases(base, shapes):
+    from psychrnn_widgets import Basic
+    from psychrnn_widgets.params import NETWORK_PARAMS
+
+    special = {"initializer": ["NoSuchInitializer", 3, object()], "loss_function": ["no_such_loss", 3, None]}
+    for key, parameter in NETWORK_PARAMS.items():
+        values = special.get(key, parameter.invalid_examples(shapes.get(key)))
+        for value in values:
+            yield Case("network_params", f"{key}={_label(value)}",
+                       lambda key=key, value=value: Basic({**base, key: value}), key)
+    for key in ("name", "N_in", "N_rec", "N_out", "N_steps", "dt", "tau", "N_batch"):
+        params = {k: v for k, v in base.items() if k != key}
+        yield Case("network_params", f"missing {key}", lambda params=params: Basic(params), key)
+    yield Case("network_params", "dt > tau", lambda: Basic({**base, "dt": 200.0}), "dt")
+    yield Case("network_params", "init_minval >= init_maxval",
+               lambda: Basic({**base, "init_minval": 0.5, "init_maxval": 0.1}), "init_minval")
+    yield Case("network_params", "not a dict", lambda: Basic([("N_rec", 5)]), "network_params")
+
+
+def train_params_cases(model, task):
+    from psychrnn_widgets.params import TRAIN_PARAMS
+
+    special = {
+        "curriculum": [3, "stage 1"], "optimizer": ["sgd", 3], "callbacks": [3, [print, 3]], "control": [3],
+        "fixed_weights": [3, {"W_rec": np.full((model.N_rec, model.N_rec), 0.5)},
+                          {"W_rec": np.ones((3, 3))}, {"W_recc": np.ones((model.N_rec, model.N_rec))}],
+        "generator_function": [3],
+    }
+    for key, parameter in TRAIN_PARAMS.items():
+        for value in special.get(key, parameter.invalid_examples()):
+            params = {"training_iters": 8, "verbosity": False, key: value}
+            if key == "performance_cutoff":
+                params["performance_measure"] = lambda *args: 0.0
+            token = "W_rec" if key == "fixed_weights" and isinstance(value, dict) else key
+            token = "W_recc" if isinstance(value, dict) and "W_recc" in value else token
+            yield Case("train_params", f"{key}={_label(value)}",
+                       lambda params=params: model.train(task, params), token)
+    yield Case("train_params", "performance_measure without cutoff",
+               lambda: model.train(task, {"training_iters": 8, "verbosity": False,
+                                          "performance_measure": lambda *a: 1.0}), "performance_cutoff")
+    yield Case("train_params", "source is a number", lambda: model.train(3, {"verbosity": False}),
+               "trial_batch_generator")
+
+
+def task_cases():
+    from psychrnn_widgets.params import TASK_CORE_PARAMS
+    from psychrnn_widgets.tasks import BUILTIN_TASKS
+
+    core = {"dt": 10, "tau": 100, "T": 2000, "N_batch": 8}
+    for name, cls in BUILTIN_TASKS.items():
+        for key in core:
+            for value in TASK_CORE_PARAMS[key].invalid_examples():
+                if value is None:
+                    continue
+                yield Case(f"task {name}", f"{key}={_label(value)}",
+                           lambda cls=cls, key=key, value=value: cls(**{**core, key: value}), key)
+        for value in (-1, 1.5, "abc"):
+            yield Case(f"task {name}", f"seed={value!r}",
+                       lambda cls=cls, value=value: cls(**core, seed=value), "seed")
+        yield Case(f"task {name}", "dt > tau", lambda cls=cls: cls(dt=200, tau=100, T=2000, N_batch=4), "dt")
+    from psychrnn_widgets import PerceptualDiscrimination
+
+    for value in (-0.1, math.nan, math.inf, "high", [0.1, -1]):
+        yield Case("task PerceptualDiscrimination", f"coherence={_label(value)}",
+                   lambda value=value: PerceptualDiscrimination(10, 100, 2000, 8, coherence=value), "coherence")
+    for value in (2, -1, 0.5, "left"):
+        yield Case("task PerceptualDiscrimination", f"direction={value!r}",
+                   lambda value=value: PerceptualDiscrimination(10, 100, 2000, 8, direction=value), "direction")
+
+
+def test_input_cases(model):
+    n_in = model.N_in
+    bad = {
+        "2-D input": np.zeros((3, 10)), "wrong N_in": np.zeros((3, 10, n_in + 1)), "empty batch": np.zeros((0, 10, n_in)),
+        "empty time": np.zeros((3, 0, n_in)), "NaN input": np.full((2, 5, n_in), np.nan),
+        "inf input": np.full((2, 5, n_in), np.inf), "string": "abc", "ragged": [[[0.0] * n_in], [[0.0] * n_in] * 2],
+    }
+    for label, value in bad.items():
+        yield Case("model.test", label, lambda value=value: model.test(value), "trial_batch")
+
+
+def simulator_cases(weights):
+    from psychrnn_widgets import BasicSimulator
+    from psychrnn_widgets.params import ALPHA, NETWORK_PARAMS
+    from psychrnn_widgets.simulation import Clamp, InputPerturbation, Kick, Silence
+
+    for key in ("rec_noise", "dt", "tau", "transfer_function"):
+        for value in NETWORK_PARAMS[key].invalid_examples():
+            if value is None:
+                continue
+            params = {"dt": 10.0, "tau": 100.0, key: value}
+            yield Case("simulator params", f"{key}={_label(value)}",
+                       lambda params=params: BasicSimulator(weights=weights, params=params), key)
+    for value in ALPHA.invalid_examples():
+        if value is not None:
+            yield Case("simulator params", f"alpha={_label(value)}",
+                       lambda value=value: BasicSimulator(weights=weights, params={"alpha": value}), "alpha")
+    for value in NETWORK_PARAMS["seed"].invalid_examples():
+        yield Case("simulator params", f"seed={_label(value)}",
+                   lambda value=value: BasicSimulator(weights=weights, seed=value), "seed")
+    n_rec, n_in = weights["W_rec"].shape[0], weights["W_in"].shape[1]
+    broken = {
+        "missing W_rec": ({k: v for k, v in weights.items() if k != "W_rec"}, "W_rec"),
+        "W_in wrong shape": (dict(weights, W_in=np.zeros((n_rec + 1, n_in))), "W_in"),
+        "b_out wrong shape": (dict(weights, b_out=np.zeros(7)), "b_out"),
+        "NaN in W_rec": (dict(weights, W_rec=np.full((n_rec, n_rec), np.nan)), "W_rec"),
+        "non-binary mask": (dict(weights, rec_connectivity=np.full((n_rec, n_rec), 0.5)), "rec_connectivity"),
+        "dale_ratio 2": (dict(weights, dale_ratio=2.0), "dale_ratio"),
+        "string W_out": (dict(weights, W_out="abc"), "W_out"),
+    }
+    for label, (value, token) in broken.items():
+        yield Case("simulator weights", label,
+                   lambda value=value: BasicSimulator(weights=value, params={"dt": 10, "tau": 100}), token)
+    yield Case("simulator weights", "two sources", lambda: BasicSimulator(weights=weights, weights_path="x.npz"),
+               "weights_path")
+    yield Case("simulator weights", "no source", lambda: BasicSimulator(), "weights")
+    sim = BasicSimulator(weights=weights, params={"dt": 10, "tau": 100})
+    x = np.zeros((2, 20, n_in), np.float32)
+    runs = {
+        "2-D input": (lambda: sim.run_trials(np.zeros((20, n_in))), "trial_input"),
+        "wrong N_in": (lambda: sim.run_trials(np.zeros((2, 20, n_in + 2))), "trial_input"),
+        "NaN input": (lambda: sim.run_trials(np.full((2, 20, n_in), np.nan)), "trial_input"),
+        "t_connectivity shape": (lambda: sim.run_trials(x, t_connectivity=np.ones((3, 3))), "t_connectivity"),
+        "t_connectivity NaN": (lambda: sim.run_trials(x, t_connectivity=np.full((n_rec, n_rec), np.nan)),
+                               "t_connectivity"),
+        "Silence unit out of range": (lambda: sim.run_trials(x, perturbations=[Silence([n_rec])]), "Silence"),
+        "Silence negative start": (lambda: sim.run_trials(x, perturbations=[Silence([0], start=-1)]), "Silence"),
+        "Silence beyond the trial": (lambda: sim.run_trials(x, perturbations=[Silence([0], start=30)]), "Silence"),
+        "Kick NaN delta": (lambda: sim.run_trials(x, perturbations=[Kick(3, np.nan)]), "Kick"),
+        "Kick step 1.5": (lambda: sim.run_trials(x, perturbations=[Kick(1.5, 1.0)]), "Kick"),
+        "Kick step beyond": (lambda: sim.run_trials(x, perturbations=[Kick(99, 1.0)]), "Kick"),
+        "Clamp inf value": (lambda: sim.run_trials(x, perturbations=[Clamp([0], value=np.inf)]), "Clamp"),
+        "input perturbation mode": (lambda: sim.run_trials(x, perturbations=[InputPerturbation(1.0, mode="mul")]),
+                                    "mode"),
+        "not a perturbation": (lambda: sim.run_trials(x, perturbations=[3]), "perturbation"),
+        "rnn_step state shape": (lambda: sim.rnn_step(np.zeros((2, n_rec + 1)), np.zeros((2, n_in))), "state"),
+    }
+    for label, (call, token) in runs.items():
+        yield Case("simulator run", label, call, token)
+
+
+def weight_file_cases(folder, weights):
+    from psychrnn_widgets import Basic, load_weights
+    from psychrnn_widgets.io.weight_files import save_weights
+
+    good = save_weights(folder / "good", weights)
+    files = {}
+    files["truncated"] = good.read_bytes()[: good.stat().st_size // 2]
+    files["text"] = b"W_rec = [[1, 2], [3, 4]]\n"
+    files["empty"] = b""
+    payload = pickle.dumps(np.array([1, 2, 3], dtype=object), protocol=3)
+
+    def member(npy):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(good) as old, zipfile.ZipFile(buffer, "w") as new:
+            for info in old.infolist():
+                new.writestr(info.filename, old.read(info))
+            new.writestr("extra.npy", npy)
+        return buffer.getvalue()
+
+    def object_npy(body, shape=()):
+        buffer = io.BytesIO()
+        npy_format.write_array_header_1_0(buffer, {"descr": "|O", "fortran_order": False, "shape": shape})
+        buffer.write(body)
+        return buffer.getvalue()
+
+    files["os.system pickle"] = member(object_npy(b"cos\nsystem\n(S'echo hacked'\ntR."))
+    files["huge object array"] = member(object_npy(payload.replace(b"(K\x01K\x03\x85", b"(K\x01J\x00\x00\x00\x7f\x85"),
+                                                   (3,)))
+    header = io.BytesIO()
+    npy_format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 11,)})
+    files["header promises 400 GB"] = member(header.getvalue() + b"\0" * 16)
+    for label, content in files.items():
+        path = folder / f"{label.replace(' ', '_')}.npz"
+        path.write_bytes(content)
+        yield Case("weight files", label, lambda path=path: load_weights(path), path.name)
+    yield Case("weight files", "missing file", lambda: load_weights(folder / "absent.npz"), "absent.npz")
+    for label, changed in (("missing b_rec", {k: v for k, v in weights.items() if k != "b_rec"}),
+                           ("wrong W_out shape", dict(weights, W_out=np.zeros((5, weights["W_rec"].shape[0]))))):
+        path = save_weights(folder / label.replace(" ", "_"), changed)
+        n = weights["W_rec"].shape[0]
+        params = dict(name="f", N_in=weights["W_in"].shape[1], N_rec=n, N_out=2, N_steps=10, dt=10, tau=100,
+                      N_batch=4, load_weights_path=str(path))
+        yield Case("weight files", f"model loads {label}", lambda params=params: Basic(params), path.name)
+    bad_mask = dict(weights, rec_connectivity=weights["rec_connectivity"] * 0.5)
+    yield Case("weight files", "save a non-binary mask", lambda: save_weights(folder / "scaled", bad_mask),
+               "rec_connectivity")
+
+
+def data_cases(model, task):
+    n_in, n_out = model.N_in, model.N_out
+
+    def generator(x=None, y=None, mask=None, raw=None):
+        def gen():
+            while True:
+                if raw is not None:
+                    yield raw
+                else:
+                    yield (np.zeros((4, 10, n_in)) if x is None else x, np.zeros((4, 10, n_out)) if y is None else y,
+                           np.ones((4, 10, n_out)) if mask is None else mask)
+        return gen()
+
+    cases = {
+        "y wrong shape": (generator(y=np.zeros((4, 10, n_out + 1))), "y"),
+        "mask wrong time": (generator(mask=np.ones((4, 9, n_out))), "mask"),
+        "NaN target": (generator(y=np.full((4, 10, n_out), np.nan)), "y"),
+        "x wrong N_in": (generator(x=np.zeros((4, 10, n_in + 1))), "x"),
+        "yields a number": (generator(raw=3), "yield"),
+        "yields (x, y)": (generator(raw=(np.zeros((4, 10, n_in)), np.zeros((4, 10, n_out)))), "yield"),
+        "empty generator": (iter(()), "ran out"),
+    }
+    for label, (source, token) in cases.items():
+        yield Case("training data", label,
+                   lambda source=source: model.train(source, {"training_iters": 8, "verbosity": False}), token)
+    import tensorflow as tf
+
+    losses = {
+        "loss returns (B,)": (lambda p, y, m: tf.reduce_mean(tf.square(p - y), axis=[1, 2]), "loss function"),
+        "loss returns None": (lambda p, y, m: None, "loss function"),
+        "loss returns a string": (lambda p, y, m: "low", "loss function"),
+    }
+    from psychrnn_widgets import Basic
+
+    base = dict(name="l", N_in=n_in, N_rec=5, N_out=n_out, N_steps=10, dt=10, tau=100, N_batch=4)
+    for label, (fn, token) in losses.items():
+        yield Case("custom functions", label,
+                   lambda fn=fn: Basic(dict(base, loss_function=fn)).train(task, {"training_iters": 8,
+                                                                                   "verbosity": False}), token)
+    yield Case("custom functions", "regulariser returns a vector",
+               lambda: Basic(dict(base, custom_regularization=lambda m, p: tf.ones(3))).train(
+                   task, {"training_iters": 8, "verbosity": False}), "custom_regularization")
+    yield Case("custom functions", "custom_regularization is a number",
+               lambda: Basic(dict(base, custom_regularization=0.1)), "custom_regularization")
+
+
+def curriculum_and_control_cases(model, task):
+    from psychrnn_widgets import Curriculum, MatchToCategory, TrainingControl
+    from psychrnn_widgets.training.trainer import Trainer
+
+    other = MatchToCategory(10, 100, 2000, 4, N_in=4)
+    cases = {
+        "no tasks": (lambda: Curriculum([]), "task"),
+        "tasks not tasks": (lambda: Curriculum([3, 4]), "tasks"),
+        "different N_in": (lambda: Curriculum([task, other]), "N_in"),
+        "threshold NaN": (lambda: Curriculum([task], thresholds=[math.nan]), "thresholds"),
+        "threshold text": (lambda: Curriculum([task], thresholds=["high"]), "thresholds"),
+        "too few thresholds": (lambda: Curriculum([task, task], thresholds=[0.9]), "thresholds"),
+        "metric_epoch 0": (lambda: Curriculum([task], metric_epoch=0), "metric_epoch"),
+        "metric_epoch 1.5": (lambda: Curriculum([task], metric_epoch=1.5), "metric_epoch"),
+        "set_stage out of range": (lambda: Curriculum([task]).set_stage(3), "stage"),
+        "set_threshold inf": (lambda: Curriculum([task]).set_threshold(0, math.inf), "thresholds"),
+        "set_threshold stage -1": (lambda: Curriculum([task]).set_threshold(-1, 0.5), "stage"),
+    }
+    for label, (call, token) in cases.items():
+        yield Case("curriculum", label, call, token)
+    trainer = Trainer.of(model)
+    for value in (math.nan, math.inf, -0.1, 0, "fast"):
+        yield Case("trainer", f"learning_rate={value!r}",
+                   lambda value=value: setattr(trainer, "learning_rate", value), "learning_rate")
+    stopped = TrainingControl()
+    stopped.request_stop()
+    yield Case("trainer", "reuse a stopped control",
+               lambda: model.train(task, {"training_iters": 8, "verbosity": False, "control": stopped}), "control")
+
+
+def widget_cases():
+    from psychrnn_widgets.params import NETWORK_PARAMS
+    from psychrnn_widgets.widgets.connectivity import ConnectivityEditor
+    from psychrnn_widgets.widgets.network_panel import DECLARED_CONTROLS, NetworkPanel
+
+    panel = NetworkPanel(dict(N_rec=6))
+    for key in DECLARED_CONTROLS:
+        parameter = NETWORK_PARAMS[key]
+        if parameter.kind in ("bool", "choice"):
+            continue
+        for value in parameter.invalid_examples():
+            if isinstance(value, (bool, str, list)) or value is None:
+                continue
+            if parameter.kind in ("int", "seed") and (not math.isfinite(value) or value != int(value)):
+                continue
+
+            def set_control(key=key, value=value):
+                if key == "dale_ratio":
+                    panel.controls["dale_enabled"].value = True
+                panel.controls[key].value = value
+                control = panel.parameter_controls[key]
+                result = ("refused", control.error) if not control.valid else "accepted"
+                panel.controls[key].value = NETWORK_PARAMS[key].default if NETWORK_PARAMS[key].default is not None \
+                    else {"dale_ratio": 0.8, "identity_alpha": 1.0, "seed": 0}[key]
+                return result
+
+            yield Case("network panel", f"{key}={value!r}", set_control, key)
+    editor = ConnectivityEditor(np.ones((3, 3)))
+    for label, value in (("mask of 0.5", [0.5] * 9), ("mask too short", [1, 0, 1]), ("mask NaN", [math.nan] * 9),
+                         ("ragged mask", [[1, 0, 1], [1]])):
+        yield Case("connectivity editor", label, lambda value=value: setattr(editor, "mask", value), "mask")
+    yield Case("connectivity editor", "dale_ratio 2", lambda: setattr(editor, "dale_ratio", 2.0), "dale_ratio")
+
+
+def all_cases(folder):
+    from psychrnn_widgets import Basic, PerceptualDiscrimination
+
+    base = dict(name="bad", N_in=2, N_rec=6, N_out=2, N_steps=20, dt=10.0, tau=100.0, N_batch=4)
+    shapes = {"input_connectivity": (6, 2), "rec_connectivity": (6, 6), "output_connectivity": (2, 6),
+              "W_in": (6, 2), "W_rec": (6, 6), "W_out": (2, 6), "b_rec": (6,), "b_out": (2,), "init_state": (1, 6),
+              "Dale_rec": (6, 6), "Dale_out": (6, 6)}
+    model = Basic(dict(base, name="bad_model"))
+    task = PerceptualDiscrimination(10, 100, 200, 4, seed=0)
+    weights = model.get_weights()
+    yield from network_params_cases(base, shapes)
+    yield from train_params_cases(model, task)
+    yield from task_cases()
+    yield from test_input_cases(model)
+    yield from simulator_cases(weights)
+    yield from weight_file_cases(folder, weights)
+    yield from data_cases(model, task)
+    yield from curriculum_and_control_cases(model, task)
+    yield from widget_cases()
+
+
+def run():
+    """``(results, counts)``: every case with its outcome, and counts by category and outcome."""
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for case in all_cases(Path(folder)):
+            outcome, detail = case.run()
+            results.append({"category": case.category, "case": case.label, "outcome": outcome, "detail": detail})
+    counts = Counter((r["category"], r["outcome"]) for r in results)
+    return results, counts
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print every case as JSON")
+    args = parser.parse_args(argv)
+    results, counts = run()
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    categories = sorted({r["category"] for r in results})
+    print(f"{'category':34} {'cases':>6} {'clear':>6} {'unclear':>8}")
+    for category in categories:
+        clear, unclear = counts[(category, "clear")], counts[(category, "unclear")]
+        print(f"{category:34} {clear + unclear:6d} {clear:6d} {unclear:8d}")
+    total = len(results)
+    clear = sum(r["outcome"] == "clear" for r in results)
+    print(f"{'total':34} {total:6d} {clear:6d} {total - clear:8d}")
+    for r in results:
+        if r["outcome"] != "clear":
+            print(f"UNCLEAR {r['category']}: {r['case']}: {r['detail']}")
+    return 0 if clear == total else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
