@@ -395,7 +395,7 @@ class TaskPanel(widgets.VBox):
                 self._constructor_names.append(p.name)
             else:
                 self._passthrough[p.name] = value
-        structural = set(TASK_CORE_PARAMS) | set(Task._CORE) | _SKIP
+        structural = set(TASK_CORE_PARAMS) | _SKIP
         for name in cls.parameter_names():  # declared, not constructor arguments (stim_noise, lo, hi...)
             if name not in self.controls and name not in self._passthrough and name not in structural:
                 if self._add_control(cls, name, getattr(task, name, None)):
