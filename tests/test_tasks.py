@@ -155,7 +155,7 @@ def expected_dms(task, params, t):
     x[(t >= f) & (t < s), params["sample_stimulus"]] = 1
     x[(t >= d) & (t < te), params["test_stimulus"]] += 1
     c = 0 if params["match"] else 1
-    dec = (t >= te) & (t < e)
+    dec = (t >= d) & (t < e)  # from the test's onset
     y[dec, c], y[dec, 1 - c] = 1.0, 0.2
     m[dec] = 1
     return x, y, m

@@ -26,8 +26,9 @@ class DelayedMatchToSample(Task):
     """Does the test stimulus match the sample seen before the delay? (``N_in`` stimuli and inputs, 2 outputs)
 
     Inputs: one channel per stimulus identity (1 while that stimulus is shown, with white
-    noise on every channel).  Outputs: 0 match, 1 non-match; during the decision period
-    the target is ``hi`` on the correct output and ``lo`` on the other, and the mask is 1.
+    noise on every channel).  Outputs: 0 match, 1 non-match; from the test's onset to the
+    end of the decision period (the monkeys answered while the test was on) the target is
+    ``hi`` on the correct output and ``lo`` on the other, and the mask is 1.
 
     Periods (ms): ``fixation``, ``sample``, ``delay``, ``test``, ``decision``.  The test
     equals the sample with probability ``match_probability``; otherwise it is one of the
@@ -52,7 +53,8 @@ class DelayedMatchToSample(Task):
     sample = TaskParameter(duration_parameter("sample", 300.0, "the sample stimulus"))
     delay = TaskParameter(duration_parameter("delay", (400.0, 800.0), "memory delay"))
     test = TaskParameter(duration_parameter("test", 300.0, "the test stimulus"))
-    decision = TaskParameter(duration_parameter("decision", 300.0, "response window"))
+    decision = TaskParameter(duration_parameter("decision", 300.0, "response window after the test (the answer "
+                                                "counts from the test's onset)"))
     stim_noise = TaskParameter(STIM_NOISE)
     lo = TaskParameter(LO)
     hi = TaskParameter(HI)
@@ -91,6 +93,7 @@ class DelayedMatchToSample(Task):
         trials.add_input(one_hot(trials["sample_stimulus"], self.N_in), "sample")
         trials.add_input(one_hot(trials["test_stimulus"], self.N_in), "test")
         trials.add_noise(white_noise_std(self.dt, self.tau, trials["stim_noise"].astype(float)))
-        trials.set_target(one_hot(choice, 2, on=self.hi, off=self.lo), "decision")
-        trials.set_mask(1.0, "decision")
+        # the answer counts from test onset, as the monkeys released the lever during the test
+        trials.set_target(one_hot(choice, 2, on=self.hi, off=self.lo), ["test", "decision"])
+        trials.set_mask(1.0, ["test", "decision"])
         trials.note(choice=choice)
