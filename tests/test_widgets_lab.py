@@ -398,3 +398,22 @@ def test_lab_painted_mask_becomes_rec_connectivity_and_survives_training():
     W = lab.model.get_weights()["W_rec"]
     assert np.all(W[:8, 10:] == 0) and np.count_nonzero(W[mask == 1]) > 0.9 * mask.sum()
     np.testing.assert_allclose(lab.connectivity.weights_array(), W, atol=1e-6)
+
+
+# ------------------------------------------------------------------ the task picker in the Task tab
+def test_picking_another_task_in_the_lab_rebuilds_the_network_for_it():
+    from psychrnn_widgets.widgets import Lab
+
+    from psychrnn_widgets.tasks import GoNoGo
+
+    task = small_task()
+    lab = Lab(task, network_params(task, N_rec=20), tasks={"my Go/No-Go": GoNoGo(T=900, N_batch=4)})
+    assert lab.setup_tabs.children[0] is lab.task_panel and lab.task_panel.task_name == "PerceptualDiscrimination"
+    assert "my Go/No-Go" in lab.task_panel.choice.options
+    lab.task_panel.task_name = "ProAntiSaccade"
+    picked = lab.task
+    assert type(picked).__name__ == "ProAntiSaccade" and (picked.dt, picked.N_batch) == (10, 32)
+    assert (lab.model.N_in, lab.model.N_out, lab.model.N_rec) == (11, 9, 20)
+    assert lab.training.task is picked and lab.trajectories.task is picked
+    lab.task_panel.choice.value = "PerceptualDiscrimination"  # back to the task as it was
+    assert lab.task is task and (lab.model.N_in, lab.model.N_out) == (2, 2)

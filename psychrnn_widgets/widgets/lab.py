@@ -84,6 +84,8 @@ class Lab(widgets.VBox):
         curriculum: a :class:`~psychrnn_widgets.training.curriculum.Curriculum` or None.
         updater: the shared :class:`ThrottledUpdater` (default: 10 Hz, 10 comm messages per second).
         learning_rate, training_iters: initial training inputs.
+        tasks: more tasks for the Task tab's picker (classes or objects, a list or ``{name: ...}``),
+            besides every built-in task and ``task``.
 
     Attributes: ``task_panel, network_panel, training, trajectories, trajectories3d,
     connectivity, analysis`` (the :class:`~psychrnn_widgets.widgets.analysis_tab.AnalysisTab`),
@@ -94,7 +96,7 @@ class Lab(widgets.VBox):
     """
 
     def __init__(self, task=None, network_params=None, curriculum=None, updater=None, learning_rate=0.001,
-                 training_iters=50000, **kwargs):
+                 training_iters=50000, tasks=None, **kwargs):
         if task is None:
             task = curriculum.current_task if curriculum is not None else default_task()
         network_params = dict(network_params or {})
@@ -110,7 +112,7 @@ class Lab(widgets.VBox):
         self._record = None
 
         self.message = widgets.HTML()
-        self.task_panel = TaskPanel(task)
+        self.task_panel = TaskPanel(task, tasks=tasks)
         self.network_panel = NetworkPanel(network_params)
         model = self.network_panel.build_model(self.task_panel.task, name=self._next_model_name())
         self.training = TrainingPanel(model, self.task_panel.task, curriculum, updater=self.updater,
