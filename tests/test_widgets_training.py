@@ -184,7 +184,7 @@ def test_training_panel_runs_in_background_with_bounded_message_rate(pd_task, mo
     assert len(panel.accuracy_line.x) >= 1  # accuracy every loss_epoch epochs
     assert panel.stop(timeout=30) and not panel.thread.is_alive()
     assert panel.state == "stopped" and not panel.running and not panel.start_button.disabled
-    assert "stopped" in panel.status.value and panel.progress.bar_style == "warning"
+    assert "stopped" in panel.status.value and panel.outcome == "stopped"
 
 
 def test_learning_rate_change_applies_live_and_history_continues(pd_task, model):
@@ -230,7 +230,7 @@ def test_error_in_training_thread_shows_in_status(pd_task, model):
     assert panel.state == "failed" and isinstance(panel.error, RuntimeError)
     assert "RuntimeError: the rig lost its &lt;stimulus&gt; file" in panel.status.value  # escaped HTML
     assert "Traceback" in panel.error_traceback
-    assert panel.progress.bar_style == "danger" and not panel.start_button.disabled
+    assert panel.outcome == "failed" and not panel.start_button.disabled
     assert len(panel.loss_line.x) >= 1  # the steps before the error are kept
     assert np.isfinite(model.test(pd_task.generate_batch(4)[0], noise=False)[0]).all()
 

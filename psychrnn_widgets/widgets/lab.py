@@ -119,7 +119,7 @@ class Lab(widgets.VBox):
         model = self.network_panel.build_model(self.task_panel.task, name=self._next_model_name())
         self.training = TrainingPanel(model, self.task_panel.task, curriculum, updater=self.updater,
                                       learning_rate=learning_rate, training_iters=training_iters)
-        self.trajectories = TrajectoryView(model, self.task_panel.task, updater=self.updater, max_rate_hz=1.0)
+        self.trajectories = TrajectoryView(model, self.task_panel.task, updater=self.updater, max_rate_hz=0.5)
         self.curriculum_panel = CurriculumPanel(curriculum, updater=self.updater) if curriculum is not None else None
         self.history_panel = HistoryPanel(self.history, on_bring_back=self.bring_back, on_load=self.bring_back,
                                           before_save=self._archive_curves, can_change=self._can_change)

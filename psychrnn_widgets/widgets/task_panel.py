@@ -240,6 +240,8 @@ class TaskPanel(widgets.VBox):
                                               tooltip="Draw another trial of the same task")
         self.resample_button.on_click(lambda _: self.resample())
         self.preview = self._make_figure()
+        self.preview.add_class("psychrnn-task-preview")  # stable handles for browser tests
+        self.choice.add_class("psychrnn-task-picker")
         super().__init__(children=[self.choice, self.task_help, self.controls_box, self.message,
                                    widgets.HBox([self.resample_button, self.trial_info]), self.preview], **kwargs)
         self.task = task  # builds the controls and draws the preview (see _on_task)

@@ -13,7 +13,8 @@ What the browser pays for is comm messages, not flushes: with ``message_budget``
 messages per second, all flushers together) a flush is skipped while the messages of
 the last second plus the size of a typical flush would exceed the budget, and a flush
 runs only as many flushers as fit in what is left of the budget (each flusher's size is
-estimated from its last flushes; the ones left out go first at the next flush).  A
+estimated from its last flushes; when one does not fit, it and the ones after it wait, in
+order, and go first at the next flush, so a small flusher never starves a larger one).  A
 dashboard of many views then refreshes less often instead of flooding the front-end.
 
 History series are float32 and downsampled so that ``series(key)`` never returns more
@@ -245,8 +246,12 @@ class ThrottledUpdater:
         return left if left >= smallest or recent == 0 else 0
 
     def _estimate(self, fn):
+        """A flusher's typical size: the median of its last three non-empty flushes (the smallest while there are
+        fewer: one large first flush must not hold the flusher back), 1 before any."""
         sizes = self._sizes.get(fn)
-        return max(sizes) if sizes else 1
+        if not sizes:
+            return 1
+        return int(np.median(sizes)) if len(sizes) >= 3 else min(sizes)
 
     def flush(self):
         """Run every flusher now (e.g. the final flush after a run); always counts."""
@@ -275,12 +280,13 @@ class ThrottledUpdater:
         messages = 0
         waiting, self._waiting = self._waiting, []
         order = [fn for fn in waiting if fn in self._flushers] + [fn for fn in self._flushers if fn not in waiting]
-        for fn in order:
+        for index, fn in enumerate(order):
             fits = messages + self._estimate(fn) <= allowance if allowance is not None else True
             alone = messages == 0 and allowance is not None and allowance >= self.message_budget
             if not fits and not alone:  # (a flusher larger than the whole budget goes out alone)
-                self._waiting.append(fn)  # does not fit this time: first in line next time
-                continue
+                # it and everyone after it wait, in order: nobody behind may use up the budget it waits for
+                self._waiting = list(order[index:])
+                break
             before = self.counter.total if self.counter is not None else 0
             try:
                 sent = fn()
@@ -290,8 +296,9 @@ class ThrottledUpdater:
                     del self.errors[:50]
                 continue
             if self.counter is not None:
+                # what left while it ran (other threads may add to that; the flusher's own count may be high)
                 counted = self.counter.total - before
-                sent = max(counted, sent) if isinstance(sent, int) and not isinstance(sent, bool) else counted
+                sent = min(counted, sent) if isinstance(sent, int) and not isinstance(sent, bool) else counted
             else:
                 sent = sent if isinstance(sent, int) and not isinstance(sent, bool) else 1
             if sent:

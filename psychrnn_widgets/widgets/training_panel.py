@@ -115,9 +115,10 @@ class TrainingPanel(widgets.VBox):
     Public attributes: ``start_button, pause_button, resume_button, stop_button``;
     ``learning_rate, budget`` (the input widgets) and ``learning_rate_control,
     budget_control`` (their :class:`~psychrnn_widgets.widgets.controls.ParameterControl`);
-    ``pending`` (HTML next to Start: what Start will do); ``progress`` (IntProgress, in
-    trials); ``status`` (HTML: state, counts, and the run's trials, elapsed time, time left
-    and rate); ``loss_line, accuracy_line`` (bqplot
+    ``pending`` (HTML next to Start: what Start will do); ``status`` (HTML: the state and
+    counts, then this run's progress bar in trials with the elapsed time, the time left and
+    the rate -- one widget, so one message per update); ``outcome`` (``'done'``,
+    ``'stopped'``, ``'failed'`` or None); ``loss_line, accuracy_line`` (bqplot
     Lines, x in trials), ``overlay_lines``, ``stage_lines``, ``loss_figure,
     accuracy_figure``; ``thread``, ``control``, ``error``, ``error_traceback``, ``result``,
     ``last_event``.
@@ -148,6 +149,8 @@ class TrainingPanel(widgets.VBox):
         self.main_thread = MainThreadQueue(self._lock)
         self._run_id = 0
         self._run_started = None  # (monotonic time, paused seconds so far, pause began) of the current run
+        self._budget = 1
+        self.outcome = None
         self._shown = {}
 
         self.start_button = widgets.Button(description="Start", icon="play", button_style="success",
@@ -164,13 +167,12 @@ class TrainingPanel(widgets.VBox):
         self.learning_rate = self.learning_rate_control.input
         self.budget = self.budget_control.input
         self.pending = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="98%"))
         self.status = widgets.HTML(value=self._status_html())
 
         # no padding: the trial axis starts at 0; bounds move in 1-2-5 steps (rarely: few messages)
         loss_x = bq.LinearScale(min=0.0, max=1000.0, allow_padding=False)
         accuracy_x = bq.LinearScale(min=0.0, max=1000.0, allow_padding=False)
-        loss_scales = {"x": loss_x, "y": bq.LogScale(min=1e-3, max=1.0)}
+        loss_scales = {"x": loss_x, "y": bq.LogScale(min=1e-3, max=1.0, allow_padding=False)}
         accuracy_scales = {"x": accuracy_x, "y": bq.LinearScale(min=0.0, max=1.0, allow_padding=False)}
         empty = np.zeros(0, np.float32)
         self.overlay_lines = [
@@ -188,9 +190,9 @@ class TrainingPanel(widgets.VBox):
                      line_style="dashed", stroke_width=1)
             for scales in (loss_scales, accuracy_scales)]
         self.loss_figure = self._figure([*self.overlay_lines, self.loss_line, self.stage_lines[0]], loss_scales,
-                                        "loss (log)", ".1~e")
+                                        "loss (log)", "~g")
         self.accuracy_figure = self._figure([self.accuracy_line, self.stage_lines[1]], accuracy_scales, "accuracy",
-                                            ".1f")
+                                            ".2~f", y_ticks=[0.0, 0.25, 0.5, 0.75, 1.0])
         self.loss_figure.add_class("psychrnn-loss-figure")  # stable handles for browser tests
         self.accuracy_figure.add_class("psychrnn-accuracy-figure")
 
@@ -206,16 +208,17 @@ class TrainingPanel(widgets.VBox):
         settings = widgets.HBox([self.learning_rate_control, self.budget_control],
                                 layout=widgets.Layout(flex_flow="row wrap"))
         figures = widgets.HBox([self.loss_figure, self.accuracy_figure], layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(children=[buttons, settings, self.progress, self.status, figures], **kwargs)
+        super().__init__(children=[buttons, settings, self.status, figures], **kwargs)
 
     @staticmethod
-    def _figure(marks, scales, label, y_format):
+    def _figure(marks, scales, label, y_format, y_ticks=None):
         # explicit tick formats and scale ranges: bqplot's front-end cannot guess a tick format
         # for an empty or one-point domain ("invalid format: .undefinedg") and the figure breaks.
-        # SI suffixes on the trial axis ("6.07k"); the label sits beside the axis, not on the data
-        x_axis = bq.Axis(scale=scales["x"], label="trials", num_ticks=4, tick_format="~s")
-        y_axis = bq.Axis(scale=scales["y"], side="left", label=label, num_ticks=4, tick_format=y_format,
-                         label_offset="45px")
+        # The trial axis' bounds are 1-2-5 x 10^k, so d3's own ticks are round numbers, labelled
+        # with their SI suffix ("2.5k", "10k"); the label sits beside the axis, not on the data
+        x_axis = bq.Axis(scale=scales["x"], label="trials", tick_format="~s")
+        y_axis = bq.Axis(scale=scales["y"], side="left", label=label, tick_format=y_format, label_offset="45px",
+                         **({"tick_values": np.asarray(y_ticks)} if y_ticks is not None else {}))
         return bq.Figure(marks=marks, axes=[x_axis, y_axis], animation_duration=0,
                          fig_margin={"top": 12, "bottom": 40, "left": 60, "right": 12},
                          layout=widgets.Layout(width="360px", height="230px"))
@@ -280,8 +283,7 @@ class TrainingPanel(widgets.VBox):
                              "training/outcome": None})
         self.last_event = None
         self.error = None
-        self.progress.value = 0
-        self.progress.bar_style = ""
+        self.outcome = None
         self._shown.clear()
         with self._lock:
             self._set_state("idle")
@@ -357,9 +359,8 @@ class TrainingPanel(widgets.VBox):
                 "callbacks": [self._on_event] + list(self.extra_callbacks),
             }
             self._run_started = [time.monotonic(), 0.0, None]
-            self.progress.max = max(budget, 1)
-            self.progress.value = 0
-            self.progress.bar_style = "info"
+            self._budget = max(budget, 1)
+            self.outcome = None
             self.updater.update({"training/outcome": None, "training/event": None})
             self._set_state("running")
             self.status.value = self._status_html(note="compiling the training step…")
@@ -454,6 +455,7 @@ class TrainingPanel(widgets.VBox):
         if run_id != self._run_id:
             return
         self.error, self.error_traceback, self.result = error, tb, result
+        self.outcome = outcome
         self._set_state(outcome)
         self.updater.flush()  # the one final flush
         for hook in list(self.after_run):
@@ -511,11 +513,14 @@ class TrainingPanel(widgets.VBox):
         start, paused, pause_began = self._run_started
         now = time.monotonic()
         active = now - start - paused - (now - pause_began if pause_began is not None else 0.0)
-        done, total = event.trials, max(int(self.progress.max), 1)
+        done, total = min(event.trials, self._budget), self._budget
         rate = done / active if active > 0 and done else None
         left = (total - done) / rate if rate else None
         rate_text = f", {rate:,.0f} trials/s" if rate else ""
-        return (f"<span style='font-family:monospace;font-size:90%'>{done:,}/{total:,} trials "
+        colour = {"done": "#2ca02c", "stopped": "#ff7f0e", "failed": "#d62728"}.get(self.outcome, "#1f77b4")
+        bar = (f"<div class='psychrnn-progress' style='background:#e8e8e8;height:7px;width:98%;margin:2px 0'>"
+               f"<div style='background:{colour};height:7px;width:{100 * done / total:.1f}%'></div></div>")
+        return (f"{bar}<span style='font-family:monospace;font-size:90%'>{done:,}/{total:,} trials "
                 f"[{format_duration(active)}&lt;{format_duration(left)}{rate_text}]</span>")
 
     def _set_ranges(self):
@@ -573,19 +578,6 @@ class TrainingPanel(widgets.VBox):
                 sent += 1
             self._shown["training/stages"] = stages
         sent += self._set_ranges()
-        event = upd.get("training/event")
-        if event is not None and event.kind in ("step", "stage", "start"):
-            value = min(event.trials, self.progress.max)
-            if abs(value - self.progress.value) >= self.progress.max / 100 or value == self.progress.max:
-                if self.progress.value != value:  # the bar moves in 1 % steps: fewer messages
-                    self.progress.value = value
-                    sent += 1
-        outcome = upd.get("training/outcome")
-        if outcome is not None and not self.running:
-            style = {"done": "success", "stopped": "warning", "failed": "danger"}[outcome]
-            if self.progress.bar_style != style:
-                self.progress.bar_style = style
-                sent += 1
         status = self._status_html()
         if self.status.value != status:
             self.status.value = status

@@ -180,8 +180,12 @@ class TrajectoryView(widgets.VBox):
             self._probe = probe_batch(self.task, self.max_lines)
         return self._probe
 
-    def refresh(self):
-        """Recompute the projection from the current weights and redraw; True on success."""
+    def refresh(self, light=False):
+        """Recompute the projection from the current weights and redraw; True on success.
+
+        ``light``: redraw only the lines (one message; the throttled refreshes during
+        training); the start points, labels and legend follow at the next full redraw.
+        """
         self._last_refresh = time.monotonic()
         self._seen_trials = self.updater.get(self.trials_key)
         if self.model is None or self.task is None:
@@ -201,7 +205,7 @@ class TrajectoryView(widgets.VBox):
         self._components = comps
         self.projection, self.colors, self.labels, self.explained = proj, list(colors), list(labels), explained
         self.n_refreshes += 1
-        self._draw()
+        self._draw(light=light)
         self._say("")
         for callback in list(self._callbacks):
             callback(self)
@@ -212,11 +216,16 @@ class TrajectoryView(widgets.VBox):
         if self.message.value != value:
             self.message.value = value
 
-    def _draw(self):
+    def _draw(self, light=False):
         proj = self.projection
         if proj is None:
             return
         i, j = int(self.pc_x.value), int(self.pc_y.value)
+        if light and list(self.lines.colors) == self.colors and list(self.lines.labels) == self.labels:
+            with self.lines.hold_sync():
+                self.lines.x = proj[:, :, i]
+                self.lines.y = proj[:, :, j]
+            return
         with self.lines.hold_sync(), self.start_points.hold_sync():
             self.lines.x = proj[:, :, i]
             self.lines.y = proj[:, :, j]
@@ -226,7 +235,7 @@ class TrajectoryView(widgets.VBox):
                 self.lines.labels = self.labels
             self.start_points.x = proj[:1, 0, i]
             self.start_points.y = proj[:1, 0, j]
-        labels = [f"PC{k + 1}" for k in (i, j)]  # the explained variance is in the legend: fewer messages
+        labels = [f"PC{k + 1}" for k in (i, j)]  # (the explained variance: view.explained; a label per refresh costs)
         if self._x_axis.label != labels[0]:
             self._x_axis.label = labels[0]
         if self._y_axis.label != labels[1]:
@@ -242,12 +251,7 @@ class TrajectoryView(widgets.VBox):
                 seen.append((color, label))
         items = "".join(f"<span style='color:{c};white-space:nowrap'>&#9632; {html.escape(lab)}</span> "
                         for c, lab in seen)
-        variance = ""
-        if self.explained is not None:
-            i, j = int(self.pc_x.value), int(self.pc_y.value)
-            variance = (f" · variance explained: PC{i + 1} {100 * self.explained[i]:.0f}%, "
-                        f"PC{j + 1} {100 * self.explained[j]:.0f}%")
-        return f"<div style='font-size:11px;max-width:420px'>{items}● start{variance}</div>"
+        return f"<div style='font-size:11px;max-width:420px'>{items}● start</div>"
 
     def _flush(self):
         """Flusher: refresh at most ``max_rate_hz`` times per second when the weights changed; returns messages sent."""
@@ -260,7 +264,8 @@ class TrajectoryView(widgets.VBox):
         return 0
 
     def refresh_messages(self):
-        """:meth:`refresh`, returning the number of widget messages it sent (lines, start point, labels, 3-D feeds)."""
-        if not self.refresh():
+        """:meth:`refresh` (light while training, full on the final flush); the widget messages it sent."""
+        light = not self.updater.forcing
+        if not self.refresh(light=light):
             return 1
-        return 3 + len(self._callbacks)  # lines, start point, legend; one per view fed
+        return (1 if light else 3) + len(self._callbacks)  # lines (start point, legend); one per view fed

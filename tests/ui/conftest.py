@@ -197,8 +197,8 @@ def jupyter_lab(tmp_path_factory):
         IPYTHONDIR=str(dirs["ipython"]),
         JUPYTER_PLATFORM_DIRS="1",
         TF_CPP_MIN_LOG_LEVEL="2",
-        # the notebook's scripted training (after the dashboard cell): short in this test
-        QUICKSTART_TRIALS=os.environ.get("QUICKSTART_TRIALS", "500"),
+        # the notebooks' scripted training (after the dashboard cells): short in these tests
+        PSYCHRNN_WIDGETS_FAST="1",
         PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p),
     )
     env.pop("JUPYTER_TOKEN", None)
@@ -238,3 +238,75 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+class VoilaServer:
+    """A running ``voila`` serving one notebook; ``url`` is its page."""
+
+    def __init__(self, proc, port, log_path):
+        self.proc, self.port, self.log_path = proc, port, log_path
+        self.url = f"http://{HOST}:{port}/"
+
+    def log(self, tail=4000):
+        try:
+            with open(self.log_path, errors="replace") as fh:
+                return fh.read()[-tail:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        """Stop the server and the kernel it started, by PID (process group, then descendants); never raises."""
+        pid = self.proc.pid
+        started = set(_descendants(pid))
+        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(pid, sig)
+                except ProcessLookupError:
+                    pass
+            for child in started:
+                if _alive(child):
+                    try:
+                        os.kill(child, sig)
+                    except ProcessLookupError:
+                        pass
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and (self.proc.poll() is None or any(map(_alive, started))):
+                time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def voila_server(tmp_path_factory):
+    """Voilà on 127.0.0.1 serving a copy of ``notebooks/classroom.ipynb`` (skipped without voila)."""
+    _require_browser_stack()
+    pytest.importorskip("voila", reason="the Voilà test needs voila (pip install -e '.[lab]' or '.[test]')")
+    base = tmp_path_factory.mktemp("voila")
+    shutil.copy(os.path.join(REPO, "notebooks", "classroom.ipynb"), base / "classroom.ipynb")
+    runtime = base / "runtime"
+    runtime.mkdir()
+    port = _free_port()
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(base / "config"),
+               TF_CPP_MIN_LOG_LEVEL="2", PSYCHRNN_WIDGETS_FAST="1",
+               PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p))
+    command = [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", f"--Voila.ip={HOST}",
+               "--Voila.port_retries=0", str(base / "classroom.ipynb")]
+    log_path = base / "voila.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, cwd=base, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    server = VoilaServer(proc, port, log_path)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"voila exited with {proc.returncode}:\n{server.log()}")
+            try:
+                with socket.create_connection((HOST, port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"voila did not listen on {port}:\n{server.log()}")
+                time.sleep(0.25)
+        yield server
+    finally:
+        server.stop()
