@@ -21,6 +21,13 @@ Two layouts of the same maths, both with a hand-written backward pass through ti
   states is written and read back (what costs at large N).
 
 Both work time-major: ``x`` (T, B, N_in), states (T, B, N).
+
+An optional leading *network* axis of size K trains K same-shaped networks in one
+program (:class:`~psychrnn_widgets.sweeps.ensemble.Ensemble`): weights get shape
+(K, ...), states (T, K, B, N), and every product in :meth:`LeakyUpdate.step` and
+:meth:`~LeakyUpdate.step_backward` becomes a batched matmul over the K networks, which
+never mix.  Whether the axis is there is read from the static rank of ``W_T`` (2: one
+network, 3: K networks), so the one-network program is the same as before.
 """
 from ._tf import tf
 
@@ -56,10 +63,10 @@ class LeakyUpdate:
         """``x' = (1-alpha) x + alpha (f(x) W_rec_eff^T + d)``.
 
         Args:
-            state: x, (B, N).
-            rates: f(x), (B, N) (computed by the caller, who may reuse it for the readout).
-            drive: d, (B, N): ``u W_in_eff^T + b_rec`` (+ noise / alpha).
-            W_T: ``W_rec_eff^T``, (N, N).
+            state: x, (B, N), or (K, B, N) for K networks.
+            rates: f(x), shaped as ``state`` (computed by the caller, who may reuse it for the readout).
+            drive: d, shaped as ``state``: ``u W_in_eff^T + b_rec`` (+ noise / alpha).
+            W_T: ``W_rec_eff^T``, (N, N), or (K, N, N).
         """
         return (1.0 - self.alpha) * state + self.alpha * (tf.matmul(rates, W_T) + drive)
 
@@ -67,9 +74,9 @@ class LeakyUpdate:
         """The gradient through one :meth:`step`.
 
         Args:
-            g: G = dL/dx', (B, N), the gradient arriving at the step's output.
-            gain: f'(x), (B, N), at the step's input state.
-            W: ``W_rec_eff`` (N, N) (not transposed).
+            g: G = dL/dx', (B, N) or (K, B, N), the gradient arriving at the step's output.
+            gain: f'(x), shaped as ``g``, at the step's input state.
+            W: ``W_rec_eff`` (N, N) or (K, N, N) (not transposed).
 
         Returns:
             ``(dL/dx through this step, dL/d(f(x) W^T + d))``: ``(1-alpha) G + (alpha G W) * f'(x)``
@@ -78,6 +85,25 @@ class LeakyUpdate:
         """
         d_pre = self.alpha * g
         return (1.0 - self.alpha) * g + tf.matmul(d_pre, W) * gain, d_pre
+
+
+def _has_network_axis(W_T):
+    """True when ``W_T`` is (K, N, N): K networks along a leading axis (static rank)."""
+    return W_T.shape.rank == 3
+
+
+def _sum_of_products(a, b, networks):
+    """``sum over all leading axes of a^T b`` per network: (..., I), (..., J) -> (I, J) or (K, I, J).
+
+    With a network axis ``a`` and ``b`` are (T, K, B, .) and the sum runs over T and B.
+    """
+    if networks:  # (T, K, B, .) -> (K, T*B, .): one batched product (einsum's own plan is ~5x slower here)
+        k = tf.shape(a)[1]
+        a = tf.reshape(tf.transpose(a, [1, 0, 2, 3]), [k, -1, tf.shape(a)[-1]])
+        b = tf.reshape(tf.transpose(b, [1, 0, 2, 3]), [k, -1, tf.shape(b)[-1]])
+        return tf.matmul(a, b, transpose_a=True)
+    n_a, n_b = tf.shape(a)[-1], tf.shape(b)[-1]
+    return tf.matmul(tf.reshape(a, [-1, n_a]), tf.reshape(b, [-1, n_b]), transpose_a=True)
 
 
 def _is_unused_output_gradient(gradient):
@@ -95,7 +121,8 @@ def hoisted_recurrence(update):
     """A differentiable ``states = recurrence(drive, W_T, s0)``, work hoisted out of the loops.
 
     ``drive`` (T, B, N) is the drive of every step, ``W_T`` (N, N) is ``W_rec_eff^T``,
-    ``s0`` (B, N); ``states`` (T, B, N) are x_1..x_T.  The backward loop runs
+    ``s0`` (B, N); ``states`` (T, B, N) are x_1..x_T.  With K networks: ``drive``
+    (T, K, B, N), ``W_T`` (K, N, N), ``s0`` (K, B, N), ``states`` (T, K, B, N).  The backward loop runs
     :meth:`LeakyUpdate.step_backward` per step; ``f'`` of all states and the weight
     gradient ``sum_t f(x_t)^T dPre_t`` are single operations outside it.
     """
@@ -117,7 +144,7 @@ def hoisted_recurrence(update):
         def backward(d_states):
             previous = tf.concat([s0[None], states[:-1]], axis=0)  # x_0 .. x_{T-1}
             rates, gain = rates_and_derivative(transfer_function, previous)
-            W = tf.transpose(W_T)
+            W = tf.linalg.matrix_transpose(W_T)
 
             def back_step(t, g, d_pre):
                 g = g + d_states[t]  # G_{t+1}: index t of ``states`` holds x_{t+1}
@@ -129,9 +156,7 @@ def hoisted_recurrence(update):
                 (n_steps - 1, tf.zeros_like(s0), tf.TensorArray(tf.float32, size=n_steps)),
             )
             d_pre = d_pre.stack()
-            n = tf.shape(W_T)[0]
-            d_W_T = tf.matmul(tf.reshape(rates, [-1, n]), tf.reshape(d_pre, [-1, n]), transpose_a=True)
-            return d_pre, d_W_T, d_s0
+            return d_pre, _sum_of_products(rates, d_pre, _has_network_axis(W_T)), d_s0
 
         return states, backward
 
@@ -146,7 +171,9 @@ def fused_recurrence(update, with_noise):
     ``noise`` (T, B, N) (already divided by alpha), step t forms the drive
     ``x_t W_in_T + b [+ noise_t]``, runs :meth:`LeakyUpdate.step` and reads out
     ``f(x_{t+1}) W_out_T`` (b_out is added by the caller).  ``readouts`` (T, B, N_out) and
-    ``states`` (T, B, N) are for x_1..x_T.  The backward loop runs
+    ``states`` (T, B, N) are for x_1..x_T.  With K networks every weight and ``s0`` gets a
+    leading K axis (``b`` is then (K, 1, N)) and ``x``, ``noise``, ``readouts`` and
+    ``states`` are (T, K, B, .).  The backward loop runs
     :meth:`LeakyUpdate.step_backward` per step and accumulates the weight-gradient products
     in the same loop:
 
@@ -172,8 +199,9 @@ def fused_recurrence(update, with_noise):
         states, readouts = states.stack(), readouts.stack()
 
         def backward(d_readouts, d_states):
-            W = tf.transpose(W_T)
-            W_out = tf.transpose(W_out_T)
+            W = tf.linalg.matrix_transpose(W_T)
+            W_out = tf.linalg.matrix_transpose(W_out_T)
+            networks = _has_network_axis(W_T)
             states_used = not _is_unused_output_gradient(d_states)  # no state regulariser: skip (T, B, N) zeros
 
             def back_step(t, previous, next_rates, next_gain, carry, d_W_T, d_W_in_T, d_b, d_W_out_T, noise_grads):
@@ -186,7 +214,7 @@ def fused_recurrence(update, with_noise):
                 carry, d_pre = update.step_backward(g, gain, W)
                 d_W_T += tf.matmul(rates, d_pre, transpose_a=True)
                 d_W_in_T += tf.matmul(x[t], d_pre, transpose_a=True)
-                d_b += tf.reduce_sum(d_pre, axis=0)
+                d_b += tf.reduce_sum(d_pre, axis=-2, keepdims=networks)  # over the batch: (N,) or (K, 1, N)
                 noise_grads = tuple(array.write(t, d_pre) for array in noise_grads)  # only with noise
                 return rates, gain, carry, d_W_T, d_W_in_T, d_b, d_W_out_T, noise_grads
 
