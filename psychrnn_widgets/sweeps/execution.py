@@ -79,6 +79,7 @@ class RunState:
     status: str = "queued"
     attempts: int = 0
     worker: str = None
+    pid: int = None  # of the worker process training it
     epoch: int = 0
     trials: int = 0
     loss: float = None
@@ -214,7 +215,8 @@ class SweepExecution:
                 key = run.group_key()
             except Exception as error:  # noqa: BLE001 - an invalid run fails alone
                 text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-                registry.update(run.run_id, **base, status="failed", error=text, finished=now(), versions=versions())
+                registry.update(run.run_id, **dict(base, status="failed", error=text, finished=now(),
+                                                   versions=versions()))
                 state.status, state.error = "failed", text
                 self._notify(state)
                 continue
@@ -313,7 +315,8 @@ class SweepExecution:
                 if state is None:
                     continue
                 state.attempts += 1
-                state.status, state.worker, state.curve = "running", message.get("worker"), []
+                state.status, state.worker, state.pid = "running", message.get("worker"), message.get("pid")
+                state.curve = []
                 self.registry.update(run_id, **self._identity(self.specs[run_id]), status="running",
                                      attempts=state.attempts, worker=state.worker, started=now())
                 self._notify(state)

@@ -17,7 +17,7 @@ again alone, so one bad run cannot fail the others; a run that still raises come
 
 Progress: ``progress`` is a dask event topic (the worker publishes with
 ``Worker.log_event``; the sweep subscribes) or a callable (in-process runs).  Messages:
-``{'kind': 'start', 'run_ids', 'worker'}`` when a group starts (a retried group starts
+``{'kind': 'start', 'run_ids', 'worker', 'pid'}`` when a group starts (a retried group starts
 again: that is how attempts are counted), and ``{'kind': 'progress', 'points': [[run_id,
 epoch, trials, loss, accuracy], ...]}`` at most every ``progress_interval`` seconds.
 """
@@ -183,7 +183,7 @@ def train_group(runs, progress=None, threads=None, progress_interval=0.25):
     configure_threads(threads)
     send = _sink(progress)
     where = _where()
-    send({"kind": "start", "run_ids": [run.run_id for run in runs], "worker": where})
+    send({"kind": "start", "run_ids": [run.run_id for run in runs], "worker": where, "pid": os.getpid()})
     try:
         results = _train_ensemble(runs, send, progress_interval)
     except Exception as error:  # noqa: BLE001 - isolate the faulty run(s), the others go on
