@@ -593,6 +593,9 @@ TRAIN_PARAMS = _declare(
               label="Control", allow_none=True, check=_check_control),
     Parameter("jit_compile", "bool", None, help="XLA-compile the training step (None: when the model gains)",
               label="XLA", allow_none=True),
+    Parameter("xla_switch", "choice", "at_step", help="when training changes to the XLA-compiled step: 'at_step' "
+              "(a fixed step, so seeded runs are reproducible; waits for a late compiler) or 'when_ready' (as soon "
+              "as it is compiled; never waits)", label="Switch to XLA", choices=("at_step", "when_ready")),
 )
 
 

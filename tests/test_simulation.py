@@ -1,19 +1,14 @@
 """NumPy simulation: equality with the TF models, constructor rules, PsychRNN files, perturbations."""
 import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers import DATA, network_params, reference_run
+from helpers import DATA, network_params, reference_run, run_python
 from psychrnn_widgets import (GRU, LSTM, Basic, BasicSimulator, GRUSimulator, LSTMSimulator, MatchToCategory,
                               ParameterError, PerceptualDiscrimination, Task)
 from psychrnn_widgets.simulation import Clamp, InputPerturbation, Kick, Silence
 
-REPO = Path(__file__).resolve().parents[1]
 TOL = 1e-6  # NumPy float32 vs TensorFlow float32, same operations in the same order
 META = ("alpha", "dt", "tau", "rec_noise", "transfer_function")
 PSYCHRNN1 = os.path.join(DATA, "psychrnn1_pd_basic_weights.npz")
@@ -553,7 +548,7 @@ def test_bad_perturbation_arguments_fail_at_construction():
 
 # ------------------------------------------------------------------ no TensorFlow
 def test_simulation_never_imports_tensorflow(tmp_path):
-    code = textwrap.dedent(f"""
+    result = run_python(f"""
         import sys
         import numpy as np
         from psychrnn_widgets import BasicSimulator, LSTMSimulator, GRUSimulator
@@ -564,8 +559,5 @@ def test_simulation_never_imports_tensorflow(tmp_path):
         assert "tensorflow" not in sys.modules, "tensorflow was imported"
         print("ok")
     """)
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    result = subprocess.run([sys.executable, "-c", code], cwd=str(REPO), env=env, capture_output=True, text=True,
-                            timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

@@ -270,3 +270,21 @@ def test_keras_start_up_skip_is_active_in_a_fresh_process():
             "print(t.KERAS_IMPORT_SKIPPED, 'keras.src.optimizers' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["True", "False"], done.stderr[-2000:]
+
+
+def test_tensorflow_start_up_chatter_does_not_reach_stderr():
+    """Issue 10: no stderr box above the dashboard -- TensorFlow's C++ start-up lines are filtered out."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from psychrnn_widgets import Basic, PerceptualDiscrimination\n"
+            "task = PerceptualDiscrimination(10, 100, 200, 4, seed=0)\n"
+            "model = Basic({**task.get_task_params(), 'name': 'quiet', 'N_rec': 5})\n"
+            "model.train(task, {'training_iters': 8, 'verbosity': False})\n"
+            "import sys; sys.stderr.write('a real warning still shows\\n')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PSYCHRNN_WIDGETS_TF_VERBOSE")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.strip() == "a real warning still shows", done.stderr[-2000:]

@@ -1,18 +1,23 @@
 """Task, network and curriculum panels, headless (ipywidgets without a browser)."""
+import html
 import threading
 import time
 
 import numpy as np
 import pytest
+import traitlets
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("bqplot")
 
-from psychrnn_widgets.tasks import MatchToCategory, PerceptualDiscrimination  # noqa: E402
+from psychrnn_widgets.errors import ParameterError  # noqa: E402
+from psychrnn_widgets.params import TASK_CORE_PARAMS  # noqa: E402
+from psychrnn_widgets.tasks import BUILTIN_TASKS, GoNoGo, MatchToCategory, PerceptualDiscrimination  # noqa: E402
 from psychrnn_widgets.tasks.task import Task, TaskParameter, check_real  # noqa: E402
 from psychrnn_widgets.training.curriculum import Curriculum  # noqa: E402
 from psychrnn_widgets.widgets.curriculum_panel import CurriculumPanel  # noqa: E402
 from psychrnn_widgets.widgets.network_panel import NetworkPanel  # noqa: E402
+from psychrnn_widgets.widgets.controls import label_html  # noqa: E402
 from psychrnn_widgets.widgets.task_panel import TaskPanel  # noqa: E402
 from psychrnn_widgets.widgets.throttle import ThrottledUpdater  # noqa: E402
 
@@ -85,22 +90,28 @@ def test_task_control_changes_preview_and_task():
     assert panel.message.value == ""
 
 
-def test_task_invalid_value_shows_message_and_keeps_task():
+def test_task_invalid_value_is_refused_beside_its_control_and_keeps_task():
     panel = TaskPanel(PerceptualDiscrimination(10, 100, 1000, 8), seed=0)
     task = panel.task
     before = lines_y(panel.input_lines)
     panel.controls["T"].value = -5.0  # must not raise
     assert panel.task is task
-    assert "T must be" in panel.message.value
+    assert "must be a finite number &gt; 0 (ms)" in panel.errors["T"].value  # beside the control
+    error = panel.parameter_controls["T"].error
+    assert error == "PerceptualDiscrimination: T must be a finite number > 0 (ms), got -5.0"
+    assert panel.message.value == ""
     np.testing.assert_array_equal(lines_y(panel.input_lines), before)
     panel.controls["T"].value = 800.0
     assert panel.task is not task and panel.task.T == 800.0
-    assert panel.message.value == ""
+    assert panel.errors["T"].value == "" and panel.message.value == ""
     task = panel.task
     panel.controls["direction"].value = "2"
-    assert "direction must be 0, 1 or None" in panel.message.value and panel.task is task
-    panel.controls["direction"].value = "None"
-    assert panel.task is not task and panel.task.direction is None and panel.message.value == ""
+    assert "must be an integer in [0, 1] or None" in panel.errors["direction"].value
+    assert panel.task is task
+    panel.controls["direction"].value = "None"  # back to the value it had: nothing to rebuild
+    assert panel.task is task and panel.task.direction is None and panel.errors["direction"].value == ""
+    panel.controls["direction"].value = "1"
+    assert panel.task is not task and panel.task.direction == 1
 
 
 def test_resample_draws_a_new_trial_of_the_same_task():
@@ -137,7 +148,8 @@ def test_controls_for_a_user_subclass():
     assert not any(w.disabled for w in panel.controls.values())
 
     panel.controls["amplitude"].value = -1.0
-    assert "amplitude must be &gt;= 0" in panel.message.value and panel.task.amplitude == 2.5
+    assert "amplitude must be a finite number &gt;= 0" in panel.errors["amplitude"].value
+    assert panel.task.amplitude == 2.5
 
 
 def test_setting_task_from_outside_regenerates_controls():
@@ -149,6 +161,62 @@ def test_setting_task_from_outside_regenerates_controls():
     assert n_lines <= 20
     panel.controls["N_in"].value = 4
     assert panel.task.N_in == 4 and lines_y(panel.input_lines).shape == (4, 200)
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_TASKS))
+def test_every_builtin_task_in_the_picker_with_its_own_controls_and_preview(name):
+    panel = TaskPanel(PerceptualDiscrimination(20, 100, 1000, 8, seed=0), seed=0)
+    assert list(panel.choice.options)[:len(BUILTIN_TASKS)] == list(BUILTIN_TASKS)
+    panel.task_name = name
+    task = panel.task
+    assert type(task) is BUILTIN_TASKS[name] and panel.choice.value == name
+    assert (task.dt, task.tau, task.N_batch) == (20, 100, 8)  # carried over from the task shown before
+    assert panel.message.value == ""
+    assert type(task).__name__ in panel.task_help.value and len(panel.task_help.value) > 80
+    # the preview shows this task: its inputs (at most 20 lines in all), against time in ms
+    n_lines = sum(lines_y(m).shape[0] for m in (panel.input_lines, panel.target_lines, panel.mask_lines))
+    assert n_lines <= 20 and lines_y(panel.input_lines).shape[1] == task.N_steps
+    assert float(np.max(panel.input_lines.x)) == pytest.approx((task.N_steps - 1) * task.dt)
+    # every declared parameter has a control taking its label, tooltip and help line from the declaration
+    declared = type(task).parameters()
+    assert set(declared) - set(TASK_CORE_PARAMS) <= set(panel.controls)
+    for n in [n for n in panel.controls if n in declared]:
+        parameter, control = declared[n], panel.parameter_controls[n]
+        assert control.label.value == label_html(parameter) and control.input is panel.controls[n]
+        assert control.input.tooltip == parameter.describe()
+        assert html.escape(parameter.help) in panel.help_lines[n].value
+        if parameter.kind in ("int", "float") and not parameter.allow_none:
+            # a refused value: the declaration's own reason, beside the control; the task stays
+            bad = (parameter.low - 1) if parameter.low is not None else float("nan")
+            with pytest.raises(ParameterError) as info:
+                parameter.validate(bad, where=name)
+            panel.controls[n].value = bad
+            assert control.error == str(info.value) and panel.task is task
+            assert html.escape(info.value.allowed) in panel.errors[n].value
+
+
+def test_picking_tasks_by_name_keeps_each_tasks_edits():
+    panel = TaskPanel(PulseTask(10, 100, 400, 4, amplitude=1.0, seed=0), seed=0, tasks=[GoNoGo])
+    assert panel.task_name == "PulseTask" and "PulseTask" in panel.choice.options
+    first = panel.task
+    panel.controls["amplitude"].value = 2.0
+    edited = panel.task
+    panel.choice.value = "GoNoGo"  # the Dropdown and the trait are the same choice
+    assert isinstance(panel.task, GoNoGo) and panel.task_name == "GoNoGo"
+    assert "go_probability" in panel.controls and "amplitude" not in panel.controls
+    assert "Go probability" in panel.parameter_controls["go_probability"].label.value
+    panel.controls["go_probability"].value = 1.5
+    assert "must be a finite number in [0, 1]" in panel.errors["go_probability"].value
+    panel.controls["go_probability"].value = 1.0
+    assert panel.task.go_probability == 1.0 and np.all(lines_y(panel.target_lines).max() == 1.0)
+    panel.task_name = "PulseTask"
+    assert panel.task is edited and edited is not first and panel.task.amplitude == 2.0
+    panel.task_name = "GoNoGo"
+    assert panel.task.go_probability == 1.0
+    with pytest.raises(traitlets.TraitError, match="unknown task"):
+        panel.task_name = "NoSuchTask"
+    panel.locked = True
+    assert panel.choice.disabled
 
 
 def test_long_trials_are_downsampled():
@@ -303,7 +371,7 @@ def _metric_batch(curriculum, correct=True):
 
 
 def _current_rows(panel):
-    return [k for k, row in enumerate(panel.rows) if row.layout.border.startswith("2px solid #")]
+    return [k for k, label in enumerate(panel.stage_labels) if "&#9654;" in label.value]
 
 
 def test_curriculum_panel_lists_and_steps_stages():

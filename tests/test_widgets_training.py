@@ -174,7 +174,7 @@ def test_training_panel_runs_in_background_with_bounded_message_rate(pd_task, mo
     loss_msgs = log.to(panel.loss_line, t0, t1)
     status_msgs = log.to(panel.status, t0, t1)
     assert steps > 20  # many more steps than updates: the updates are throttled
-    assert 3 <= len(loss_msgs) <= 10 * window + 2
+    assert 2 <= len(loss_msgs) <= 10 * window + 2
     assert len(status_msgs) <= 10 * window + 2
     assert flushes <= 10 * window + 2
     assert all({"x", "y"} <= keys for _, _, keys in loss_msgs)  # x and y in one message (hold_sync)
@@ -206,7 +206,8 @@ def test_learning_rate_change_applies_live_and_history_continues(pd_task, model)
     assert panel.trials == 2 * 32 * 40
     assert panel.loss_line.x[-1] == pytest.approx(2 * 32 * 40) and first_run_x[-1] == pytest.approx(32 * 40)
     assert len(panel.loss_line.x) == 80
-    assert "done" in panel.status.value and "1,280" not in panel.status.value and "2,560 trials" in panel.status.value
+    first_line = panel.status.value.split("</div>")[0]  # the counts line (the second is this run's progress)
+    assert "done" in first_line and "1,280" not in first_line and "2,560 trials" in first_line
 
 
 def test_error_in_training_thread_shows_in_status(pd_task, model):
@@ -250,7 +251,7 @@ def test_start_without_model_says_so_and_pause_resume_states(pd_task, model):
         panel.model = None  # not while training
     assert panel.resume() and panel.state == "running"
     assert wait_until(lambda: panel.epoch > frozen + 3, 60)
-    assert panel.stop() and panel.state == "stopped"
+    assert panel.stop(timeout=30) and panel.state == "stopped"
 
 
 # --------------------------------------------------------------------------- trajectory view
@@ -323,7 +324,7 @@ def test_trajectory_view_refresh_rate_during_training(pd_task, model, monkeypatc
     t0, n0 = time.monotonic(), view.n_refreshes
     time.sleep(2.0)
     t1, n1 = time.monotonic(), view.n_refreshes
-    assert panel.stop()
+    assert panel.stop(timeout=30)
     assert 1 <= n1 - n0 <= 2 * (t1 - t0) + 1
     assert len(log.to(view.lines, t0, t1)) <= 2 * (t1 - t0) + 1
     final = view.n_refreshes
@@ -332,3 +333,22 @@ def test_trajectory_view_refresh_rate_during_training(pd_task, model, monkeypatc
     from psychrnn_widgets.widgets.trajectory_view import pca_project
 
     np.testing.assert_allclose(np.abs(view.projection), np.abs(pca_project(states, 3)[0]), rtol=1e-4, atol=1e-4)
+
+
+def test_the_comm_counter_sees_every_widget_message():
+    """ipywidgets' private ``Widget._send`` is what the message budget counts; fail loudly if it changes."""
+    import ipywidgets as widgets
+    from ipywidgets.widgets.widget import Widget
+
+    from psychrnn_widgets.widgets.comm_counter import COUNTER
+
+    assert callable(getattr(Widget, "_send", None)), "ipywidgets no longer has Widget._send"
+    assert COUNTER.install() and COUNTER.available
+    before = COUNTER.total
+    label = widgets.HTML()
+    label.value = "a"
+    label.value = "b"
+    with label.hold_sync():
+        label.value = "c"
+        label.description = "d"
+    assert COUNTER.total - before == 3  # one message per change, one for a held batch

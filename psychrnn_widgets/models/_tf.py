@@ -21,14 +21,93 @@ import sys
 KERAS_IMPORT_SKIPPED = False
 
 
+#: lines TensorFlow's C++ start-up prints to the process's stderr that say nothing a user acts on
+#: (in a notebook they become a red stderr box above the first output)
+START_UP_CHATTER = (
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "oneDNN custom operations are on",
+    "This TensorFlow binary is optimized to use available CPU instructions",
+    "To enable the following instructions",
+    "Unable to register cuDNN factory", "Unable to register cuFFT factory", "Unable to register cuBLAS factory",
+    "computation placer already registered", "TF-TRT Warning: Could not find TensorRT",
+    "Could not find cuda drivers on your machine, GPU will not be used",
+    "oneDNN supports DT_INT32 only on platforms with AVX-512",
+)
+
+
+class _QuietStderr:
+    """Context manager: file descriptor 2 captured while inside; on leaving, every line that is not
+    start-up chatter is printed as it came.
+
+    TensorFlow's C++ code writes to the process's stderr (not Python's ``sys.stderr``), so
+    only a descriptor-level capture keeps it out of the notebook.  Re-entrant across
+    threads (the first to enter captures, the last to leave restores), since the first
+    training step and the XLA compiler may run at the same time.
+    ``PSYCHRNN_WIDGETS_TF_VERBOSE=1`` turns the filter off.
+    """
+
+    def __init__(self):
+        import threading
+
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved = None
+        self._captured = None
+
+    def __enter__(self):
+        if os.environ.get("PSYCHRNN_WIDGETS_TF_VERBOSE"):
+            return self
+        import tempfile
+
+        with self._lock:
+            if self._depth == 0:
+                try:
+                    sys.stderr.flush()
+                    saved = os.dup(2)
+                except (OSError, ValueError, AttributeError):  # no usable descriptor 2: nothing to do
+                    return self
+                self._saved, self._captured = saved, tempfile.TemporaryFile()
+                os.dup2(self._captured.fileno(), 2)
+            self._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            if self._depth == 0:
+                return False
+            self._depth -= 1
+            if self._depth:
+                return False
+            saved, captured, self._saved, self._captured = self._saved, self._captured, None, None
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", "replace")
+            captured.close()
+        kept = [line for line in text.splitlines(keepends=True)
+                if line.strip() and not any(noise in line for noise in START_UP_CHATTER)]
+        if kept:
+            os.write(2, "".join(kept).encode("utf-8"))
+        return False
+
+
+#: use as ``with quiet_stderr: ...`` around TensorFlow calls that print start-up chatter
+quiet_stderr = _QuietStderr()
+
+
+def _import_quietly(do_import):
+    with quiet_stderr:
+        return do_import()
+
+
 def _import_tensorflow():
     global KERAS_IMPORT_SKIPPED
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # INFO logs after start-up (e.g. XLA's) stay quiet too
     if "tensorflow" in sys.modules or "TF_USE_LEGACY_KERAS" in os.environ or importlib.util.find_spec("tf_keras"):
-        import tensorflow
-        return tensorflow
+        return _import_quietly(lambda: importlib.import_module("tensorflow"))
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     try:
-        import tensorflow
+        tensorflow = _import_quietly(lambda: importlib.import_module("tensorflow"))
     finally:
         del os.environ["TF_USE_LEGACY_KERAS"]
     KERAS_IMPORT_SKIPPED = _restore_keras_path(tensorflow)
@@ -103,4 +182,4 @@ class GraphFunction:
         return self._with_fallback(lambda function: function.get_concrete_function(*args, **kwargs))
 
 
-__all__ = ["tf", "GraphFunction", "KERAS_IMPORT_SKIPPED"]
+__all__ = ["tf", "GraphFunction", "KERAS_IMPORT_SKIPPED", "quiet_stderr"]

@@ -7,23 +7,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from psychrnn_widgets.errors import ParameterError
+from psychrnn_widgets.params import Parameter
+from psychrnn_widgets.tasks.declarations import HI, LO, STIM_NOISE
 from psychrnn_widgets.tasks.perceptual_discrimination import psychrnn_noise_std
-from psychrnn_widgets.tasks.task import (
-    Task,
-    TaskParameter,
-    argmax_accuracy,
-    check_real,
-    spread_channels,
-)
+from psychrnn_widgets.tasks.task import Task, TaskParameter
 
 __all__ = ["DelayedDiscrimination"]
 
 _F_MIN, _F_MAX = 10, 34  # frequency range mapped onto input levels 0.4 .. 1.2
 
-
-def _optional_duration(name, value):
-    return check_real(name, value, minimum=0, allow_none=True)
+#: the epochs in order: (period name, its start key in the trial params, its duration parameter, scale of T)
+_EPOCHS = (
+    ("fixation", None, "onset_time", 1 / 8),
+    ("stimulus_1", "stimulus_1", "stim_duration_1", 1 / 4),
+    ("delay", "delay", "delay_duration", 1 / 4),
+    ("stimulus_2", "stimulus_2", "stim_duration_2", 1 / 4),
+    ("decision", "decision", "decision_duration", 1 / 8),
+)
 
 
 def scale_positive(f):
@@ -36,20 +36,51 @@ def scale_negative(f):
     return 0.4 + 0.8 * (_F_MAX - f) / (_F_MAX - _F_MIN)
 
 
+def _duration(name, what, scale):
+    return Parameter(name, "float", None, allow_none=True, low=0.0, unit="ms", group="timing",
+                     label=what.capitalize(),
+                     help=f"fixed {what}; None draws it per trial, uniform on [0, T*{scale:g}]")
+
+
+def _check_pairs(value, parameter, where):
+    try:
+        pairs = [(float(a), float(b)) for a, b in value]
+    except (TypeError, ValueError):
+        parameter.fail(value, where)
+    if not pairs or not all(np.isfinite(pairs).ravel()) or any(a == b for a, b in pairs):
+        parameter.fail(value, where)
+    return [tuple(int(v) if float(v).is_integer() else v for v in pair) for pair in pairs]
+
+
+def _check_options(value, parameter, where):
+    options = list(value) if isinstance(value, (list, tuple)) else None
+    if not options or any(o not in (">", "<") for o in options):
+        parameter.fail(value, where)
+    return options
+
+
+FREQUENCY_PAIRS = Parameter("frequency_pairs", "object", None, check=_check_pairs, label="Frequency pairs",
+                            help="a non-empty list of (f_high, f_low) pairs in Hz (different values), one drawn "
+                                 "per trial", unit="Hz", group="conditions")
+DECISION_OPTIONS = Parameter("decision_options", "object", None, check=_check_options, label="Orders",
+                             help="a non-empty list of '>' (f1 = f_high first) and '<' (f_low first), one drawn "
+                                  "per trial", group="conditions")
+
+
 class DelayedDiscrimination(Task):
     """Was the first vibration frequency higher ('>') or lower ('<') than the second?
 
     2 inputs, 2 outputs.  Epochs of each trial (ms), each drawn uniformly unless fixed:
 
-    ==================  ==================  ==============================
-    epoch               random duration     fixed by
-    ==================  ==================  ==============================
-    fore period         ``U * T/8``         ``onset_time``
-    stimulus 1          ``U * T/4``         ``stim_duration_1``
-    delay               ``U * T/4``         ``delay_duration``
-    stimulus 2          ``U * T/4``         ``stim_duration_2``
-    decision            ``U * T/8``         ``decision_duration``
-    ==================  ==================  ==============================
+    ==============  ==================  ==============================
+    period          random duration     fixed by
+    ==============  ==================  ==============================
+    ``fixation``    ``U * T/8``         ``onset_time``
+    ``stimulus_1``  ``U * T/4``         ``stim_duration_1``
+    ``delay``       ``U * T/4``         ``delay_duration``
+    ``stimulus_2``  ``U * T/4``         ``stim_duration_2``
+    ``decision``    ``U * T/8``         ``decision_duration``
+    ==============  ==================  ==============================
 
     The pair ``(f_high, f_low)`` is drawn from ``frequency_pairs`` and the order from
     ``decision_options``: '>' presents ``f1 = f_high`` then ``f2 = f_low`` (correct
@@ -68,18 +99,23 @@ class DelayedDiscrimination(Task):
             (None | float >= 0): fix that epoch's duration; None draws it per trial.
         seed (None | int | numpy.random.Generator): makes batches reproducible.
 
-    Trial-param keys: ``stimulus_1, delay, stimulus_2, decision, end`` (epoch start
-    times, ms), ``stim_noise, f1, f2, choice`` (0 for '>', 1 for '<').
+    Trial parameters: ``stimulus_1, delay, stimulus_2, decision, end`` (epoch start
+    times, ms), ``stim_noise, f1, f2, choice`` (0 for '>', 1 for '<') (PsychRNN's);
+    metadata ``evidence`` (``f2 - f1`` in Hz: positive favours choice 1) and ``epochs``.
     """
 
-    onset_time = TaskParameter(_optional_duration, "Fixed fore period (ms) or None.")
-    stim_duration_1 = TaskParameter(_optional_duration, "Fixed first-stimulus duration (ms) or None.")
-    delay_duration = TaskParameter(_optional_duration, "Fixed delay (ms) or None.")
-    stim_duration_2 = TaskParameter(_optional_duration, "Fixed second-stimulus duration (ms) or None.")
-    decision_duration = TaskParameter(_optional_duration, "Fixed decision window (ms) or None.")
+    onset_time = TaskParameter(_duration("onset_time", "fore period", 1 / 8))
+    stim_duration_1 = TaskParameter(_duration("stim_duration_1", "first-stimulus duration", 1 / 4))
+    delay_duration = TaskParameter(_duration("delay_duration", "delay", 1 / 4))
+    stim_duration_2 = TaskParameter(_duration("stim_duration_2", "second-stimulus duration", 1 / 4))
+    decision_duration = TaskParameter(_duration("decision_duration", "decision window", 1 / 8))
+    frequency_pairs = TaskParameter(FREQUENCY_PAIRS)
+    decision_options = TaskParameter(DECISION_OPTIONS)
+    stim_noise = TaskParameter(STIM_NOISE)
+    lo = TaskParameter(LO)
+    hi = TaskParameter(HI)
 
-    _param_keys = ("stimulus_1", "delay", "stimulus_2", "decision", "end",
-                   "stim_noise", "f1", "f2", "choice")
+    scored_by_choice = True
 
     def __init__(self, dt, tau, T, N_batch, onset_time=None, stim_duration_1=None,
                  delay_duration=None, stim_duration_2=None, decision_duration=None, seed=None):
@@ -95,100 +131,45 @@ class DelayedDiscrimination(Task):
         self.hi = 1.0
         self.stim_noise = 0.1
 
-    # ------------------------------------------------------------ PsychRNN-style API
-    def trial_function(self, time, params):
-        """Input, target and mask at ``time`` ms for one trial (per-trial fallback)."""
-        x_t = self.noise_input(psychrnn_noise_std(self.dt, params["stim_noise"]))
-        y_t = np.zeros(self.N_out)
-        mask_t = np.zeros(self.N_out)
-        if params["stimulus_1"] <= time < params["delay"]:
-            x_t[0] += scale_positive(params["f1"])
-            x_t[1] += scale_negative(params["f1"])
-        if params["stimulus_2"] <= time < params["decision"]:
-            x_t[0] += scale_positive(params["f2"])
-            x_t[1] += scale_negative(params["f2"])
-        if params["decision"] <= time < params["end"]:
-            choice = int(params["choice"])
-            y_t[choice] = self.hi
-            y_t[1 - choice] = self.lo
-            mask_t[:] = 1
-        return x_t, y_t, mask_t
-
-    def accuracy_function(self, correct_output, test_output, output_mask):
-        """Fraction of trials whose larger time-mean masked output is the target's."""
-        return argmax_accuracy(correct_output, test_output, output_mask)
-
-    # ------------------------------------------------------------ vectorised path
-    def _duration(self, fixed, scale, n):
-        if fixed is not None:
-            return np.full(n, float(fixed))
-        return self.rng.random(n) * scale
-
-    def _sample_columns(self, n, batch):
-        T = self.T
-        onset = self._duration(self.onset_time, T / 8.0, n)
-        stim_1 = self._duration(self.stim_duration_1, T / 4.0, n)
-        delay = self._duration(self.delay_duration, T / 4.0, n)
-        stim_2 = self._duration(self.stim_duration_2, T / 4.0, n)
-        decision = self._duration(self.decision_duration, T / 8.0, n)
-
+    def sample_trials(self, n, batch=1):
+        """Epoch start times (ms), frequencies and the correct choice of ``n`` trials."""
+        starts = {}
+        t = np.zeros(n)
+        for name, start_key, duration_key, scale in _EPOCHS:
+            if start_key is not None:
+                starts[start_key] = t
+            fixed = getattr(self, duration_key)
+            t = t + (np.full(n, float(fixed)) if fixed is not None else self.rng.random(n) * (self.T * scale))
+        starts["end"] = t
         pairs = np.asarray(self.frequency_pairs)
-        if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) == 0:
-            raise ParameterError(
-                f"frequency_pairs must be a non-empty list of (f_high, f_low) pairs, "
-                f"got {self.frequency_pairs!r}"
-            )
-        options = list(self.decision_options)
-        if not options or any(o not in (">", "<") for o in options):
-            raise ParameterError(
-                f"decision_options must be a non-empty list of '>' and '<', got {options!r}"
-            )
         pair = pairs[self.rng.integers(len(pairs), size=n)]
-        greater = np.asarray([o == ">" for o in options])[self.rng.integers(len(options), size=n)]
-
-        start_delay = onset + stim_1
-        start_stim_2 = start_delay + delay
-        start_decision = start_stim_2 + stim_2
+        greater = np.asarray([o == ">" for o in self.decision_options])[
+            self.rng.integers(len(self.decision_options), size=n)]
         return {
-            "stimulus_1": onset,
-            "delay": start_delay,
-            "stimulus_2": start_stim_2,
-            "decision": start_decision,
-            "end": start_decision + decision,
+            **starts,
             "stim_noise": np.full(n, float(self.stim_noise)),
             "f1": np.where(greater, pair[:, 0], pair[:, 1]),
             "f2": np.where(greater, pair[:, 1], pair[:, 0]),
             "choice": np.where(greater, 0, 1),
         }
 
-    def _render_columns(self, columns, noise):
-        col = {k: np.asarray(columns[k]) for k in self._param_keys}
-        choice = col["choice"].astype(np.intp)
+    def describe_trials(self, trials):
+        """Periods, inputs, targets and mask of the trials (see the class docstring)."""
+        choice = trials["choice"].astype(np.intp)
         if np.any((choice != 0) & (choice != 1)):
-            raise ParameterError("trial param 'choice' must be 0 or 1")
-        n = choice.shape[0]
-        t = self.times  # (N_steps,) in ms
-
-        def window(start, stop):
-            return (col[start][:, None] <= t) & (t < col[stop][:, None])
-
-        f1, f2 = col["f1"].astype(np.float64), col["f2"].astype(np.float64)
-        level_1 = np.stack([scale_positive(f1), scale_negative(f1)], axis=1)
-        level_2 = np.stack([scale_positive(f2), scale_negative(f2)], axis=1)
-        if noise:
-            std = psychrnn_noise_std(self.dt, col["stim_noise"].astype(np.float64))
-            x = self.rng.standard_normal((n, t.size, 2), dtype=np.float32)
-            x *= std.astype(np.float32)[:, None, None]
-            spread_channels(window("stimulus_1", "delay"), level_1, out=x)
-        else:
-            x = spread_channels(window("stimulus_1", "delay"), level_1)
+            DECISION_OPTIONS.fail(trials["choice"], "trial params", "must give choice 0 or 1")
+        bounds = [np.zeros(trials.n)] + [trials[key].astype(np.float64) for key in
+                                         ("stimulus_1", "delay", "stimulus_2", "decision", "end")]
+        for (name, _, _, _), start, end in zip(_EPOCHS, bounds[:-1], bounds[1:]):
+            trials.period(name, start=start, end=end)
+        f1, f2 = trials["f1"].astype(np.float64), trials["f2"].astype(np.float64)
+        trials.add_noise(psychrnn_noise_std(self.dt, trials["stim_noise"].astype(np.float64)))
         # the stimulus windows are disjoint for sampled trials; if given params overlap
-        # them, the levels add up, as in trial_function
-        spread_channels(window("stimulus_2", "decision"), level_2, out=x)
-
-        target = np.full((n, 2), self.lo, dtype=np.float32)
-        target[np.arange(n), choice] = self.hi
-        decide = window("decision", "end")
-        y = spread_channels(decide, target)
-        mask = spread_channels(decide, np.ones((n, 2), dtype=np.float32))
-        return x, y, mask
+        # them, the levels add up
+        trials.add_input(np.stack([scale_positive(f1), scale_negative(f1)], axis=1), "stimulus_1")
+        trials.add_input(np.stack([scale_positive(f2), scale_negative(f2)], axis=1), "stimulus_2")
+        target = np.full((trials.n, 2), float(self.lo))
+        target[np.arange(trials.n), choice] = self.hi
+        trials.set_target(target, "decision")
+        trials.set_mask(1.0, "decision")
+        trials.note(choice=choice, evidence=f2 - f1)

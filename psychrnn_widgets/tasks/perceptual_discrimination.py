@@ -9,14 +9,9 @@ import numbers
 
 import numpy as np
 
-from psychrnn_widgets.errors import ParameterError
-from psychrnn_widgets.tasks.task import (
-    Task,
-    TaskParameter,
-    argmax_accuracy,
-    check_real,
-    spread_channels,
-)
+from psychrnn_widgets.params import Parameter
+from psychrnn_widgets.tasks.declarations import HI, LO, STIM_NOISE
+from psychrnn_widgets.tasks.task import Task, TaskParameter
 
 __all__ = ["PerceptualDiscrimination", "psychrnn_noise_std"]
 
@@ -33,31 +28,32 @@ def psychrnn_noise_std(dt, stim_noise):
     return np.sqrt(2 * 0.01 * np.sqrt(10) * np.sqrt(dt) * stim_noise * stim_noise)
 
 
-def _check_coherence(name, value):
-    if value is None:
-        return None
-    if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool):
-        return float(check_real(name, value, minimum=0))
-    if isinstance(value, (str, bytes, dict)):
-        raise ParameterError(f"{name} must be None, a number or a sequence of numbers, got {value!r}")
-    try:
-        values = tuple(value)
-    except TypeError:
-        raise ParameterError(
-            f"{name} must be None, a number or a sequence of numbers, got {value!r}"
-        ) from None
+def _check_coherence(value, parameter, where):
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        values, single = (value,), True
+    elif isinstance(value, (str, bytes, dict)):
+        parameter.fail(value, where)
+    else:
+        try:
+            values, single = tuple(value), False
+        except TypeError:
+            parameter.fail(value, where)
     if not values:
-        raise ParameterError(f"{name} must not be an empty sequence")
-    return tuple(float(check_real(f"{name}[{i}]", v, minimum=0)) for i, v in enumerate(values))
+        parameter.fail(value, where, "must not be an empty sequence")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
+            parameter.fail(value, where)
+    values = tuple(float(v) for v in values)
+    return values[0] if single else values
 
 
-def _check_direction(name, value):
-    if value is None:
-        return None
-    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
-        if int(value) in (0, 1):
-            return int(value)
-    raise ParameterError(f"{name} must be 0, 1 or None (random), got {value!r}")
+COHERENCE = Parameter(
+    "coherence", "object", None, allow_none=True, check=_check_coherence, label="Coherence",
+    help="how much stronger the chosen input is: a number (fixed), a sequence (drawn from per trial) or "
+         "None (drawn from 0.1, 0.3, 0.5, 0.7); each >= 0", typical=(0.0, 1.0), group="conditions")
+DIRECTION = Parameter("direction", "int", None, allow_none=True, low=0, high=1, label="Stronger channel",
+                      help="which input channel is stronger (0 or 1); None draws it per trial",
+                      group="conditions")
 
 
 class PerceptualDiscrimination(Task):
@@ -65,14 +61,18 @@ class PerceptualDiscrimination(Task):
 
     Trial structure (times in ms, ``U`` uniform on [0, 1), drawn per trial):
 
-    * stimulus onset ``U * T/2``; duration ``U * T/4 + T/8``;
-    * while ``onset < t < onset + duration`` (strict), the chosen channel ``direction``
-      receives ``1 + coherence`` and the other ``1``;
-    * Gaussian input noise on every step and channel, std ``psychrnn_noise_std(dt,
-      stim_noise)`` (0.0447 at ``dt = 10``);
-    * target ``hi = 1.0`` on the chosen output and ``lo = 0.2`` on the other for
-      ``t > onset + duration + 20``, 0 before;
-    * mask 0 while ``t < onset + duration``, 1 afterwards.
+    ==============  =====================================  ===========================
+    period          window                                 content
+    ==============  =====================================  ===========================
+    ``fixation``    ``[0, onset]``                         noise only
+    ``stimulus``    ``(onset, onset + duration)``          chosen channel ``1 + coherence``, other ``1``
+    ``delay``       ``[offset, offset + 20]``              mask 1, target 0
+    ``decision``    ``(offset + 20, end)``                 target ``hi`` / ``lo``, mask 1
+    ==============  =====================================  ===========================
+
+    with onset ``U * T/2``, duration ``U * T/4 + T/8``, ``offset = onset + duration``;
+    Gaussian input noise on every step and channel, std ``psychrnn_noise_std(dt,
+    stim_noise)`` (0.0447 at ``dt = 10``).
 
     Args:
         dt, tau, T, N_batch: see :class:`~psychrnn_widgets.tasks.task.Task`.
@@ -87,16 +87,21 @@ class PerceptualDiscrimination(Task):
         lo, hi (float): target values of the unchosen and chosen output (0.2, 1.0).
         stim_noise (float): input-noise scale (0.1).
 
-    Trial-param keys: ``coherence, direction, stim_noise, onset_time, stim_duration``.
+    Trial parameters: ``coherence, direction, stim_noise, onset_time, stim_duration``
+    (PsychRNN's), metadata ``choice`` (= direction), ``evidence`` (coherence signed
+    towards channel 1) and ``epochs``.
     """
 
-    coherence = TaskParameter(_check_coherence, "Fixed coherence, a set to draw from, or None.")
-    direction = TaskParameter(_check_direction, "Fixed stronger channel (0/1) or None.")
-
-    _param_keys = ("coherence", "direction", "stim_noise", "onset_time", "stim_duration")
+    coherence = TaskParameter(COHERENCE)
+    direction = TaskParameter(DIRECTION)
+    stim_noise = TaskParameter(STIM_NOISE)
+    lo = TaskParameter(LO)
+    hi = TaskParameter(HI)
 
     #: target delay after stimulus offset (ms)
     response_delay = 20.0
+    #: accuracy: the larger time-mean masked output is the target's (PsychRNN's rule)
+    scored_by_choice = True
 
     def __init__(self, dt, tau, T, N_batch, coherence=None, direction=None, seed=None):
         super().__init__(2, 2, dt, tau, T, N_batch, seed=seed)
@@ -106,31 +111,8 @@ class PerceptualDiscrimination(Task):
         self.hi = 1.0
         self.stim_noise = 0.1
 
-    # ------------------------------------------------------------ PsychRNN-style API
-    def trial_function(self, time, params):
-        """Input, target and mask at ``time`` ms for one trial (per-trial fallback)."""
-        x_t = self.noise_input(psychrnn_noise_std(self.dt, params["stim_noise"]))
-        y_t = np.zeros(self.N_out)
-        mask_t = np.ones(self.N_out)
-        onset = params["onset_time"]
-        offset = onset + params["stim_duration"]
-        chosen = int(params["direction"])
-        if onset < time < offset:
-            x_t[chosen] += 1 + params["coherence"]
-            x_t[1 - chosen] += 1
-        if time > offset + self.response_delay:
-            y_t[chosen] = self.hi
-            y_t[1 - chosen] = self.lo
-        if time < offset:
-            mask_t[:] = 0
-        return x_t, y_t, mask_t
-
-    def accuracy_function(self, correct_output, test_output, output_mask):
-        """Fraction of trials whose larger time-mean masked output is the target's."""
-        return argmax_accuracy(correct_output, test_output, output_mask)
-
-    # ------------------------------------------------------------ vectorised path
-    def _sample_columns(self, n, batch):
+    def sample_trials(self, n, batch=1):
+        """Coherence, direction, onset ``U*T/2`` and duration ``U*T/4 + T/8`` of ``n`` trials."""
         rng = self.rng
         coh = self.coherence
         if coh is None:
@@ -144,48 +126,34 @@ class PerceptualDiscrimination(Task):
         else:
             direction = np.full(n, self.direction)
         T = self.T
-        onset = rng.random(n) * T / 2.0
-        duration = rng.random(n) * T / 4.0 + T / 8.0
         return {
             "coherence": coherence,
             "direction": direction,
             "stim_noise": np.full(n, float(self.stim_noise)),
-            "onset_time": onset,
-            "stim_duration": duration,
+            "onset_time": rng.random(n) * T / 2.0,
+            "stim_duration": rng.random(n) * T / 4.0 + T / 8.0,
         }
 
-    def _render_columns(self, columns, noise):
-        coherence = np.asarray(columns["coherence"], dtype=np.float64)
-        direction = np.asarray(columns["direction"]).astype(np.intp)
+    def describe_trials(self, trials):
+        """Periods, inputs, targets and mask of the trials (see the class docstring)."""
+        coherence = trials["coherence"].astype(np.float64)
+        direction = trials["direction"].astype(np.intp)
         if np.any((direction != 0) & (direction != 1)):
-            raise ParameterError("trial param 'direction' must be 0 or 1")
-        onset = np.asarray(columns["onset_time"], dtype=np.float64)[:, None]
-        offset = onset + np.asarray(columns["stim_duration"], dtype=np.float64)[:, None]
-        n = coherence.shape[0]
-        t = self.times  # (N_steps,) in ms
-        rows = np.arange(n)
-
-        # per-trial channel levels during the stimulus and during the response
-        amp = np.ones((n, 2), dtype=np.float32)
+            DIRECTION.fail(trials["direction"], "trial params", "must be 0 or 1")
+        onset = trials["onset_time"].astype(np.float64)
+        rows = np.arange(trials.n)
+        amp = np.ones((trials.n, 2))
         amp[rows, direction] = 1 + coherence
-        level = np.full((n, 2), self.lo, dtype=np.float32)
+        level = np.full((trials.n, 2), float(self.lo))
         level[rows, direction] = self.hi
 
-        stim_on = (onset < t) & (t < offset)  # (n, N_steps)
-        if noise:
-            std = psychrnn_noise_std(self.dt, np.asarray(columns["stim_noise"], dtype=np.float64))
-            x = self.rng.standard_normal((n, t.size, 2), dtype=np.float32)
-            x *= std.astype(np.float32)[:, None, None]
-            spread_channels(stim_on, amp, out=x)
-        else:
-            x = spread_channels(stim_on, amp)
-        y = spread_channels(t > offset + self.response_delay, level)
-        mask = spread_channels(t >= offset, np.ones((n, 2), dtype=np.float32))
-        return x, y, mask
-
-    def __repr__(self):
-        return (
-            f"PerceptualDiscrimination(dt={self.dt!r}, tau={self.tau!r}, T={self.T!r}, "
-            f"N_batch={self.N_batch!r}, coherence={self.coherence!r}, "
-            f"direction={self.direction!r})"
-        )
+        trials.period("fixation", end=onset, closed="both")
+        stimulus = trials.period("stimulus", start=onset, duration=trials["stim_duration"].astype(np.float64),
+                                 closed="neither")
+        trials.period("delay", start=stimulus.end, duration=self.response_delay, closed="both")
+        trials.period("decision", end=np.inf, closed="right")
+        trials.add_noise(psychrnn_noise_std(self.dt, trials["stim_noise"].astype(np.float64)))
+        trials.add_input(amp, "stimulus")
+        trials.set_target(level, "decision")
+        trials.set_mask(1.0, ["delay", "decision"])
+        trials.note(choice=direction, evidence=np.where(direction == 1, coherence, -coherence))

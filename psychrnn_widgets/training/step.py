@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 
 from ..errors import ParameterError
-from ..models._tf import GraphFunction, tf
+from ..models._tf import GraphFunction, quiet_stderr, tf
 
 #: plain-graph steps per batch shape before switching to the XLA-compiled program
 XLA_AFTER_STEPS = 100
@@ -110,8 +110,12 @@ class TrainingStep:
         self.xla = (tf.function(self._call_plain_graph, input_signature=signature, jit_compile=True,
                                 autograph=False) if self.jit_compile else None)
         self.xla_shapes = {}  # (batch, time) -> XlaWarmUp
+        self._ran = set()  # programs run at least once
         #: steps the caller plans to run; XLA is not worth compiling for XLA_AFTER_STEPS or fewer
         self.planned_steps = None
+        #: 'at_step': switch exactly after XLA_AFTER_STEPS steps (reproducible, may wait for the compiler);
+        #: 'when_ready': from then on, as soon as the compiler is done (never waits)
+        self.switch = "at_step"
         self._apply_external = GraphFunction(self._apply_external_graph) if optimizer is not None else None
 
     def trace(self):
@@ -128,7 +132,7 @@ class TrainingStep:
         The training loop asks before each step so that it can wait in small slices and
         honour a stop or pause meanwhile (the compiler may be late on a busy machine).
         """
-        if self.xla is None:
+        if self.xla is None or self.switch == "when_ready":
             return None
         warm = self.xla_shapes.get(tuple(np.shape(x)[:2]))
         if warm is None or warm.steps + 1 <= XLA_AFTER_STEPS or warm.finished:
@@ -146,7 +150,11 @@ class TrainingStep:
                 return self.plain
             warm = self.xla_shapes[key] = XlaWarmUp(self.xla, x, y, mask)
         warm.steps += 1
-        return self.xla if warm.steps > XLA_AFTER_STEPS and warm.wait() else self.plain
+        if warm.steps <= XLA_AFTER_STEPS:
+            return self.plain
+        if self.switch == "when_ready" and not warm.finished:
+            return self.plain
+        return self.xla if warm.wait() else self.plain
 
     def compile_xla_now(self, x, y, mask):
         """Compile the XLA twin for this batch shape and use it from the next step on (benchmarks)."""
@@ -193,7 +201,12 @@ class TrainingStep:
     def __call__(self, x, y, mask):
         x, y, mask = (tf.convert_to_tensor(a, tf.float32) for a in (x, y, mask))
         program = self._select(x, y, mask)
-        total, outputs, finite, grads = program(x, y, mask, tf.constant(False))
+        if program not in self._ran:  # the first run of a program: TensorFlow may print start-up chatter
+            with quiet_stderr:
+                total, outputs, finite, grads = program(x, y, mask, tf.constant(False))
+            self._ran.add(program)
+        else:
+            total, outputs, finite, grads = program(x, y, mask, tf.constant(False))
         finite = bool(finite)
         if self.external_optimizer is not None:
             self.model.advance_noise()
@@ -245,7 +258,8 @@ class XlaWarmUp:
     def _run(self, xla_step, x, y, mask):
         _lower_this_thread_priority()
         try:
-            xla_step(x, y, mask, tf.constant(True))
+            with quiet_stderr:
+                xla_step(x, y, mask, tf.constant(True))
             self.ok = True
         except Exception as error:  # an op without an XLA kernel: keep the plain graph
             warnings.warn(f"XLA compilation failed; training continues without it: {error}", RuntimeWarning)

@@ -299,6 +299,7 @@ class _Run:
             batch_size = first[0].shape[0]
             self.total_epochs = math.ceil(params["training_iters"] / batch_size)
             step.planned_steps = self.total_epochs
+            step.switch = params["xla_switch"]
             self.t1 = perf_counter()
             self.emit("start")
             outcome = self.loop(step, first)

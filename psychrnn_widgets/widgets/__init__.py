@@ -14,6 +14,12 @@ _PUBLIC = {
     "ConnectivityEditor": "psychrnn_widgets.widgets.connectivity",
     "Trajectory3D": "psychrnn_widgets.widgets.trajectory3d",
     "Lab": "psychrnn_widgets.widgets.lab",
+    "AnalysisTab": "psychrnn_widgets.widgets.analysis_tab",
+    "BehaviourPanel": "psychrnn_widgets.widgets.analysis_behaviour",
+    "UnitActivityPanel": "psychrnn_widgets.widgets.analysis_units",
+    "ConnectivityPanel": "psychrnn_widgets.widgets.analysis_connectivity",
+    "LesionPanel": "psychrnn_widgets.widgets.analysis_lesions",
+    "FixedPointPanel": "psychrnn_widgets.widgets.analysis_fixed_points",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -21,8 +21,6 @@ from psychrnn_widgets.widgets.throttle import ThrottledUpdater
 
 __all__ = ["CurriculumPanel"]
 
-_HIGHLIGHT = "2px solid #1f77b4"
-_PLAIN = "2px solid transparent"
 _ids = itertools.count()
 
 
@@ -74,7 +72,7 @@ class CurriculumPanel(widgets.VBox):
 
     Attributes:
         header (HTML): "stage k of n" (1-based) or "finished".
-        rows (list of HBox): one per stage; the current one has a blue border.
+        rows (list of HBox): one per stage; the current one's label is marked and bold.
         stage_labels, metric_labels (lists of HTML): stage description (current one bold,
             with a marker) and "latest metric / threshold" per stage.
         threshold_inputs (list of FloatText): editing one calls ``set_threshold``.
@@ -109,7 +107,7 @@ class CurriculumPanel(widgets.VBox):
             threshold.observe(self._threshold_edited(k), names="value")
             go = widgets.Button(description="Go", tooltip=f"jump to stage {k + 1}", layout=widgets.Layout(width="50px"))
             go.on_click(self._goto(k))
-            row = widgets.HBox([label, metric, threshold, go], layout=widgets.Layout(border=_PLAIN, padding="1px"))
+            row = widgets.HBox([label, metric, threshold, go], layout=widgets.Layout(padding="1px"))
             self.stage_labels.append(label)
             self.metric_labels.append(metric)
             self.threshold_inputs.append(threshold)
@@ -147,9 +145,11 @@ class CurriculumPanel(widgets.VBox):
             pass
 
     def _flush(self):
+        """Flusher: redraw after curriculum events from the training thread; returns messages sent."""
         if self._dirty:
             self._dirty = False
-            self.render()
+            return self.render()
+        return 0
 
     # ------------------------------------------------------------ main-thread actions
     def _call(self, fn, *args):
@@ -177,8 +177,16 @@ class CurriculumPanel(widgets.VBox):
             self.render()
 
     # ------------------------------------------------------------ drawing
+    @staticmethod
+    def _set(owner, name, value):
+        """Assign if different; 1 if a message is sent."""
+        if getattr(owner, name) == value:
+            return 0
+        setattr(owner, name, value)
+        return 1
+
     def render(self):
-        """Redraw from the curriculum's current state (plain value assignments only)."""
+        """Redraw from the curriculum's current state (plain value assignments only); returns messages sent."""
         cur = self.curriculum
         n = cur.n_stages
         stage = int(cur.stage)
@@ -186,34 +194,36 @@ class CurriculumPanel(widgets.VBox):
         with self._lock:
             latest = dict(self.latest)
         self._rendering = True
+        sent = 0
         try:
             if stage >= n:
-                self.header.value = f"<b>Curriculum</b>: finished (all {n} stages passed)"
+                header = f"<b>Curriculum</b>: finished (all {n} stages passed)"
             else:
-                self.header.value = (f"<b>Curriculum</b>: stage {stage + 1} of {n}"
-                                     f"{'' if cur.auto_advance else ' (manual)'}")
+                header = f"<b>Curriculum</b>: stage {stage + 1} of {n}{'' if cur.auto_advance else ' (manual)'}"
+            sent += self._set(self.header, "value", header)
             for k in range(n):
                 current = k == stage
                 text = self.descriptions[k]
-                self.stage_labels[k].value = f"&#9654; <b>{text}</b>" if current else f"&nbsp;&nbsp;&nbsp;{text}"
-                self.rows[k].layout.border = _HIGHLIGHT if current else _PLAIN
+                label = (f"<span style='background:#e3eefb;padding:1px 3px'>&#9654; <b>{text}</b></span>" if current
+                         else f"&nbsp;&nbsp;&nbsp;{text}")
+                sent += self._set(self.stage_labels[k], "value", label)
                 value = latest.get(k)
                 if value is None:
-                    self.metric_labels[k].value = '<span style="color:#777">metric: -</span>'
+                    metric = '<span style="color:#777">metric: -</span>'
                 else:
                     passed = value >= thresholds[k]
                     colour = "#2a7d2a" if passed else "#333"
-                    self.metric_labels[k].value = (f'<span style="color:{colour}">metric {value:.3f} '
-                                                   f'{"&ge;" if passed else "&lt;"} {thresholds[k]:g}</span>')
-                if self.threshold_inputs[k].value != thresholds[k]:
-                    self.threshold_inputs[k].value = thresholds[k]
-            self.back_button.disabled = stage <= 0
-            self.advance_button.disabled = stage >= n
-            if self.auto_toggle.value != bool(cur.auto_advance):
-                self.auto_toggle.value = bool(cur.auto_advance)
+                    metric = (f'<span style="color:{colour}">metric {value:.3f} '
+                              f'{"&ge;" if passed else "&lt;"} {thresholds[k]:g}</span>')
+                sent += self._set(self.metric_labels[k], "value", metric)
+                sent += self._set(self.threshold_inputs[k], "value", thresholds[k])
+            sent += self._set(self.back_button, "disabled", stage <= 0)
+            sent += self._set(self.advance_button, "disabled", stage >= n)
+            sent += self._set(self.auto_toggle, "value", bool(cur.auto_advance))
             self.stage = stage
         finally:
             self._rendering = False
+        return sent
 
     def flush(self):
         """Redraw now (e.g. after a run, to show the very last metric)."""

@@ -1,13 +1,25 @@
-"""Task panel: controls generated from a task's parameters and a live preview of one trial.
+"""Task panel: a task picker, controls generated from the task's declared parameters, and a
+live preview of one trial.
 
 ``TaskPanel(task)`` works for any :class:`~psychrnn_widgets.tasks.task.Task` subclass,
-a user's own included: the controls come from the constructor signature (current values
-read back from the task's attributes, else the signature default) plus the task's other
-public numeric attributes (e.g. ``stim_noise``, ``lo``, ``hi``).  Changing a control
-builds a *new* task (through the constructor, so every check and derived value of the
-class applies) and sets the panel's ``task`` trait; the preview redraws.  An invalid
-value never raises into the notebook: ``message`` says what is wrong and ``task`` keeps
-the last valid task.
+a user's own included.
+
+* **Picker** (``panel.choice``, a Dropdown; ``panel.task_name``, its value as a trait):
+  every built-in task (:data:`~psychrnn_widgets.tasks.BUILTIN_TASKS`), the tasks passed
+  in ``tasks=`` and the class of the task the panel started with.  Picking a name shows
+  that task -- the one last shown under that name, or a fresh one built from the class's
+  declared defaults with the current ``dt``, ``tau`` and ``N_batch``.
+* **Controls**: the constructor's arguments, the task's other declared parameters (e.g.
+  ``stim_noise``, ``lo``, ``hi``) and, for user tasks, other public numeric attributes.
+  A declared parameter gets a :class:`~psychrnn_widgets.widgets.controls.ParameterControl`
+  (as the network panel's): label, tooltip, range and the help line under it all come
+  from its :class:`~psychrnn_widgets.params.Parameter` declaration, and a value the
+  declaration refuses is not applied -- the reason is shown beside the control and the
+  task keeps its last valid values.  Parameters that may be None, tuples and the like are
+  typed as Python literals (``None``, ``(100, 300)``).  A valid value builds a *new* task
+  (through the constructor, so every check of the class applies) and sets the panel's
+  ``task`` trait; the preview redraws.
+* **Help**: ``task_help`` shows the task's description from its docstring.
 
 Widgets are created and updated on the main thread only (the panel is not live during
 training).
@@ -16,6 +28,8 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
+import html
 import inspect
 import numbers
 import warnings
@@ -25,7 +39,11 @@ import numpy as np
 import traitlets
 from bqplot import Axis, Figure, LinearScale, Lines
 
+from psychrnn_widgets.errors import ParameterError
+from psychrnn_widgets.params import TASK_CORE_PARAMS
+from psychrnn_widgets.tasks import BUILTIN_TASKS
 from psychrnn_widgets.tasks.task import Task, TaskParameter
+from psychrnn_widgets.widgets.controls import ParameterControl
 
 __all__ = ["TaskPanel"]
 
@@ -38,6 +56,8 @@ _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 # derived / structural names never shown as controls
 _SKIP = frozenset({"self", "seed", "alpha", "N_steps", "rng", "times"})
 _STYLE = {"description_width": "initial"}
+#: constructor arguments a task picked by name inherits from the task shown before
+_CARRIED = ("dt", "tau", "N_batch")
 
 
 def _is_number(value):
@@ -61,44 +81,50 @@ def _to_python(value):
     return value
 
 
-def _accepts_fraction(descriptor, name, value):
-    """True if a TaskParameter's check takes a non-integer near ``value`` (e.g. ``dt=10`` given as int)."""
-    if not isinstance(descriptor, TaskParameter):
-        return False
-    try:
-        descriptor.check(name, float(value) + 0.5)
-    except Exception:  # noqa: BLE001 - any refusal means: keep an integer control
-        return False
-    return True
-
-
-def _make_control(name, value, doc="", descriptor=None):
-    """A widget for ``value`` (Checkbox, IntText, FloatText or Text), or None if unsupported."""
+def _plain_control(name, value):
+    """A widget for an undeclared value (Checkbox, IntText, FloatText or Text), or None if unsupported."""
     value = _to_python(value)
-    kwargs = dict(description=name, style=_STYLE, layout=widgets.Layout(width="220px"))
+    kwargs = dict(description=name, style=_STYLE, layout=widgets.Layout(width="260px"))
     if isinstance(value, bool):
-        widget = widgets.Checkbox(value=value, indent=False, **kwargs)
-    elif isinstance(value, numbers.Integral) and not _accepts_fraction(descriptor, name, value):
-        widget = widgets.IntText(value=int(value), **kwargs)
-    elif isinstance(value, numbers.Real):
-        widget = widgets.FloatText(value=float(value), **kwargs)
-    elif _literal_ok(value):
-        widget = widgets.Text(value=repr(value), continuous_update=False, **kwargs)
-    else:
+        return widgets.Checkbox(value=value, indent=False, **kwargs)
+    if isinstance(value, numbers.Integral):
+        return widgets.IntText(value=int(value), **kwargs)
+    if isinstance(value, numbers.Real):
+        return widgets.FloatText(value=float(value), **kwargs)
+    if _literal_ok(value):
+        return widgets.Text(value=repr(value), continuous_update=False, **kwargs)
+    return None
+
+
+def _parse(raw):
+    """A Text control's value as Python: a literal (``None``, ``0.5``, ``(0.1, 0.3)``), '' as None, else the text."""
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    if not text:
         return None
-    if doc:
-        widget.tooltip = doc
-    return widget
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _typed_as_text(parameter):
+    """True when a declared parameter is edited as text: any kind but plain numbers, booleans and choices."""
+    return parameter.kind not in ("int", "float", "bool", "choice") or parameter.allow_none
+
+
+def _text_view(parameter):
+    """The declaration as a text-edited one: same label, help and validation, a Text input."""
+    if parameter.kind == "object":
+        return parameter
+    return dataclasses.replace(parameter, kind="object", check=lambda value, _, where: parameter.validate(value, where))
 
 
 def _read_control(widget):
     """The Python value a control holds (Text is parsed as a literal: ``None``, ``0.5``, ``(0.1, 0.3)``)."""
     if isinstance(widget, widgets.Text):
-        text = widget.value.strip()
-        try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            return text
+        return _parse(widget.value)
     return widget.value
 
 
@@ -110,51 +136,93 @@ def _set_control(widget, value):
         widget.value = bool(value)
     elif isinstance(widget, widgets.IntText):
         widget.value = int(value)
+    elif isinstance(widget, widgets.Dropdown):
+        widget.value = value
     else:
         widget.value = float(value)
+
+
+def _help_line(parameter):
+    if parameter is None:
+        return ""
+    text = parameter.help
+    if parameter.kind in ("int", "float"):
+        text += f"; {parameter.allowed}"
+    elif parameter.unit:
+        text += f" ({parameter.unit})"
+    return f'<span style="font-size:85%;color:#555">{html.escape(text)}</span>'
 
 
 def _stride(n, limit=MAX_POINTS):
     return max(1, int(np.ceil(n / limit)))
 
 
+def _task_help(cls):
+    """The first paragraph of the task's docstring and of its module's (which cites the experiment)."""
+    def first_paragraph(doc):
+        return " ".join(inspect.cleandoc(doc or "").split("\n\n")[0].split())
+
+    parts = [f"<b>{html.escape(cls.__name__)}</b>: {html.escape(first_paragraph(cls.__doc__))}"]
+    module = inspect.getmodule(cls)
+    cited = first_paragraph(getattr(module, "__doc__", "") if module is not None else "")
+    if cited and module.__name__.startswith("psychrnn_widgets.tasks"):
+        parts.append(f'<span style="color:#555">{html.escape(cited)}</span>')
+    return "<br>".join(parts)
+
+
 class TaskPanel(widgets.VBox):
-    """Controls for a task's parameters, a preview of one trial and a resample button.
+    """A task picker, controls for the task's parameters, a preview of one trial and a resample button.
 
     Args:
-        task (Task): the task to start from (any subclass).
+        task (Task): the task to start from (any subclass); default a
+            :class:`~psychrnn_widgets.tasks.PerceptualDiscrimination` with its defaults.
         seed (None | int): seed handed to every task the panel builds (when the class
-            accepts ``seed=``); None gives each rebuilt task fresh entropy.
+            accepts ``seed=``); None gives each rebuilt task a seed from NumPy's global generator.
         preview_seed (None | int): seed of the previewed trial (redrawn by ``resample``).
+        tasks (dict | list, optional): more tasks for the picker: task classes or task
+            objects (by name; a list is named by class).
 
     Traits:
         task (Task): the current task; a new object whenever a control changes.
-        locked (bool): True disables every control (the resample button stays usable).
+        task_name (str): the picker's choice (setting it switches task).
+        locked (bool): True disables the picker and every control (resample stays usable).
 
     Attributes:
-        controls (dict): parameter name -> widget.
+        choice (Dropdown): the picker.
+        task_help (HTML): what the current task is, from its docstring.
+        controls (dict): parameter name -> its input widget.
+        parameter_controls (dict): declared parameter name -> its ``ParameterControl``.
+        errors (dict): parameter name -> HTML beside the control, the reason a value was refused.
+        help_lines (dict): parameter name -> HTML help line under the control (declared parameters).
         preview (bqplot.Figure): one trial: inputs (solid), targets (dashed) and mask
             (grey, dotted) against time in ms.
         input_lines, target_lines, mask_lines (bqplot.Lines): the preview's marks; ``y``
             has shape (n_lines, n_points), ``x`` is time in ms (float32).
         resample_button (Button): draws a new preview trial from the same task.
-        message (HTML): the last error (empty when the controls are valid).
+        message (HTML): an error that concerns no single control (empty when all is valid).
         trial_info (HTML): the previewed trial's parameters.
     """
 
     task = traitlets.Instance(Task)
+    task_name = traitlets.Unicode(help="the picker's choice: a built-in task's name or one passed in tasks=")
     locked = traitlets.Bool(False, help="disable every control (e.g. while training)")
 
-    def __init__(self, task, seed=None, preview_seed=None, **kwargs):
+    def __init__(self, task=None, seed=None, preview_seed=None, tasks=None, **kwargs):
         if isinstance(task, type):
             raise TypeError("TaskPanel needs a task instance, e.g. "
                             "TaskPanel(PerceptualDiscrimination(10, 100, 2000, 64))")
+        if task is None:
+            task = BUILTIN_TASKS["PerceptualDiscrimination"].with_defaults(seed=seed)
         self._seed = seed
         self._rng = np.random.default_rng(preview_seed)
         self._preview_seed = int(self._rng.integers(2**31))
         self._updating = False  # set while the panel writes control values itself
         self._building = None   # the task the panel is installing into ``task``
-        self.controls = {}
+        self._choices = dict(BUILTIN_TASKS)
+        self._choices.update(self._named(tasks))
+        self._shown = {}        # name -> the task last shown under that name
+        self.controls, self.errors, self.help_lines, self.parameter_controls = {}, {}, {}, {}
+        self._descriptors = {}
         self._constructor_names = []
         self._extra_names = []
         self._touched_extras = set()
@@ -162,18 +230,36 @@ class TaskPanel(widgets.VBox):
         self._error = self._preview_error = ""
         self._warnings = []
 
-        self.title = widgets.HTML()
+        self.choice = widgets.Dropdown(description="Task", options=list(self._choices), style=_STYLE,
+                                       layout=widgets.Layout(width="360px"))
+        self.task_help = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.message = widgets.HTML()
         self.trial_info = widgets.HTML()
-        self.controls_box = widgets.GridBox(layout=widgets.Layout(
-            grid_template_columns="repeat(auto-fill, 230px)", grid_gap="2px 8px"))
+        self.controls_box = widgets.VBox()
         self.resample_button = widgets.Button(description="Resample trial", icon="refresh",
                                               tooltip="Draw another trial of the same task")
         self.resample_button.on_click(lambda _: self.resample())
         self.preview = self._make_figure()
-        super().__init__(children=[self.title, self.controls_box, self.message,
+        super().__init__(children=[self.choice, self.task_help, self.controls_box, self.message,
                                    widgets.HBox([self.resample_button, self.trial_info]), self.preview], **kwargs)
         self.task = task  # builds the controls and draws the preview (see _on_task)
+        self.choice.observe(self._on_choice, names="value")
+
+    @staticmethod
+    def _named(tasks):
+        if tasks is None:
+            return {}
+        if isinstance(tasks, dict):
+            items = tasks.items()
+        else:
+            items = [((t if isinstance(t, type) else type(t)).__name__, t) for t in tasks]
+        out = {}
+        for name, entry in items:
+            cls = entry if isinstance(entry, type) else type(entry)
+            if not issubclass(cls, Task):
+                raise TypeError(f"tasks[{name!r}] must be a Task class or object, got {entry!r}")
+            out[str(name)] = entry
+        return out
 
     # ------------------------------------------------------------ figure
     def _make_figure(self):
@@ -192,34 +278,104 @@ class TaskPanel(widgets.VBox):
                       legend_location="top-left", layout=widgets.Layout(width="100%", height="320px"),
                       fig_margin=dict(top=40, bottom=45, left=50, right=20))
 
+    # ------------------------------------------------------------ picker
+    def _name_of(self, task):
+        for name, entry in self._choices.items():
+            if entry is task:
+                return name
+        cls = type(task)
+        for name, entry in self._choices.items():
+            if entry is cls:
+                return name
+        name = cls.__name__
+        while name in self._choices and not (self._choices[name] is cls or isinstance(self._choices[name], cls)):
+            name += "'"
+        self._choices[name] = task
+        return name
+
+    def _sync_picker(self, task):
+        name = self._name_of(task)
+        self._shown[name] = task
+        self._updating = True
+        try:
+            if list(self.choice.options) != list(self._choices):
+                self.choice.options = list(self._choices)
+            self.choice.value = name
+            self.task_name = name
+        finally:
+            self._updating = False
+
+    @traitlets.validate("task_name")
+    def _valid_task_name(self, proposal):
+        if proposal["value"] not in self._choices:
+            raise traitlets.TraitError(f"unknown task {proposal['value']!r}; choose one of " + ", ".join(self._choices))
+        return proposal["value"]
+
+    @traitlets.observe("task_name")
+    def _on_task_name(self, change):
+        if not self._updating and change["new"] != self.choice.value:
+            self.choice.value = change["new"]
+
+    def _on_choice(self, change):
+        if self._updating or change["new"] is None:
+            return
+        self.pick(change["new"])
+
+    def pick(self, name):
+        """Show the task called ``name`` (see the class docstring); returns True if it was shown."""
+        task = self._shown.get(name)
+        if task is None:
+            entry = self._choices[name]
+            if isinstance(entry, Task):
+                task = entry
+            else:
+                carried = {k: getattr(self.task, k) for k in _CARRIED}
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        task = entry.with_defaults(**carried, seed=self._seed)
+                except Exception as err:  # noqa: BLE001 - the notebook must never see it
+                    self._error = f"cannot build {name} from its defaults: {type(err).__name__}: {err}"
+                    self._show_message()
+                    self._sync_picker(self.task)
+                    return False
+        self.task = task
+        return True
+
     # ------------------------------------------------------------ controls
     @traitlets.observe("locked")
     def _on_locked(self, change):
-        for widget in self.controls.values():
-            widget.disabled = change["new"]
+        self.choice.disabled = change["new"]
+        for name, widget in self.controls.items():
+            self.parameter_controls.get(name, widget).disabled = change["new"]
 
     @traitlets.observe("task")
     def _on_task(self, change):
         task = change["new"]
-        if task is not self._building:  # set from outside: a new class or new values
+        if task is not self._building:  # set from outside or picked: a new class or new values
             self._make_controls(task)
-        self.title.value = f"<b>Task</b>: {type(task).__name__}"
+        self._sync_picker(task)
+        self.task_help.value = _task_help(type(task))
         self._draw_preview()
 
+    def _declaration(self, cls, name):
+        descriptor = inspect.getattr_static(cls, name, None)
+        return descriptor if isinstance(descriptor, TaskParameter) else None
+
     def _make_controls(self, task):
-        """(Re)generate ``controls`` for ``task`` from its constructor and attributes."""
-        for widget in self.controls.values():
-            widget.unobserve(self._on_control, names="value")
+        """(Re)generate ``controls`` for ``task`` from its constructor, declarations and attributes."""
+        for name, widget in self.controls.items():
+            source = self.parameter_controls.get(name, widget)
+            source.unobserve(self._on_control, names="value")
         cls = type(task)
-        self.controls, self._passthrough, self._touched_extras = {}, {}, set()
+        self.controls, self.errors, self.help_lines, self.parameter_controls = {}, {}, {}, {}
+        self._descriptors = {}
+        self._passthrough, self._touched_extras = {}, set()
         self._constructor_names, self._extra_names = [], []
         self._accepts_seed = False
         self._constructor_ok = True
-        param_docs = {name: getattr(getattr(cls, name, None), "__doc__", "") or ""
-                      for name in cls.parameter_names()}
         try:
-            signature = inspect.signature(cls.__init__)
-            parameters = list(signature.parameters.values())[1:]
+            parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
         except (TypeError, ValueError):
             parameters, self._constructor_ok = [], False
         for p in parameters:
@@ -235,49 +391,105 @@ class TaskPanel(widgets.VBox):
                     self._constructor_ok = False  # cannot rebuild through the constructor
                     continue
                 value = p.default
-            widget = _make_control(p.name, value, param_docs.get(p.name, ""), getattr(cls, p.name, None))
-            if widget is None:
-                self._passthrough[p.name] = value
-            else:
-                self.controls[p.name] = widget
+            if self._add_control(cls, p.name, value):
                 self._constructor_names.append(p.name)
-        structural = set(cls.parameter_names()) | set(Task._CORE)
+            else:
+                self._passthrough[p.name] = value
+        structural = set(TASK_CORE_PARAMS) | _SKIP
+        for name in cls.parameter_names():  # declared, not constructor arguments (stim_noise, lo, hi...)
+            if name not in self.controls and name not in self._passthrough and name not in structural:
+                if self._add_control(cls, name, getattr(task, name, None)):
+                    self._extra_names.append(name)
         try:
             attributes = task.get_task_params()
         except Exception:  # noqa: BLE001 - a user task with odd attributes still gets its constructor controls
             attributes = {}
-        for name, value in attributes.items():
-            if name in self.controls or name in self._passthrough or name in structural or name in _SKIP:
+        for name, value in attributes.items():  # a user task's other public numbers
+            if name in self.controls or name in self._passthrough or name in structural:
                 continue
-            if _is_number(value) or isinstance(value, bool):
-                self.controls[name] = _make_control(name, value)
+            if (_is_number(value) or isinstance(value, bool)) and self._add_control(cls, name, value):
                 self._extra_names.append(name)
-        for widget in self.controls.values():
-            widget.disabled = self.locked
-            widget.observe(self._on_control, names="value")
-        self.controls_box.children = list(self.controls.values())
+        rows = []
+        for name, widget in self.controls.items():
+            control = self.parameter_controls.get(name)
+            if control is not None:
+                control.disabled = self.locked
+                control.observe(self._on_control, names="value")
+                rows.append(widgets.VBox([control, self.help_lines[name]]))
+            else:
+                widget.disabled = self.locked
+                widget.observe(self._on_control, names="value")
+                rows.append(widgets.VBox([widgets.HBox([widget, self.errors[name]]), self.help_lines[name]],
+                                         layout=widgets.Layout(margin="0 0 4px 0")))
+        self.controls_box.children = rows
         self._error = self._preview_error = ""
         self._warnings = []
         self._show_message()
+
+    def _add_control(self, cls, name, value):
+        """A control for ``name``: a :class:`ParameterControl` for a typed declaration, else a plain widget."""
+        descriptor = self._declaration(cls, name)
+        value = _to_python(value)
+        if descriptor is not None and descriptor.typed:
+            parameter = descriptor.parameter
+            as_text = _typed_as_text(parameter)
+            if as_text and not _literal_ok(value):
+                return False  # e.g. a list of Task objects: passed through unchanged
+            control = ParameterControl(_text_view(parameter) if as_text else parameter,
+                                       repr(value) if as_text else value, where=cls.__name__, width="260px",
+                                       convert=_parse if as_text else None)
+            self.parameter_controls[name] = control
+            self.controls[name] = control.input
+            self.errors[name] = control.message
+            self.help_lines[name] = widgets.HTML(_help_line(parameter))
+        else:
+            widget = _plain_control(name, value)
+            if widget is None:
+                return False
+            if descriptor is not None:  # an untyped (check-function) declaration: its doc is the help
+                widget.tooltip = descriptor.parameter.help
+            self.controls[name] = widget
+            self.errors[name] = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
+            self.help_lines[name] = widgets.HTML(_help_line(descriptor.parameter if descriptor else None))
+        self._descriptors[name] = descriptor
+        return True
 
     def _show_message(self):
         parts = [_error_html(e) for e in (self._error, self._preview_error) if e]
         parts += [_note_html(w) for w in self._warnings]
         self.message.value = "<br>".join(parts)
 
+    def _refuse(self, name, text):
+        self.errors[name].value = _error_html(text)
+
     def _on_control(self, change):
         if self._updating:
             return
         owner = change["owner"]
-        name = next((k for k, w in self.controls.items() if w is owner), None)
+        name = next((k for k, w in self.controls.items() if self.parameter_controls.get(k, w) is owner), None)
+        if name is None:
+            return
+        descriptor = self._descriptors.get(name)
+        if name not in self.parameter_controls:  # a plain control: validated here
+            if descriptor is not None:
+                try:
+                    descriptor.validate(_read_control(owner), type(self.task).__name__)
+                except ParameterError as err:
+                    self._refuse(name, str(err))
+                    return
+            self.errors[name].value = ""
         if name in self._extra_names:
             self._touched_extras.add(name)
         self.rebuild()
 
     # ------------------------------------------------------------ building
     def values(self):
-        """Current control values, name -> Python value (Text controls parsed as literals)."""
-        return {name: _read_control(w) for name, w in self.controls.items()}
+        """Current control values, name -> Python value (Text controls parsed as literals).
+
+        A declared parameter's control gives its last valid value (a refused input is not used).
+        """
+        return {name: self.parameter_controls[name].value if name in self.parameter_controls else _read_control(w)
+                for name, w in self.controls.items()}
 
     def build_task(self):
         """A new task from the controls (raises on invalid values; :meth:`rebuild` does not)."""
@@ -303,7 +515,10 @@ class TaskPanel(widgets.VBox):
         return new
 
     def rebuild(self):
-        """Build a task from the controls and install it as ``task``; on error show ``message``.
+        """Build a task from the controls and install it as ``task``; on error show why.
+
+        A :class:`~psychrnn_widgets.errors.ParameterError` about one control's parameter is
+        shown beside that control, anything else in ``message``.
 
         Returns:
             bool: True if the task was rebuilt.
@@ -311,10 +526,16 @@ class TaskPanel(widgets.VBox):
         try:
             new = self.build_task()
         except Exception as err:  # noqa: BLE001 - the notebook must never see it
-            self._error = f"{type(err).__name__}: {err} (the task keeps its previous values)"
+            name = getattr(err, "parameter", None)
+            if isinstance(err, ParameterError) and name in self.errors:
+                self._refuse(name, str(err))  # e.g. a cross-parameter rule (alpha = dt / tau <= 1)
+            else:
+                self._error = f"{type(err).__name__}: {err} (the task keeps its previous values)"
             self._show_message()
             return False
         self._refresh_untouched_extras(new)
+        for widget in self.errors.values():
+            widget.value = ""
         self._building = new
         try:
             self.task = new
@@ -330,10 +551,11 @@ class TaskPanel(widgets.VBox):
             for name in self._extra_names:
                 if name not in self._touched_extras and hasattr(new, name):
                     value = getattr(new, name)
-                    if _is_number(value) or isinstance(value, bool):
+                    if _literal_ok(value):
                         _set_control(self.controls[name], value)
         finally:
             self._updating = False
+
 
     # ------------------------------------------------------------ preview
     def resample(self):
@@ -344,10 +566,10 @@ class TaskPanel(widgets.VBox):
     def preview_trial(self):
         """``(times (N_steps,), x (N_steps, N_in), y (N_steps, N_out), mask (N_steps, N_out), params)``.
 
-        Drawn from a shallow copy of the task seeded with the preview seed, so the task's
-        own random stream (used for training) is left alone.
+        Drawn from a copy of the task seeded with the preview seed, so the task's own
+        random stream (used for training) is left alone.
         """
-        task = copy.copy(self.task)
+        task = copy.deepcopy(self.task)
         task.set_seed(self._preview_seed)
         x, y, mask, params = task.generate_batch(N_batch=1, batch=1, noise=True)
         return np.asarray(task.times, np.float32), x[0], y[0], mask[0], params[0]
@@ -391,22 +613,18 @@ class TaskPanel(widgets.VBox):
 
 
 def _error_html(text):
-    import html
-
     return f'<span style="color:#b00020">&#9888; {html.escape(text)}</span>'
 
 
 def _note_html(text):
-    import html
-
     return f'<span style="color:#a15c00">{html.escape(text)}</span>'
 
 
 def _format_params(params):
-    import html
-
     parts = []
     for key, value in dict(params).items():
+        if key in ("epochs", "params", "ob", "gt", "pulses"):
+            continue  # long; the preview shows them
         value = _to_python(value)
         if isinstance(value, float):
             value = f"{value:.4g}"

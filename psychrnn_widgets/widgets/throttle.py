@@ -6,7 +6,15 @@ thread between steps) runs the registered flushers at most ``max_rate_hz`` times
 second, tqdm-style: it compares the time since the last flush, no timer thread.
 ``flush()`` forces one (the final flush when a run ends).  Flushers are plain
 callables ``fn()`` that read the stored values (``get``, ``series``) and set widget
-values, x and y together under ``hold_sync()``.
+values, every change of one widget together under ``hold_sync()`` (one comm message per
+widget), and return how many widgets they changed (None counts as one).
+
+What the browser pays for is comm messages, not flushes: with ``message_budget`` (comm
+messages per second, all flushers together) a flush is skipped while the messages of
+the last second plus the size of a typical flush would exceed the budget, and a flush
+runs only as many flushers as fit in what is left of the budget (each flusher's size is
+estimated from its last flushes; the ones left out go first at the next flush).  A
+dashboard of many views then refreshes less often instead of flooding the front-end.
 
 History series are float32 and downsampled so that ``series(key)`` never returns more
 than ``max_points`` points (default 5,000): when the buffer is full every other point
@@ -87,6 +95,8 @@ class ThrottledUpdater:
         max_rate_hz: most flushes per second through :meth:`maybe_flush` (default 10).
         max_points: most points per history series (default 5,000).
         clock: a ``time.monotonic``-like function (seconds), replaceable in tests.
+        message_budget: most comm messages per second the throttled flushes may send
+            (None: no budget beyond ``max_rate_hz``).
 
     Attributes:
         n_flushes: flushes done so far (forced ones included), for rate assertions.
@@ -97,10 +107,23 @@ class ThrottledUpdater:
             rate may read it to refresh on the final flush).
     """
 
-    def __init__(self, max_rate_hz=10, max_points=5000, clock=time.monotonic):
+    def __init__(self, max_rate_hz=10, max_points=5000, clock=time.monotonic, message_budget=None, counter=None):
         if not float(max_rate_hz) > 0:
             raise ValueError(f"max_rate_hz must be positive, got {max_rate_hz!r}")
+        if message_budget is not None and not float(message_budget) >= 1:
+            raise ValueError(f"message_budget must be at least 1 message per second, got {message_budget!r}")
         self.max_rate_hz = float(max_rate_hz)
+        self.message_budget = None if message_budget is None else float(message_budget)
+        self.sent = []  # (clock time, messages) of recent flushes
+        self.messages_sent = 0
+        self._sizes = {}  # flusher -> messages of its last few non-empty flushes
+        self._waiting = []  # flushers left out of the last flush for lack of budget
+        # real comm messages (every widget, every thread) when they can be counted
+        if counter is None and self.message_budget is not None:
+            from .comm_counter import COUNTER
+
+            counter = COUNTER
+        self.counter = counter if counter is not None and counter.install() else None
         self.max_points = int(max_points)
         self.clock = clock
         self._lock = threading.RLock()  # guards the stored values
@@ -199,12 +222,31 @@ class ThrottledUpdater:
             return False
         if not self.dirty:
             return False
+        allowance = self._allowance(now)
+        if allowance is not None and allowance <= 0:
+            return False
         with self._flush_lock:
             last = self._last_flush  # another thread may have flushed meanwhile
             if last is not None and self.clock() - last < self.min_interval:
                 return False
-            self._flush()
+            self._flush(allowance)
         return True
+
+    def _allowance(self, now):
+        """Messages a throttled flush may send now (None: no budget); <= 0 means wait."""
+        if self.message_budget is None:
+            return None
+        if self.counter is not None and self.counter.install():
+            recent = self.counter.recent(1.0)
+        else:
+            recent = sum(n for t, n in self.sent if now - t < 1.0)
+        smallest = min([self._estimate(fn) for fn in self._flushers] or [1])
+        left = self.message_budget - recent
+        return left if left >= smallest or recent == 0 else 0
+
+    def _estimate(self, fn):
+        sizes = self._sizes.get(fn)
+        return max(sizes) if sizes else 1
 
     def flush(self):
         """Run every flusher now (e.g. the final flush after a run); always counts."""
@@ -215,7 +257,14 @@ class ThrottledUpdater:
             finally:
                 self.forcing = False
 
-    def _flush(self):
+    def reserve(self, messages):
+        """Count ``messages`` sent outside a flush (e.g. main-thread work a flusher posted) against the budget."""
+        with self._flush_lock:
+            self.sent.append((self.clock(), int(messages)))
+            self.messages_sent += int(messages)
+
+    def _flush(self, allowance=None):
+        """Run the flushers (those that fit in ``allowance`` messages; None: all)."""
         self._last_flush = self.clock()
         with self._lock:
             self._dirty = False
@@ -223,13 +272,36 @@ class ThrottledUpdater:
         self.flush_times.append(self._last_flush)
         if len(self.flush_times) > 10000:
             del self.flush_times[:5000]
-        for fn in list(self._flushers):
+        messages = 0
+        waiting, self._waiting = self._waiting, []
+        order = [fn for fn in waiting if fn in self._flushers] + [fn for fn in self._flushers if fn not in waiting]
+        for fn in order:
+            if allowance is not None and messages > 0 and messages + self._estimate(fn) > allowance:
+                self._waiting.append(fn)  # does not fit this time: first in line next time
+                continue
+            before = self.counter.total if self.counter is not None else 0
             try:
-                fn()
+                sent = fn()
             except Exception as error:  # noqa: BLE001 - a view's bug must not kill training
                 self.errors.append((fn, error))
                 if len(self.errors) > 100:
                     del self.errors[:50]
+                continue
+            if self.counter is not None:
+                counted = self.counter.total - before
+                sent = max(counted, sent) if isinstance(sent, int) and not isinstance(sent, bool) else counted
+            else:
+                sent = sent if isinstance(sent, int) and not isinstance(sent, bool) else 1
+            if sent:
+                self._sizes[fn] = (self._sizes.get(fn, []) + [sent])[-3:]
+            messages += sent
+        if self._waiting:
+            with self._lock:
+                self._dirty = True
+        self.messages_sent += messages
+        self.sent.append((self._last_flush, messages))
+        if len(self.sent) > 50:
+            del self.sent[:25]
 
     def rate(self, window=None):
         """Flushes per second over the last ``window`` seconds (all flushes if None)."""

@@ -1,18 +1,38 @@
-"""Training panel: Start / Pause / Resume / Stop, live loss and accuracy curves, status line.
+"""Training panel: Start / Pause / Resume / Stop, live loss and accuracy curves, progress, status.
 
-Training runs in a background :class:`threading.Thread` that calls
-``model.train(task, {..., 'control': ..., 'callbacks': [...], 'verbosity': False})``, so
-the kernel stays usable.  The training thread never touches a widget directly: its
-callback stores values in a :class:`~psychrnn_widgets.widgets.throttle.ThrottledUpdater`
-and calls ``maybe_flush()`` (at most ~10 widget updates per second, x and y together
-under ``hold_sync()``, float32, downsampled to <= 5,000 points, one final flush).
-Buttons act through :class:`~psychrnn_widgets.training.events.TrainingControl`, read by
-the loop between steps.
+Training runs in a background :class:`threading.Thread` that drives the model's
+:class:`~psychrnn_widgets.training.trainer.Trainer`, so the kernel stays usable.
 
-Keys this panel stores in its updater (other views may read them):
-``training/trials`` (trials trained by this panel's model, all runs), ``training/epoch``
-(epochs in the current run), ``training/loss`` and ``training/accuracy`` (history series,
-x = trials).
+**One state machine, driven from the main thread.**  The panel is in one of
+:data:`STATES`::
+
+    idle ──Start──> running ⇄ paused          (Pause / Resume)
+                    running, paused ──Stop──> stopping
+                    running, paused, stopping ──the run ends──> done | stopped | failed
+    done, stopped, failed ──Start──> running
+
+Buttons act at once and never wait for the training thread: Pause and Stop ask the
+loop through a :class:`~psychrnn_widgets.training.events.TrainingControl` (honoured
+between steps, and while the loop waits for the XLA compiler) and the panel shows the
+new state immediately.  The training thread never changes the state: when its run ends
+it *posts* the outcome (:class:`~psychrnn_widgets.widgets.main_thread.MainThreadQueue`),
+which the kernel's event loop applies on the main thread (in a plain script, with no
+running event loop, it is applied at once under the panel's lock).
+Every transition holds that lock, so no interleaving of clicks and a run ending can
+leave the panel in ``stopping`` or ``paused`` with no thread, or with every button off.
+
+**Live views** go through the shared
+:class:`~psychrnn_widgets.widgets.throttle.ThrottledUpdater`: the training thread stores
+values and calls ``maybe_flush()``; flushes are rate- and message-limited, change each
+widget once under ``hold_sync()`` (float32, downsampled to <= 5,000 points) and there is
+one final flush.  Counts come from the trainer (steps and trials over every run of the
+model, so they agree across Start / Stop / Start); the progress bar counts the budget's
+unit, trials, with the elapsed time and an estimate of the time left (tqdm's format).
+
+Keys this panel stores in its updater (other views may read them): ``training/trials``
+(trials trained by the model, all runs), ``training/epoch``, ``training/event``,
+``training/outcome``, and the series ``training/loss``, ``training/accuracy`` (x = trials)
+and ``training/stages`` (x = trials at a curriculum stage change, y = the new stage).
 """
 import html
 import threading
@@ -24,15 +44,21 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
+from ..params import TRAIN_PARAMS
 from ..training.events import TrainingControl
 from ..training.trainer import Trainer
+from .controls import ParameterControl
+from .main_thread import MainThreadQueue
 from .throttle import ThrottledUpdater
 
-__all__ = ["TrainingPanel", "PanelControl"]
+__all__ = ["TrainingPanel", "PanelControl", "STATES", "format_duration"]
 
-#: states of the panel, in the order a run goes through them
-STATES = ("idle", "starting", "running", "paused", "stopping", "done", "stopped", "failed")
-_ACTIVE = ("starting", "running", "paused", "stopping")
+#: the panel's states; ``running``/``paused``/``stopping`` have a live training thread
+STATES = ("idle", "running", "paused", "stopping", "done", "stopped", "failed")
+ACTIVE = ("running", "paused", "stopping")
+#: earlier networks' loss curves drawn behind the current one
+MAX_OVERLAYS = 4
+_OVERLAY_COLOURS = ("#9e9e9e", "#bcbd22", "#17becf", "#e377c2")
 
 
 class PanelControl(TrainingControl):
@@ -52,30 +78,51 @@ class PanelControl(TrainingControl):
             self.waiting.clear()
 
 
-def _fmt(value, spec):
-    return "–" if value is None else format(value, spec)
+def format_duration(seconds):
+    """``m:ss`` (or ``h:mm:ss``) as tqdm writes durations; ``?`` when unknown."""
+    if seconds is None or not np.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def nice_ceiling(value):
+    """The smallest of 1, 2, 5 x 10^k that is >= ``value`` (axis bounds that change rarely)."""
+    if not value > 0:
+        return 1.0
+    exponent = np.floor(np.log10(value))
+    for mantissa in (1.0, 2.0, 5.0, 10.0):
+        bound = mantissa * 10 ** exponent
+        if bound >= value:
+            return float(bound)
+    return float(10 ** (exponent + 1))
 
 
 class TrainingPanel(widgets.VBox):
     """Start / Pause / Resume / Stop training of ``model`` on ``task`` (or a ``curriculum``).
 
     Args:
-        model: a model with ``train(task, train_params)`` (e.g. ``Basic``), or None for now.
+        model: a model (e.g. ``Basic``), or None for now.
         task: a Task (ignored when ``curriculum`` is given).
         curriculum: a :class:`~psychrnn_widgets.training.curriculum.Curriculum` or None.
-        updater: a shared :class:`ThrottledUpdater` (default: a new one at 10 Hz).
-        learning_rate: initial value of the learning-rate input (changes apply live).
+        updater: a shared :class:`ThrottledUpdater` (default: a new one at 10 Hz, 10 messages/s).
+        learning_rate: initial value of the learning-rate control (changes apply live).
         training_iters: initial budget in trials per Start (PsychRNN's ``training_iters``).
-        loss_epoch: accuracy is measured every ``loss_epoch`` epochs.
+        loss_epoch: the loss and accuracy are recorded every ``loss_epoch`` steps.
 
-    Public attributes: ``start_button, pause_button, resume_button, stop_button,
-    learning_rate, budget, progress, status`` (HTML), ``loss_line, accuracy_line``
-    (bqplot Lines, x in trials), ``loss_figure, accuracy_figure``, ``thread``, ``control``,
-    ``error`` (the exception of the last failed run, else None), ``error_traceback``,
-    ``result`` (what ``model.train`` returned), ``last_event``, ``history_trials``.
+    Public attributes: ``start_button, pause_button, resume_button, stop_button``;
+    ``learning_rate, budget`` (the input widgets) and ``learning_rate_control,
+    budget_control`` (their :class:`~psychrnn_widgets.widgets.controls.ParameterControl`);
+    ``pending`` (HTML next to Start: what Start will do); ``progress`` (IntProgress, in
+    trials); ``status`` (HTML: state, counts, and the run's trials, elapsed time, time left
+    and rate); ``loss_line, accuracy_line`` (bqplot
+    Lines, x in trials), ``overlay_lines``, ``stage_lines``, ``loss_figure,
+    accuracy_figure``; ``thread``, ``control``, ``error``, ``error_traceback``, ``result``,
+    ``last_event``.
 
-    Traits (observable; may change on the training thread at the end of a run):
-    ``state`` (one of :data:`STATES`), ``running`` (True from Start until the thread ends).
+    Traits: ``state`` (one of :data:`STATES`), ``running`` (a training thread is alive).
     """
 
     state = traitlets.Unicode("idle")
@@ -86,76 +133,92 @@ class TrainingPanel(widgets.VBox):
         self._model = model
         self._task = task
         self._curriculum = curriculum
-        self.updater = updater if updater is not None else ThrottledUpdater(max_rate_hz=10)
+        self.updater = updater if updater is not None else ThrottledUpdater(max_rate_hz=10, message_budget=10)
         self.loss_epoch = int(loss_epoch)
         self.extra_callbacks = []  # more TrainingEvent callbacks (called on the training thread)
         self.before_start = []  # callables run on the main thread by start() before the thread starts
+        self.after_run = []  # callables run on the main thread when a run has ended (with the outcome)
         self.thread = None
         self.control = PanelControl()
         self.error = None
         self.error_traceback = None
         self.result = None
         self.last_event = None
-        self.history_trials = 0  # trials of finished runs with the current model
-        self._run_trials = 0
-        self._rate_mark = None
-        self._trials_per_second = None
+        self._lock = threading.RLock()
+        self.main_thread = MainThreadQueue(self._lock)
+        self._run_id = 0
+        self._run_started = None  # (monotonic time, paused seconds so far, pause began) of the current run
         self._shown = {}
 
-        style = {"description_width": "initial"}
         self.start_button = widgets.Button(description="Start", icon="play", button_style="success",
-                                           tooltip="train in the background")
-        self.pause_button = widgets.Button(description="Pause", icon="pause", disabled=True)
+                                           tooltip="train in the background (the kernel stays usable)")
+        self.pause_button = widgets.Button(description="Pause", icon="pause", disabled=True,
+                                           tooltip="wait after the current step")
         self.resume_button = widgets.Button(description="Resume", icon="step-forward", disabled=True)
-        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger", disabled=True)
-        self.learning_rate = widgets.BoundedFloatText(value=learning_rate, min=1e-7, max=10.0, step=1e-4,
-                                                      description="learning rate", style=style,
-                                                      layout=widgets.Layout(width="200px"))
-        self.budget = widgets.BoundedIntText(value=int(training_iters), min=1, max=10**9, step=1000,
-                                             description="budget (trials)", style=style,
-                                             layout=widgets.Layout(width="230px"))
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="epochs", style=style,
-                                            layout=widgets.Layout(width="98%"))
-        self.status = widgets.HTML(value=self._status_html("idle", None))
+        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger", disabled=True,
+                                          tooltip="end the run after the current step; the network is kept")
+        self.learning_rate_control = ParameterControl(TRAIN_PARAMS["learning_rate"], learning_rate,
+                                                      where="train_params", width="110px")
+        self.budget_control = ParameterControl(TRAIN_PARAMS["training_iters"], int(training_iters),
+                                               where="train_params", width="110px")
+        self.learning_rate = self.learning_rate_control.input
+        self.budget = self.budget_control.input
+        self.pending = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="98%"))
+        self.status = widgets.HTML(value=self._status_html())
 
-        # no padding: the trial axis starts at 0, not at a negative tick
-        loss_scales = {"x": bq.LinearScale(min=0.0, max=1000.0, allow_padding=False),
-                       "y": bq.LogScale(min=1e-3, max=1.0)}
-        accuracy_scales = {"x": bq.LinearScale(min=0.0, max=1000.0, allow_padding=False),
-                           "y": bq.LinearScale(min=0.0, max=1.0, allow_padding=False)}
-        self.loss_line = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32), scales=loss_scales,
-                                  colors=["#1f77b4"], stroke_width=1.5)
-        self.accuracy_line = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
-                                      scales=accuracy_scales,
-                                      colors=["#2ca02c"], stroke_width=1.5, marker="circle", marker_size=8)
-        self.loss_figure = self._figure(self.loss_line, "loss")
-        self.accuracy_figure = self._figure(self.accuracy_line, "accuracy")
+        # no padding: the trial axis starts at 0; bounds move in 1-2-5 steps (rarely: few messages)
+        loss_x = bq.LinearScale(min=0.0, max=1000.0, allow_padding=False)
+        accuracy_x = bq.LinearScale(min=0.0, max=1000.0, allow_padding=False)
+        loss_scales = {"x": loss_x, "y": bq.LogScale(min=1e-3, max=1.0)}
+        accuracy_scales = {"x": accuracy_x, "y": bq.LinearScale(min=0.0, max=1.0, allow_padding=False)}
+        empty = np.zeros(0, np.float32)
+        self.overlay_lines = [
+            bq.Lines(x=empty, y=empty, scales=loss_scales, colors=[colour], stroke_width=1.2, opacity=[0.55],
+                     display_legend=False, labels=[""], visible=False)
+            for colour in _OVERLAY_COLOURS[:MAX_OVERLAYS]]
+        self.loss_line = bq.Lines(x=empty, y=empty, scales=loss_scales, colors=["#1f77b4"], stroke_width=1.8,
+                                  labels=["this network"], display_legend=False)
+        self.accuracy_line = bq.Lines(x=empty, y=empty, scales=accuracy_scales, colors=["#2ca02c"],
+                                      stroke_width=1.5, marker="circle", marker_size=8)
+        # stage changes: vertical lines spanning each figure (y on a fixed 0..1 scale of their own)
+        self.stage_lines = [
+            bq.Lines(x=np.zeros((0, 2), np.float32), y=np.zeros((0, 2), np.float32),
+                     scales={"x": scales["x"], "y": bq.LinearScale(min=0.0, max=1.0)}, colors=["#d62728"],
+                     line_style="dashed", stroke_width=1)
+            for scales in (loss_scales, accuracy_scales)]
+        self.loss_figure = self._figure([*self.overlay_lines, self.loss_line, self.stage_lines[0]], loss_scales,
+                                        "loss (log)", ".1~e")
+        self.accuracy_figure = self._figure([self.accuracy_line, self.stage_lines[1]], accuracy_scales, "accuracy",
+                                            ".1f")
+        self.loss_figure.add_class("psychrnn-loss-figure")  # stable handles for browser tests
+        self.accuracy_figure.add_class("psychrnn-accuracy-figure")
 
         self.start_button.on_click(lambda _: self.start())
         self.pause_button.on_click(lambda _: self.pause())
         self.resume_button.on_click(lambda _: self.resume())
         self.stop_button.on_click(lambda _: self.stop())
-        self.learning_rate.observe(self._on_learning_rate, names="value")
+        self.learning_rate_control.observe(self._on_learning_rate, names="value")
         self.updater.add_flusher(self._flush)
 
-        children = [
-            widgets.HBox([self.start_button, self.pause_button, self.resume_button, self.stop_button]),
-            widgets.HBox([self.learning_rate, self.budget]),
-            self.progress,
-            self.status,
-            widgets.HBox([self.loss_figure, self.accuracy_figure]),
-        ]
-        super().__init__(children=children, **kwargs)
+        buttons = widgets.HBox([self.start_button, self.pause_button, self.resume_button, self.stop_button,
+                                self.pending], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        settings = widgets.HBox([self.learning_rate_control, self.budget_control],
+                                layout=widgets.Layout(flex_flow="row wrap"))
+        figures = widgets.HBox([self.loss_figure, self.accuracy_figure], layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__(children=[buttons, settings, self.progress, self.status, figures], **kwargs)
 
     @staticmethod
-    def _figure(line, label):
+    def _figure(marks, scales, label, y_format):
         # explicit tick formats and scale ranges: bqplot's front-end cannot guess a tick format
-        # for an empty or one-point domain ("invalid format: .undefinedg") and the figure breaks
-        x_axis = bq.Axis(scale=line.scales["x"], label="trials", num_ticks=4, tick_format=".3~s")
-        y_axis = bq.Axis(scale=line.scales["y"], side="left", label=label, num_ticks=4, tick_format=".2~g")
-        return bq.Figure(marks=[line], axes=[x_axis, y_axis], title=label, animation_duration=0,
-                         fig_margin={"top": 30, "bottom": 40, "left": 55, "right": 10},
-                         layout=widgets.Layout(width="380px", height="250px"))
+        # for an empty or one-point domain ("invalid format: .undefinedg") and the figure breaks.
+        # SI suffixes on the trial axis ("6.07k"); the label sits beside the axis, not on the data
+        x_axis = bq.Axis(scale=scales["x"], label="trials", num_ticks=4, tick_format="~s")
+        y_axis = bq.Axis(scale=scales["y"], side="left", label=label, num_ticks=4, tick_format=y_format,
+                         label_offset="45px")
+        return bq.Figure(marks=marks, axes=[x_axis, y_axis], animation_duration=0,
+                         fig_margin={"top": 12, "bottom": 40, "left": 60, "right": 12},
+                         layout=widgets.Layout(width="360px", height="230px"))
 
     # ------------------------------------------------------------- settable between runs
     def _check_idle(self, what):
@@ -191,220 +254,306 @@ class TrainingPanel(widgets.VBox):
         self._check_idle("the curriculum")
         self._curriculum = curriculum
 
+    @property
+    def trainer(self):
+        """The model's :class:`~psychrnn_widgets.training.trainer.Trainer` (None without a model)."""
+        return None if self._model is None else Trainer.of(self._model)
+
+    @property
+    def epoch(self):
+        """Training steps of the current model, all runs (the status line's "step")."""
+        trainer = self.trainer
+        return 0 if trainer is None else trainer.epoch
+
+    @property
+    def trials(self):
+        """Trials trained with the current model, all runs."""
+        trainer = self.trainer
+        return 0 if trainer is None else trainer.trials
+
     def reset_history(self):
-        """Forget the curves and the trial count (e.g. for a new model); not while training."""
+        """Forget the curves of the current model (e.g. for a new model); not while training."""
         self._check_idle("the history")
-        self.history_trials = 0
-        self._run_trials = 0
-        for key in ("training/loss", "training/accuracy"):
+        for key in ("training/loss", "training/accuracy", "training/stages"):
             self.updater.clear_series(key)
-        self.updater.update({"training/trials": 0, "training/epoch": 0, "training/event": None,
+        self.updater.update({"training/trials": self.trials, "training/epoch": self.epoch, "training/event": None,
                              "training/outcome": None})
         self.last_event = None
         self.error = None
         self.progress.value = 0
         self.progress.bar_style = ""
         self._shown.clear()
-        self._set_state("idle")
-        self._flush()  # this panel's views only (other views follow their own model changes)
+        with self._lock:
+            self._set_state("idle")
+        self._flush()
+
+    def curves(self):
+        """The current model's curves: ``{'loss': (x, y), 'accuracy': (x, y), 'stages': (x, y)}`` float32 copies."""
+        return {name: self.updater.series(f"training/{name}") for name in ("loss", "accuracy", "stages")}
+
+    def show_curves(self, curves):
+        """Replace the current curves (e.g. a network brought back from the history); not while training."""
+        self._check_idle("the curves")
+        for name in ("loss", "accuracy", "stages"):
+            key = f"training/{name}"
+            self.updater.clear_series(key)
+            for x, y in zip(*curves.get(name, ((), ()))):
+                self.updater.append(key, x, y)
+        self._shown.clear()
+        self._flush()
+
+    def set_overlays(self, curves):
+        """Draw earlier networks' loss curves behind the current one: ``[(label, x, y), ...]`` (the last few)."""
+        shown = list(curves)[-MAX_OVERLAYS:]
+        for i, line in enumerate(self.overlay_lines):
+            with line.hold_sync():
+                if i < len(shown):
+                    label, x, y = shown[i]
+                    line.x, line.y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+                    line.labels = [str(label)]
+                    line.visible = True
+                else:
+                    line.visible = False
+                    line.x, line.y = np.zeros(0, np.float32), np.zeros(0, np.float32)
+        for line in (self.loss_line, *self.overlay_lines):
+            line.display_legend = bool(shown)
+        self._set_ranges()
+
+    def set_pending(self, text):
+        """Say next to Start what Start will do (empty: nothing pending)."""
+        self.pending.value = (f"<span style='color:#a15c00'>&#9888; {html.escape(text)}</span>" if text else "")
 
     # ----------------------------------------------------------------------- actions
     def start(self):
-        """Start training in a background thread; returns False (with a status message) if it cannot."""
-        if self.running:
-            return False
+        """Start training in a background thread; False (with a status message) if it cannot."""
+        self.main_thread.drain()
+        with self._lock:
+            if self.state in ACTIVE:
+                return False
         for hook in list(self.before_start):
             hook(self)
-        model = self._model
-        task = self._task
-        curriculum = self._curriculum
-        if model is None or (task is None and curriculum is None):
-            missing = "a model" if model is None else "a task"
-            self._set_status_now("idle", f"nothing to train: give the panel {missing}")
-            return False
-        self.error = None
-        self.error_traceback = None
-        self.result = None
-        self.last_event = None
-        self._run_trials = 0
-        self._rate_mark = None
-        self._trials_per_second = None
-        self.control = PanelControl()
-        params = {
-            "learning_rate": float(self.learning_rate.value),
-            "training_iters": int(self.budget.value),
-            "loss_epoch": self.loss_epoch,
-            "verbosity": False,
-            "curriculum": curriculum,
-            "control": self.control,
-            "callbacks": [self._on_event] + list(self.extra_callbacks),
-        }
-        self.progress.value = 0
-        self.progress.bar_style = "info"
-        self.updater.update({"training/outcome": None, "training/event": None})
-        self._set_state("starting")
-        self._set_status_now("starting", "compiling the training step…")
-        source = None if curriculum is not None else task
-        self.thread = threading.Thread(target=self._run, args=(model, source, params),
-                                       name="psychrnn-training", daemon=True)
-        self.thread.start()
+        with self._lock:
+            model, task, curriculum = self._model, self._task, self._curriculum
+            if model is None or (task is None and curriculum is None):
+                missing = "a model" if model is None else "a task"
+                self.status.value = self._status_html(note=f"nothing to train: give the panel {missing}")
+                return False
+            invalid = [c.error for c in (self.learning_rate_control, self.budget_control) if not c.valid]
+            if invalid:
+                self.status.value = self._status_html(note="not started: " + "; ".join(invalid))
+                return False
+            self.error = self.error_traceback = self.result = self.last_event = None
+            self.control = PanelControl()
+            self._run_id += 1
+            budget = int(self.budget_control.value)
+            params = {
+                "learning_rate": float(self.learning_rate_control.value),
+                "training_iters": budget,
+                "loss_epoch": self.loss_epoch,
+                "verbosity": False,
+                "curriculum": curriculum,
+                "control": self.control,
+                "xla_switch": "when_ready",  # the live views never stall waiting for the compiler
+                "callbacks": [self._on_event] + list(self.extra_callbacks),
+            }
+            self._run_started = [time.monotonic(), 0.0, None]
+            self.progress.max = max(budget, 1)
+            self.progress.value = 0
+            self.progress.bar_style = "info"
+            self.updater.update({"training/outcome": None, "training/event": None})
+            self._set_state("running")
+            self.status.value = self._status_html(note="compiling the training step…")
+            source = None if curriculum is not None else task
+            self.thread = threading.Thread(target=self._run, args=(self._run_id, model, source, params),
+                                           name="psychrnn-training", daemon=True)
+            self.thread.start()
         return True
 
-    def pause(self, wait=True, timeout=5.0):
-        """Pause between steps.  With ``wait``, return once the loop is actually paused (or ended)."""
-        if self.state not in ("starting", "running"):
-            return False
-        self.control.pause()
-        self._set_state("paused")
-        if wait:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and self.thread is not None and self.thread.is_alive():
-                if self.control.waiting.wait(0.02):
-                    break
-        self._set_status_now("paused", None)
+    def pause(self):
+        """Pause after the current step (shown at once; the loop waits before its next step)."""
+        self.main_thread.drain()
+        with self._lock:
+            if self.state != "running":
+                return False
+            self.control.pause()
+            self._run_started[2] = time.monotonic()
+            self._set_state("paused")
+            self.status.value = self._status_html()
         return True
 
     def resume(self):
         """Resume a paused run."""
-        if self.state != "paused":
-            return False
-        self._set_state("running")
-        self._rate_mark = None  # the pause is not part of the throughput
-        self.control.resume()
-        self._set_status_now("running", None)
+        self.main_thread.drain()
+        with self._lock:
+            if self.state != "paused":
+                return False
+            if self._run_started[2] is not None:
+                self._run_started[1] += time.monotonic() - self._run_started[2]
+                self._run_started[2] = None
+            self._set_state("running")
+            self.control.resume()
+            self.status.value = self._status_html()
         return True
 
-    def stop(self, timeout=30.0):
-        """Ask the loop to stop after the current step and join the thread; True if it ended.
+    def stop(self, timeout=None):
+        """Ask the run to end after the current step; returns at once (or waits up to ``timeout`` s).
 
-        The model keeps the weights of the last finished step and stays usable.
+        The model keeps the weights of the last finished step and stays usable.  Returns
+        True if no run is going on when it returns.
         """
-        thread = self.thread
-        if thread is None or not thread.is_alive():
-            return True
-        self.control.request_stop()
-        self._set_state("stopping")
-        self._set_status_now("stopping", None)
-        thread.join(timeout)
-        return not thread.is_alive()
+        self.main_thread.drain()
+        with self._lock:
+            if self.state in ("running", "paused"):
+                self.control.request_stop()
+                self._set_state("stopping")
+                self.status.value = self._status_html(note="stopping after the current step…")
+        if timeout is not None:
+            return self.wait(timeout)
+        return self.state not in ACTIVE
 
     def wait(self, timeout=None):
-        """Join the training thread (at most ``timeout`` s); True if no run is going on."""
+        """Wait for the training thread (at most ``timeout`` s), apply its outcome; True if no run is going on."""
         thread = self.thread
         if thread is not None:
             thread.join(timeout)
-            return not thread.is_alive()
-        return True
-
-    @property
-    def epoch(self):
-        """Epochs finished in the current (or last) run."""
-        event = self.last_event
-        return 0 if event is None else event.epoch
-
-    @property
-    def trials(self):
-        """Trials trained with the current model, all runs."""
-        return self.history_trials + self._run_trials
+        self.main_thread.drain()
+        return thread is None or not thread.is_alive()
 
     # ------------------------------------------------------------- training thread
     def _on_learning_rate(self, change):
-        if self.running and self._model is not None:
+        if self.running and self._model is not None and self.learning_rate_control.valid:
             Trainer.of(self._model).learning_rate = float(change["new"])  # applied between steps
 
     def _on_event(self, event):
         """TrainingEvent callback (runs on the training thread): store, then maybe flush."""
         self.last_event = event
-        self._run_trials = event.trials
-        trials = self.history_trials + event.trials
-        now = time.monotonic()
-        if event.kind == "start":
-            self._rate_mark = None
-            if self.state == "starting":
-                self._set_state("running")
-        elif event.kind == "step":
-            # trials/s over windows of >= 0.5 s, starting after the first (compiling) step
-            if self._rate_mark is None:
-                self._rate_mark = (now, event.trials)
-            elif now - self._rate_mark[0] >= 0.5:
-                mark_t, mark_trials = self._rate_mark
-                self._trials_per_second = (event.trials - mark_trials) / (now - mark_t)
-                self._rate_mark = (now, event.trials)
+        if event.kind == "step":
             if event.loss is not None:
-                self.updater.append("training/loss", trials, event.loss)
+                self.updater.append("training/loss", event.global_trials, event.loss)
             if event.accuracy is not None:
-                self.updater.append("training/accuracy", trials, event.accuracy)
-        self.updater.update({"training/trials": trials, "training/epoch": event.epoch, "training/event": event})
+                self.updater.append("training/accuracy", event.global_trials, event.accuracy)
+        elif event.kind == "stage":
+            self.updater.append("training/stages", event.global_trials, event.stage)
+        self.updater.update({"training/trials": event.global_trials, "training/epoch": event.global_epoch,
+                             "training/event": event})
         self.updater.maybe_flush()
 
-    def _run(self, model, source, params):
-        outcome = "failed"
+    def _run(self, run_id, model, source, params):
+        outcome, error, tb, result = "failed", None, None, None
         try:
-            self.result = Trainer.of(model).train(source, params)
+            result = Trainer.of(model).train(source, params)
             event = self.last_event
             outcome = "stopped" if event is not None and event.kind == "stopped" else "done"
-        except BaseException as error:  # noqa: BLE001 - shown in the status line, kept in .error
-            self.error = error
-            self.error_traceback = traceback.format_exc()
-        finally:
-            self.history_trials += self._run_trials
-            self._run_trials = 0
-            self.updater.push("training/outcome", outcome)
-            self._set_state(outcome)
-            self.updater.flush()  # the one final flush
+        except BaseException as caught:  # noqa: BLE001 - shown in the status line, kept in .error
+            error, tb = caught, traceback.format_exc()
+        self.updater.push("training/outcome", outcome)
+        self.main_thread.post(lambda: self._ended(run_id, outcome, error, tb, result))
+
+    def _ended(self, run_id, outcome, error, tb, result):
+        """A run ended (main thread, lock held): state, error, the final flush, after-run hooks."""
+        if run_id != self._run_id:
+            return
+        self.error, self.error_traceback, self.result = error, tb, result
+        self._set_state(outcome)
+        self.updater.flush()  # the one final flush
+        for hook in list(self.after_run):
+            try:
+                hook(outcome)
+            except Exception as hook_error:  # noqa: BLE001 - a view's bug must not break the panel
+                self.updater.errors.append((hook, hook_error))
 
     # --------------------------------------------------------------------- display
     def _set_state(self, state):
         self.state = state
-        self.running = state in _ACTIVE
+        self.running = state in ACTIVE
         self.start_button.disabled = self.running
-        self.pause_button.disabled = state not in ("starting", "running")
+        self.pause_button.disabled = state != "running"
         self.resume_button.disabled = state != "paused"
-        self.stop_button.disabled = state not in ("starting", "running", "paused")
+        self.stop_button.disabled = state not in ("running", "paused")
+        self.learning_rate_control.disabled = state == "stopping"
+        self.budget_control.disabled = self.running
 
-    def _set_status_now(self, state, note):
-        self.status.value = self._status_html(state, note)
+    def _stage_text(self):
+        curriculum = self._curriculum
+        if curriculum is None:
+            return None
+        n = curriculum.n_stages
+        if curriculum.stop_training or curriculum.stage >= n:
+            return f"curriculum finished ({n}/{n})"
+        return f"stage {curriculum.stage + 1}/{n}"
 
-    def _status_html(self, state, note):
-        event = self.last_event
-        parts = [f"<b>{html.escape(state)}</b>"]
-        if event is not None:
-            total = f"/{event.total_epochs}" if event.total_epochs else ""
-            parts.append(f"step {event.epoch}{total}")
+    def _status_html(self, note=None):
+        parts = [f"<b>{html.escape(self.state)}</b>"]
+        if self._model is not None:
+            parts.append(f"step {self.epoch:,}")
             parts.append(f"{self.trials:,} trials")
-            if self._trials_per_second is not None:
-                parts.append(f"{self._trials_per_second:,.0f} trials/s")
-            loss_x, loss_y = self.updater.series("training/loss")
-            acc_x, acc_y = self.updater.series("training/accuracy")
-            parts.append("loss " + _fmt(float(loss_y[-1]) if len(loss_y) else event.loss, ".4g"))
-            parts.append("accuracy " + _fmt(float(acc_y[-1]) if len(acc_y) else None, ".3f"))
-            if event.stage is not None and self._curriculum is not None:
-                parts.append(f"stage {event.stage + 1}/{self._curriculum.n_stages}")
+            _, loss_y = self.updater.series("training/loss")
+            _, acc_y = self.updater.series("training/accuracy")
+            if len(loss_y):
+                parts.append(f"loss {float(loss_y[-1]):.4g}")
+            if len(acc_y):
+                parts.append(f"accuracy {float(acc_y[-1]):.3f}")
+            stage = self._stage_text()
+            if stage:
+                parts.append(stage)
         text = " · ".join(parts)
-        if state == "failed" and self.error is not None:
+        if self.state == "failed" and self.error is not None:
             message = f"{type(self.error).__name__}: {self.error}"
             text += f" · <span style='color:#c00'>error: {html.escape(message)}</span>"
         elif note:
             text += f" · <i>{html.escape(note)}</i>"
-        return f"<div class='psychrnn-training-status'>{text}</div>"
+        progress = self._progress_text(self.last_event)  # in the same widget: one message per flush
+        return f"<div class='psychrnn-training-status'>{text}</div><div>{progress}</div>"
 
-    @staticmethod
-    def _set_ranges(line, x, y, log):
-        """Never a degenerate domain: x from 0 to the last trial, the loss padded on a log scale."""
-        sx, sy = line.scales["x"], line.scales["y"]
-        x_max = float(np.nanmax(x)) if len(x) else 0.0
-        x_max = x_max * 1.02 if np.isfinite(x_max) and x_max > 0 else 1000.0
-        with sx.hold_sync():
-            sx.min, sx.max = 0.0, x_max
-        if log:
-            finite = y[np.isfinite(y) & (y > 0)]
-            lo, hi = (float(finite.min()) / 1.5, float(finite.max()) * 1.5) if len(finite) else (1e-3, 1.0)
-            with sy.hold_sync():
-                sy.min, sy.max = lo, hi
+    def _progress_text(self, event):
+        if self._run_started is None or event is None:
+            return ""
+        start, paused, pause_began = self._run_started
+        now = time.monotonic()
+        active = now - start - paused - (now - pause_began if pause_began is not None else 0.0)
+        done, total = event.trials, max(int(self.progress.max), 1)
+        rate = done / active if active > 0 and done else None
+        left = (total - done) / rate if rate else None
+        rate_text = f", {rate:,.0f} trials/s" if rate else ""
+        return (f"<span style='font-family:monospace;font-size:90%'>{done:,}/{total:,} trials "
+                f"[{format_duration(active)}&lt;{format_duration(left)}{rate_text}]</span>")
+
+    def _set_ranges(self):
+        """Axis bounds from every line shown (current and overlays), in 1-2-5 steps: messages only when they move.
+
+        Returns the number of scale widgets changed.
+        """
+        changed = 0
+        loss_x, loss_y = self.updater.series("training/loss")
+        acc_x, _ = self.updater.series("training/accuracy")
+        xs = [loss_x, acc_x] + [line.x for line in self.overlay_lines if line.visible]
+        ys = [loss_y] + [line.y for line in self.overlay_lines if line.visible]
+        x_max = max([float(np.max(x)) for x in xs if len(x)] or [0.0])
+        bound = nice_ceiling(x_max * 1.02) if x_max > 0 else 1000.0
+        for scale in (self.loss_line.scales["x"], self.accuracy_line.scales["x"]):
+            if scale.max != bound:
+                with scale.hold_sync():
+                    scale.min, scale.max = 0.0, bound
+                changed += 1
+        finite = np.concatenate([np.asarray(y, np.float64) for y in ys if len(y)] or [np.zeros(0)])
+        finite = finite[np.isfinite(finite) & (finite > 0)]
+        if len(finite):
+            low = 10 ** np.floor(np.log10(finite.min()))
+            high = 10 ** np.ceil(np.log10(finite.max()))
+            low, high = (low, high * 10) if high <= low else (low, high)
+        else:
+            low, high = 1e-3, 1.0
+        scale = self.loss_line.scales["y"]
+        if (scale.min, scale.max) != (low, high):
+            with scale.hold_sync():
+                scale.min, scale.max = float(low), float(high)
+            changed += 1
+        return changed
 
     def _flush(self):
-        """Flusher: loss/accuracy lines (x and y together), progress, status, final state."""
+        """Flusher: lines (x and y together), axes, progress, status, final state; returns messages sent."""
         upd = self.updater
+        sent = 0
         for key, line in (("training/loss", self.loss_line), ("training/accuracy", self.accuracy_line)):
             count = upd.n_appended(key)
             if self._shown.get(key) != count:
@@ -412,17 +561,34 @@ class TrainingPanel(widgets.VBox):
                 with line.hold_sync():
                     line.x = x
                     line.y = y
-                self._set_ranges(line, x, y, log=key == "training/loss")
                 self._shown[key] = count
+                sent += 1
+        stages = upd.n_appended("training/stages")
+        if self._shown.get("training/stages") != stages:
+            x, _ = upd.series("training/stages")
+            for line in self.stage_lines:
+                with line.hold_sync():
+                    line.x = np.repeat(x[:, None], 2, axis=1).astype(np.float32)
+                    line.y = np.tile(np.array([[0.0, 1.0]], np.float32), (len(x), 1))
+                sent += 1
+            self._shown["training/stages"] = stages
+        sent += self._set_ranges()
         event = upd.get("training/event")
-        if event is not None:
-            if event.total_epochs and self.progress.max != event.total_epochs:
-                self.progress.max = event.total_epochs
-            if self.progress.value != event.epoch:
-                self.progress.value = min(event.epoch, self.progress.max)
+        if event is not None and event.kind in ("step", "stage", "start"):
+            value = min(event.trials, self.progress.max)
+            if abs(value - self.progress.value) >= self.progress.max / 100 or value == self.progress.max:
+                if self.progress.value != value:  # the bar moves in 1 % steps: fewer messages
+                    self.progress.value = value
+                    sent += 1
         outcome = upd.get("training/outcome")
         if outcome is not None and not self.running:
-            self.progress.bar_style = {"done": "success", "stopped": "warning", "failed": "danger"}[outcome]
-        status = self._status_html(self.state, None)
+            style = {"done": "success", "stopped": "warning", "failed": "danger"}[outcome]
+            if self.progress.bar_style != style:
+                self.progress.bar_style = style
+                sent += 1
+        status = self._status_html()
         if self.status.value != status:
             self.status.value = status
+            sent += 1
+        return sent
+

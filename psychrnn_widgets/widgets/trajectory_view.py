@@ -24,9 +24,10 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
+from ..analysis.pca import pca_project  # the package's one PCA (re-exported here for old imports)
 from .throttle import ThrottledUpdater
 
-__all__ = ["TrajectoryView", "probe_batch"]
+__all__ = ["TrajectoryView", "probe_batch", "pca_project"]
 
 _CATEGORICAL = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                 "#bcbd22", "#17becf")
@@ -84,36 +85,6 @@ def probe_batch(task, max_lines=20):
     if isinstance(task, PerceptualDiscrimination):
         return _pd_probe(task, max_lines)
     return _generic_probe(task, max_lines)
-
-
-def pca_project(states, n_components=3, previous=None):
-    """Project ``states (n, T, N)`` on their first principal components.
-
-    Returns ``(projection (n, T, k) float32, components (k, N), explained (k,))``; a
-    component's sign follows ``previous`` (same shape) when given, else its largest
-    loading is positive.  ``k = n_components`` (zero-padded if N is smaller).
-    """
-    states = np.asarray(states, dtype=np.float64)
-    n, T, N = states.shape
-    flat = states.reshape(-1, N)
-    centred = flat - flat.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    k = min(n_components, vt.shape[0])
-    comps = vt[:k].copy()
-    for i in range(k):
-        if previous is not None and previous.shape == comps.shape:
-            if comps[i] @ previous[i] < 0:
-                comps[i] *= -1
-        elif comps[i][np.argmax(np.abs(comps[i]))] < 0:
-            comps[i] *= -1
-    total = float(np.sum(s ** 2))
-    explained = (s[:k] ** 2 / total) if total > 0 else np.zeros(k)
-    proj = (centred @ comps.T).reshape(n, T, k)
-    if k < n_components:
-        proj = np.concatenate([proj, np.zeros((n, T, n_components - k))], axis=-1)
-        explained = np.concatenate([explained, np.zeros(n_components - k)])
-        comps = np.concatenate([comps, np.zeros((n_components - k, N))])
-    return proj.astype(np.float32), comps, explained
 
 
 class TrajectoryView(widgets.VBox):
@@ -255,8 +226,7 @@ class TrajectoryView(widgets.VBox):
                 self.lines.labels = self.labels
             self.start_points.x = proj[:1, 0, i]
             self.start_points.y = proj[:1, 0, j]
-        labels = [f"PC{k + 1}" + (f" ({100 * self.explained[k]:.0f}%)" if self.explained is not None else "")
-                  for k in (i, j)]
+        labels = [f"PC{k + 1}" for k in (i, j)]  # the explained variance is in the legend: fewer messages
         if self._x_axis.label != labels[0]:
             self._x_axis.label = labels[0]
         if self._y_axis.label != labels[1]:
@@ -272,13 +242,25 @@ class TrajectoryView(widgets.VBox):
                 seen.append((color, label))
         items = "".join(f"<span style='color:{c};white-space:nowrap'>&#9632; {html.escape(lab)}</span> "
                         for c, lab in seen)
-        return f"<div style='font-size:11px;max-width:420px'>{items}● start</div>"
+        variance = ""
+        if self.explained is not None:
+            i, j = int(self.pc_x.value), int(self.pc_y.value)
+            variance = (f" · variance explained: PC{i + 1} {100 * self.explained[i]:.0f}%, "
+                        f"PC{j + 1} {100 * self.explained[j]:.0f}%")
+        return f"<div style='font-size:11px;max-width:420px'>{items}● start{variance}</div>"
 
     def _flush(self):
-        """Flusher: refresh at most ``max_rate_hz`` times per second when the weights changed."""
+        """Flusher: refresh at most ``max_rate_hz`` times per second when the weights changed; returns messages sent."""
         trials = self.updater.get(self.trials_key)
         if trials is None or trials == self._seen_trials:
-            return
+            return 0
         due = self._last_refresh is None or time.monotonic() - self._last_refresh >= 1.0 / self.max_rate_hz
         if due or self.updater.forcing:
-            self.refresh()
+            return self.refresh_messages()
+        return 0
+
+    def refresh_messages(self):
+        """:meth:`refresh`, returning the number of widget messages it sent (lines, start point, labels, 3-D feeds)."""
+        if not self.refresh():
+            return 1
+        return 3 + len(self._callbacks)  # lines, start point, legend; one per view fed

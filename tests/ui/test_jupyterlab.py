@@ -29,13 +29,12 @@ FIRST_POINT_TIMEOUT = 60.0  # Start -> the first loss point drawn (includes comp
 OBSERVE_SECONDS = 4.0  # watch the loss path for this long (the issue asks for >= 3 s)
 SAMPLE_EVERY = 0.5
 
-# The ``d`` attribute of the Lines mark's path in the bqplot figure titled "loss".
+# The ``d`` attribute of the current network's loss line (drawn after the overlays of earlier networks).
 LOSS_PATH_JS = """() => {
-  const figures = [...document.querySelectorAll('.bqplot.figure')];
-  const fig = figures.find(f => [...f.querySelectorAll('text.mainheading')]
-                                  .some(t => t.textContent.trim() === 'loss'));
+  const fig = document.querySelector('.psychrnn-loss-figure');
   if (!fig) return null;
-  const path = fig.querySelector('g.curve path.line');
+  const paths = [...fig.querySelectorAll('g.curve path.line')];
+  const path = paths.length ? paths[paths.length - 1] : null;
   return path ? (path.getAttribute('d') || '') : '';
 }"""
 

@@ -1,0 +1,54 @@
+"""Analysis of trained networks: plain functions that return arrays and small result objects.
+
+NumPy and SciPy only at import (TensorFlow is imported by the fixed-point functions when
+they run).  Every function takes a network ``source`` — a model, a weights dict from
+``get_weights()``, a weight file or a ``BasicSimulator`` — and a task (or explicit
+per-trial arrays), and runs trials through the NumPy simulator with recurrent noise off.
+Result objects have ``to_arrays()``, ``to_figure()`` and ``save(path)`` (SVG/PNG).
+
+===========================  ==================================================
+behaviour                    :func:`psychometric_curve`, :func:`fit_psychometric`,
+                             :func:`chronometric_curve`, :func:`reaction_times`,
+                             :func:`output_traces`, :func:`behaviour`
+unit activity                :func:`unit_activity`, :func:`psth`,
+                             :func:`choice_selectivity`, :func:`unit_order`
+connectivity                 :func:`connectivity`, :func:`eigenspectrum`, :func:`connectivity_report`,
+                             :func:`state_jacobian`, :func:`jacobian_spectrum`
+lesions and perturbations    :func:`lesion`, :func:`select_units`, :func:`perturbations_for`
+fixed and slow points (TF)   :func:`find_fixed_points`, :func:`sample_states`,
+                             :func:`jacobians`, :func:`speed`
+trials and conditions        :func:`condition_batch`, :func:`trial_conditions`,
+                             :func:`register_task_conditions`, :class:`TaskConditions`
+principal components         :func:`pca`, :func:`pca_project`
+===========================  ==================================================
+"""
+from ._results import AnalysisResult, save_figure
+from ._source import as_simulator, excitatory_mask, network_weights, simulate
+from .behaviour import (Behaviour, ChronometricCurve, ConditionTraces, PsychometricCurve, PsychometricFit, behaviour,
+                        chronometric_curve, fit_psychometric, logistic_with_lapses, output_traces, psychometric_curve,
+                        psychometric_data, reaction_times)
+from .conditions import (ConditionBatch, PerceptualDiscriminationConditions, TaskConditions, TrialParamConditions,
+                         chosen_channel, condition_batch, register_task_conditions, task_conditions,
+                         trial_conditions)
+from .connectivity import (Connectivity, ConnectivityReport, Eigenspectrum, connectivity, connectivity_report,
+                           eigenspectrum, jacobian_spectrum, state_jacobian)
+from .fixed_points import FixedPoints, as_tf_model, find_fixed_points, jacobians, sample_states, speed
+from .lesions import Lesion, lesion, perturbations_for, select_units
+from .pca import PCA, pca, pca_project
+from .units import UnitActivity, choice_selectivity, condition_average, psth, unit_activity, unit_order
+
+__all__ = [
+    "AnalysisResult", "save_figure",
+    "as_simulator", "excitatory_mask", "network_weights", "simulate",
+    "Behaviour", "ChronometricCurve", "ConditionTraces", "PsychometricCurve", "PsychometricFit", "behaviour",
+    "chronometric_curve", "fit_psychometric", "logistic_with_lapses", "output_traces", "psychometric_curve",
+    "psychometric_data", "reaction_times",
+    "ConditionBatch", "PerceptualDiscriminationConditions", "TaskConditions", "TrialParamConditions",
+    "chosen_channel", "condition_batch", "register_task_conditions", "task_conditions", "trial_conditions",
+    "Connectivity", "ConnectivityReport", "Eigenspectrum", "connectivity", "connectivity_report", "eigenspectrum",
+    "jacobian_spectrum", "state_jacobian",
+    "FixedPoints", "as_tf_model", "find_fixed_points", "jacobians", "sample_states", "speed",
+    "Lesion", "lesion", "perturbations_for", "select_units",
+    "PCA", "pca", "pca_project",
+    "UnitActivity", "choice_selectivity", "condition_average", "psth", "unit_activity", "unit_order",
+]

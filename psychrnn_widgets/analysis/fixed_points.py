@@ -1,0 +1,343 @@
+"""Fixed and slow points of a trained network (Sussillo & Barak 2013), in TensorFlow 2.
+
+The network is the map ``x_{t+1} = F(x_t, u)`` of the model's own noiseless step
+(:meth:`~psychrnn_widgets.models.rnn.RNN.next_state`: nothing here restates the update
+maths).  For a constant input ``u*`` the speed
+
+    q(x) = 1/2 || F(x, u*) - x ||^2          (state units squared, per step)
+
+is zero at fixed points and small at slow points.  :func:`find_fixed_points`:
+
+1. starts from many states (``initial_states``, e.g. :func:`sample_states` of states
+   visited on trials, plus optional noise);
+2. minimises q for all of them at once with Adam (a compiled ``tf.function``, chunks of
+   ``chunk`` iterations, learning rate decayed geometrically to ``learning_rate *
+   final_lr_ratio``), stopping early when every candidate is below ``q_tolerance``;
+3. polishes with up to ``newton_steps`` Newton steps ``x <- x - (J - I)^{-1} (F(x) - x)``,
+   each kept only where it lowers q (exact in one step for a linear network, quadratic
+   near a true fixed point, harmless at slow points);
+4. keeps the candidates with ``q < q_tolerance``, removes duplicates (candidates closer than
+   ``unique_tolerance`` to a kept one with lower q), and computes at each point the
+   Jacobian ``dF/dx`` by automatic differentiation (``batch_jacobian``) and its
+   eigenvalues (NumPy, float64).  A point is *stable* when every eigenvalue has modulus
+   < 1 (a discrete-time map); its *unstable directions* are the eigenvectors of the
+   eigenvalues of modulus > 1.
+
+TensorFlow is imported only when these functions run.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ParameterError
+from ._results import AnalysisResult
+from .pca import PCA, pca
+
+__all__ = ["FixedPoints", "find_fixed_points", "sample_states", "jacobians", "speed", "as_tf_model"]
+
+
+def _tf():
+    from ..models._tf import tf
+
+    return tf
+
+
+def as_tf_model(source, params=None):
+    """A TensorFlow model with ``next_state`` for ``source``.
+
+    A model is returned as is; a weights dict (``get_weights()``, ``load_weights``) or a
+    weight file becomes a new ``Basic`` holding exactly those effective weights (a frozen
+    copy: use ``as_tf_model(model.get_weights())`` to analyse a model that keeps
+    training).  ``params`` gives ``dt``/``tau`` (ms) for weights that do not carry them.
+    """
+    if hasattr(source, "next_state"):
+        return source
+    from ._source import as_simulator
+
+    sim = as_simulator(source, params)
+    from ..models.basic import Basic
+
+    tau = sim.tau if sim.tau is not None else 100.0
+    dt = sim.dt if sim.dt is not None else sim.alpha * tau
+    network_params = dict(
+        name="fixed_point_model", N_in=sim.N_in, N_rec=sim.N_rec, N_out=sim.N_out, N_steps=1, dt=dt, tau=tau,
+        N_batch=1, W_in=sim.W_in, W_rec=sim.W_rec, W_out=sim.W_out, b_rec=sim.b_rec, b_out=sim.b_out,
+        init_state=sim.init_state, dale_ratio=sim.dale_ratio, transfer_function=sim.transfer_function_name or "relu",
+    )
+    return Basic(network_params)
+
+
+def sample_states(states, n, noise_scale=0.0, seed=0):
+    """``n`` initial states drawn from visited ``states`` (..., N_rec), plus Gaussian noise.
+
+    Rows are drawn without replacement when there are enough of them.  ``noise_scale``:
+    standard deviation of the added noise (state units).  Returns float32 (n, N_rec).
+    """
+    states = np.asarray(states, dtype=np.float64)
+    flat = states.reshape(-1, states.shape[-1])
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(flat.shape[0], size=int(n), replace=flat.shape[0] < int(n))
+    chosen = flat[rows]
+    if noise_scale:
+        chosen = chosen + noise_scale * rng.standard_normal(chosen.shape)
+    return chosen.astype(np.float32)
+
+
+def _inputs(model, inputs, n):
+    u = np.zeros(model.N_in, np.float32) if inputs is None else np.asarray(inputs, np.float32).reshape(-1)
+    if u.shape != (model.N_in,):
+        raise ParameterError(f"inputs must have shape (N_in={model.N_in},), got {np.shape(inputs)}")
+    return u, np.tile(u, (n, 1))
+
+
+def speed(model, states, inputs=None):
+    """q(x) = 1/2 ||F(x, u) - x||^2 at each of ``states`` (K, N_rec) with input ``inputs`` (N_in,); float64 (K,)."""
+    tf = _tf()
+    model = as_tf_model(model)
+    states = np.asarray(states, np.float32)
+    _, U = _inputs(model, inputs, states.shape[0])
+    x = tf.constant(states)
+    step = model.next_state(x, tf.constant(U)).numpy().astype(np.float64)
+    return 0.5 * np.sum((step - states.astype(np.float64)) ** 2, axis=1)
+
+
+def _jacobian_function(tf, model):
+    """A compiled ``(states (K, N_rec), inputs (K, N_in)) -> dF/dx (K, N_rec, N_rec)`` (one trace per model)."""
+    from ..models._tf import GraphFunction
+
+    def batch_jacobian(x, U):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            step = model.next_state(x, U)
+        return tape.batch_jacobian(step, x)
+
+    specs = [tf.TensorSpec([None, model.N_rec], tf.float32), tf.TensorSpec([None, model.N_in], tf.float32)]
+    return GraphFunction(batch_jacobian, input_signature=specs)
+
+
+def _evaluate_jacobians(tf, function, model, states, inputs):
+    states = np.asarray(states, np.float32)
+    _, U = _inputs(model, inputs, states.shape[0])
+    return function(tf.constant(states), tf.constant(U)).numpy().astype(np.float64)
+
+
+def jacobians(model, states, inputs=None):
+    """Jacobians dF/dx (K, N_rec, N_rec) of the model's step at ``states`` (K, N_rec), float64.
+
+    Row ``i`` holds ``dF_i/dx_j``; ``inputs`` (N_in,) is held during the step (default
+    zeros).  Automatic differentiation (``batch_jacobian``) of ``model.next_state``.
+    """
+    tf = _tf()
+    model = as_tf_model(model)
+    return _evaluate_jacobians(tf, _jacobian_function(tf, model), model, states, inputs)
+
+
+@dataclass(repr=False)
+class FixedPoints(AnalysisResult):
+    """Fixed (and slow) points found by :func:`find_fixed_points`.
+
+    Attributes:
+        points (K, N_rec): the points (pre-activation states), lowest q first.
+        q (K,): their speed q (state units squared per step).
+        jacobians (K, N_rec, N_rec): dF/dx at each point (row i: dF_i/dx_j).
+        eigenvalues (K, N_rec) complex: Jacobian eigenvalues, largest modulus first.
+        eigenvectors (K, N_rec, N_rec) complex: ``eigenvectors[k][:, i]`` goes with ``eigenvalues[k, i]``.
+        stable (K,) bool: every |eigenvalue| < 1.
+        inputs (N_in,): the constant input u*.
+        q_tolerance, unique_tolerance (float); iterations (int, Adam steps run);
+        initial_states (M, N_rec) and candidate_q (M,): where the search started and the q
+        each candidate reached.
+        pca: the :class:`~psychrnn_widgets.analysis.pca.PCA` to draw with (None: fitted on
+        ``trajectories`` or on the points); trajectories (L, T, N_rec) or None: states to
+        draw behind the points.
+    """
+
+    points: np.ndarray
+    q: np.ndarray
+    jacobians: np.ndarray
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    stable: np.ndarray
+    inputs: np.ndarray
+    q_tolerance: float
+    unique_tolerance: float
+    iterations: int
+    initial_states: np.ndarray
+    candidate_q: np.ndarray
+    pca: PCA = None
+    trajectories: np.ndarray = field(default=None)
+    figsize = (4.5, 4.0)
+
+    def __len__(self):
+        return self.points.shape[0]
+
+    @property
+    def max_modulus(self):
+        """Largest |eigenvalue| at each point (K,)."""
+        return np.abs(self.eigenvalues[:, 0]) if len(self) else np.zeros(0)
+
+    def n_unstable_modes(self):
+        """Number of eigenvalues with modulus > 1 at each point (K,) int."""
+        return np.sum(np.abs(self.eigenvalues) > 1.0, axis=1)
+
+    def unstable_directions(self):
+        """``(index (K_u,), direction (K_u, N_rec))``: the real unit eigenvector of the most unstable mode.
+
+        For a complex eigenvalue the real part of its eigenvector is used.
+        """
+        index = np.flatnonzero(~self.stable)
+        directions = np.real(self.eigenvectors[index, :, 0]) if index.size else np.zeros((0, self.points.shape[1]))
+        norms = np.linalg.norm(directions, axis=1, keepdims=True)
+        return index, directions / np.where(norms > 0, norms, 1.0)
+
+    def projection(self):
+        """The :class:`PCA` used for drawing (``pca``, else fitted on ``trajectories``, else on the points)."""
+        if self.pca is not None:
+            return self.pca
+        if self.trajectories is not None:
+            return pca(self.trajectories, 2)
+        return pca(self.points if len(self) > 1 else np.zeros((2, self.points.shape[1])), 2)
+
+    def project(self, projection=None):
+        """The points on the components of ``projection`` (a :class:`PCA`; default :meth:`projection`), (K, k)."""
+        return (projection or self.projection()).transform(self.points)
+
+    def direction_segments(self, projection=None, scale=1.0):
+        """Line segments along the unstable directions, (K_u, 2, k): ``point ± scale * direction``."""
+        projection = projection or self.projection()
+        index, directions = self.unstable_directions()
+        ends = np.stack([self.points[index] - scale * directions, self.points[index] + scale * directions], axis=1)
+        return projection.transform(ends)
+
+    def to_arrays(self):
+        arrays = super().to_arrays()
+        for key in ("eigenvalues", "eigenvectors"):
+            value = arrays.pop(key)
+            arrays[key + "_real"], arrays[key + "_imag"] = value.real, value.imag
+        return arrays
+
+    def plot(self, ax):
+        projection = self.projection()
+        if self.trajectories is not None:
+            for line in projection.transform(self.trajectories):
+                ax.plot(line[:, 0], line[:, 1], color="0.7", lw=0.8)
+        xy = self.project(projection)
+        if len(self):
+            ax.plot(xy[self.stable, 0], xy[self.stable, 1], "o", color="k", ms=6, label="stable")
+            ax.plot(xy[~self.stable, 0], xy[~self.stable, 1], "o", mfc="white", mec="k", ms=6, label="unstable")
+            for segment in self.direction_segments(projection):
+                ax.plot(segment[:, 0], segment[:, 1], "-", color="#d62728", lw=1)
+            ax.legend(fontsize=7)
+        ax.set_xlabel("PC1")
+        ax.set_ylabel("PC2")
+        ax.set_title(f"{len(self)} fixed points (q < {self.q_tolerance:g})", fontsize=9)
+
+
+def _compiled_search(tf, model, x, U, optimizer):
+    from ..models._tf import GraphFunction
+
+    def q_of(states):
+        return 0.5 * tf.reduce_sum(tf.square(model.next_state(states, U) - states), axis=1)
+
+    def run(n_steps):
+        def body(i):
+            with tf.GradientTape() as tape:
+                total = tf.reduce_sum(q_of(x))
+            optimizer.apply([tape.gradient(total, x)])
+            return (i + 1,)
+
+        tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0),))
+        return q_of(x)
+
+    return GraphFunction(run, input_signature=[tf.TensorSpec([], tf.int32)]), GraphFunction(q_of)
+
+
+def find_fixed_points(model, initial_states, inputs=None, *, q_tolerance=1e-8, unique_tolerance=1e-3,
+                      max_iterations=5000, learning_rate=0.01, final_lr_ratio=1e-3, chunk=100, newton_steps=8,
+                      progress=None, should_stop=None):
+    """Find fixed and slow points of ``model`` under the constant input ``inputs``.
+
+    Args:
+        model: a model with ``next_state`` (``Basic`` or any RNN subclass), or a weights
+            dict / weight file (see :func:`as_tf_model`).
+        initial_states: (M, N_rec) starting states (e.g. :func:`sample_states`).
+        inputs: u* (N_in,), default zeros (no stimulus).
+        q_tolerance: keep points with q below this (raise it to keep slow points).
+        unique_tolerance: Euclidean distance under which two points are one.
+        max_iterations: most Adam steps; ``learning_rate`` the first step size (state
+            units), decayed geometrically to ``learning_rate * final_lr_ratio``.
+        chunk: Adam steps per compiled call (progress and stop checks between chunks).
+        newton_steps: Newton polishing steps after Adam (0 for none).
+        progress: ``progress(fraction, message)``, called between chunks (any thread).
+        should_stop: ``should_stop() -> bool``, checked between chunks (cancel a search).
+
+    Returns:
+        :class:`FixedPoints`.
+    """
+    tf = _tf()
+    from ..training.optim import Adam
+
+    model = as_tf_model(model)
+    x0 = np.asarray(initial_states, np.float32)
+    if x0.ndim != 2 or x0.shape[1] != model.N_rec:
+        raise ParameterError(f"initial_states must have shape (M, N_rec={model.N_rec}), got {x0.shape}")
+    u, U = _inputs(model, inputs, x0.shape[0])
+    U = tf.constant(U)
+    x = tf.Variable(x0)
+    optimizer = Adam([x], learning_rate=learning_rate)
+    search, q_of = _compiled_search(tf, model, x, U, optimizer)
+    jacobian_of = _jacobian_function(tf, model)
+    report = progress or (lambda fraction, message: None)
+    n_chunks = max(1, int(np.ceil(max_iterations / chunk)))
+    decay = final_lr_ratio ** (1.0 / max(1, n_chunks - 1))
+    iterations = 0
+    report(0.0, f"minimising q from {x0.shape[0]} states")
+    for index in range(n_chunks):
+        steps = min(chunk, max_iterations - iterations)
+        q = search(tf.constant(steps, tf.int32)).numpy()
+        iterations += steps
+        optimizer.learning_rate.assign(learning_rate * decay ** (index + 1))
+        report(0.9 * iterations / max_iterations, f"Adam step {iterations}: median q {np.median(q):.2g}")
+        if np.all(q < q_tolerance) or (should_stop is not None and should_stop()):
+            break
+    states = x.numpy()
+    q = q_of(tf.constant(states)).numpy().astype(np.float64)
+    for step in range(int(newton_steps)):
+        J = _evaluate_jacobians(tf, jacobian_of, model, states, u)
+        residual = model.next_state(tf.constant(states), U).numpy().astype(np.float64) - states
+        eye = np.eye(model.N_rec)
+        try:
+            delta = np.linalg.solve(J - eye, -residual[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            delta = np.stack([np.linalg.lstsq(Jk - eye, -r, rcond=None)[0] for Jk, r in zip(J, residual)])
+        trial = (states + delta).astype(np.float32)
+        q_trial = q_of(tf.constant(trial)).numpy().astype(np.float64)
+        better = np.isfinite(q_trial) & (q_trial < q)
+        states[better], q[better] = trial[better], q_trial[better]
+        report(0.9 + 0.05 * (step + 1) / newton_steps, f"Newton step {step + 1}: median q {np.median(q):.2g}")
+        if not better.any():
+            break
+    candidate_q = q.copy()
+    keep = np.flatnonzero(q < q_tolerance)
+    keep = keep[np.argsort(q[keep], kind="stable")]
+    unique = []
+    for i in keep:
+        if all(np.linalg.norm(states[i] - states[j]) >= unique_tolerance for j in unique):
+            unique.append(i)
+    points = states[unique].astype(np.float64)
+    report(0.97, f"{len(unique)} points: Jacobians")
+    N = model.N_rec
+    if unique:
+        J = _evaluate_jacobians(tf, jacobian_of, model, points, u)
+        values, vectors = np.linalg.eig(J)
+        order = np.argsort(-np.abs(values), axis=1, kind="stable")
+        values = np.take_along_axis(values, order, axis=1)
+        vectors = np.take_along_axis(vectors, order[:, None, :], axis=2)
+    else:
+        J, values, vectors = np.zeros((0, N, N)), np.zeros((0, N), complex), np.zeros((0, N, N), complex)
+    stable = np.all(np.abs(values) < 1.0, axis=1)
+    report(1.0, f"{len(unique)} fixed points ({int(stable.sum())} stable)")
+    return FixedPoints(points=points, q=q[unique], jacobians=J, eigenvalues=values, eigenvectors=vectors,
+                       stable=stable, inputs=u.astype(np.float64), q_tolerance=float(q_tolerance),
+                       unique_tolerance=float(unique_tolerance), iterations=iterations,
+                       initial_states=x0.astype(np.float64), candidate_q=candidate_q)

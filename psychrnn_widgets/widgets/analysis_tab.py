@@ -1,0 +1,146 @@
+"""``AnalysisTab``: the Analysis tab of the Lab — behaviour, units, connectivity, lesions, fixed points.
+
+It follows the current network: :meth:`AnalysisTab.refresh` takes a snapshot of the
+weights (a float64 NumPy simulator, so training may go on) and every panel recomputes
+from it in the background; the fixed-point search runs on demand from its own panel.
+Given the Lab's shared updater, the tab also refreshes by itself when a training run
+ends (it watches ``training/outcome``); :meth:`training_stopped` does the same on request.
+
+    tab = AnalysisTab(model, task)     # or AnalysisTab(model_getter=lambda: lab.model, ...)
+    tab.refresh(wait=True)             # scripts and tests: block until every panel is done
+    tab.lesions.selection = [0, 1, 2]  # silence units 0-2; tab.lesions.shown holds the values drawn
+"""
+import html
+
+import ipywidgets as widgets
+
+from ..analysis._source import as_simulator
+from .analysis_behaviour import BehaviourPanel
+from .analysis_connectivity import ConnectivityPanel
+from .analysis_fixed_points import FixedPointPanel
+from .analysis_lesions import LesionPanel
+from .analysis_units import UnitActivityPanel
+from .throttle import ThrottledUpdater
+
+__all__ = ["AnalysisTab"]
+
+
+class AnalysisTab(widgets.VBox):
+    """Analysis panels gathered in tabs, following one network.
+
+    Args:
+        model: the network (a model, a weights dict, or a weight file), or None.
+        task: the task its trials come from.
+        model_getter, task_getter: callables returning the current model / task (the Lab
+            passes ``lambda: lab.model``); they win over ``model`` and ``task``.
+        updater: the shared :class:`ThrottledUpdater` (the Lab's: then the tab refreshes
+            when training stops).
+        n_per_level: trials per evidence level for the behavioural curves and lesions.
+        seed: seed of the analysed trials.
+        auto_refresh: compute once at construction when a network is there.
+
+    Attributes: ``behaviour``, ``units``, ``connectivity``, ``lesions``, ``fixed_points``
+    (the panels), ``panels`` (list), ``tabs``, ``refresh_button``, ``status`` (HTML),
+    ``source`` (the weights snapshot last analysed), ``n_refreshes``.
+    """
+
+    def __init__(self, model=None, task=None, *, model_getter=None, task_getter=None, updater=None, n_per_level=100,
+                 seed=0, auto_refresh=True, **kwargs):
+        self._model, self._task = model, task
+        self.model_getter, self.task_getter = model_getter, task_getter
+        self.updater = updater if updater is not None else ThrottledUpdater(max_rate_hz=10)
+        self.source = None
+        self.n_refreshes = 0
+        self._seen_outcome = (self.updater.get("training/outcome"), self.updater.get("training/trials"))
+
+        self.behaviour = BehaviourPanel(self.updater, n_per_level=n_per_level, seed=seed)
+        self.units = UnitActivityPanel(self.updater, seed=seed)
+        self.connectivity = ConnectivityPanel(self.updater, seed=seed)
+        self.lesions = LesionPanel(self.updater, n_per_level=n_per_level, seed=seed)
+        self.fixed_points = FixedPointPanel(self.updater, seed=seed)
+        self.panels = [self.behaviour, self.units, self.connectivity, self.lesions, self.fixed_points]
+        self.connectivity.on_unit_click(self.lesions.add_unit)
+        self.fixed_points.on_found(self._offer_fixed_points)
+
+        titles = ["Behaviour", "Units", "Connectivity", "Lesions", "Fixed points"]
+        self.tabs = widgets.Tab(children=self.panels, titles=titles)
+        self.refresh_button = widgets.Button(description="Analyse current network", icon="refresh",
+                                             tooltip="snapshot the weights now and recompute every panel")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.status = widgets.HTML("")
+        self.updater.add_flusher(self._flush)
+        super().__init__(children=[widgets.HBox([self.refresh_button, self.status]), self.tabs], **kwargs)
+        if auto_refresh and self.model is not None:
+            self.refresh()
+
+    # ----------------------------------------------------------------- inputs
+    @property
+    def model(self):
+        return self.model_getter() if self.model_getter is not None else self._model
+
+    @property
+    def task(self):
+        return self.task_getter() if self.task_getter is not None else self._task
+
+    def set_model(self, model, task=None, refresh=True):
+        """Analyse ``model`` (and ``task`` if given) from now on; recompute when ``refresh``."""
+        self._model = model
+        if task is not None:
+            self._task = task
+        if refresh:
+            self.refresh()
+
+    # ---------------------------------------------------------------- compute
+    def refresh(self, wait=False, timeout=120.0):
+        """Snapshot the current weights and recompute every panel in the background.
+
+        With ``wait``, block until all panels are done (scripts, tests).  Returns False
+        (with a message) when there is no network.
+        """
+        model, task = self.model, self.task
+        if model is None:
+            self._say("no network to analyse yet")
+            return False
+        try:
+            source = as_simulator(model.get_weights() if hasattr(model, "get_weights") else model)
+        except Exception as error:  # noqa: BLE001 - e.g. an LSTM: shown, never raised into the notebook
+            self._say(f"cannot analyse this network: {error}", error=True)
+            return False
+        self.source = source
+        self.n_refreshes += 1
+        for panel in self.panels:
+            panel.set_source(source, task)
+            panel.refresh()
+        name = getattr(model, "name", type(model).__name__)
+        self._say(f"analysing {name} ({source.N_rec} units)")
+        if wait:
+            return self.wait(timeout)
+        return True
+
+    def training_stopped(self):
+        """What the Lab calls when a training run ends: analyse the trained weights."""
+        return self.refresh()
+
+    def wait(self, timeout=120.0):
+        """Wait for every panel's background computation; True if all are idle."""
+        return all(panel.wait(timeout) for panel in self.panels)
+
+    def _offer_fixed_points(self, found):
+        states = {f"fixed point {k} ({'stable' if found.stable[k] else 'unstable'})": (found.points[k], found.inputs)
+                  for k in range(len(found))}
+        self.connectivity.set_states(states, "fixed points")
+
+    def _flush(self):
+        """Flusher: refresh once after each training run that ended with trained weights (done or stopped)."""
+        outcome = (self.updater.get("training/outcome"), self.updater.get("training/trials"))
+        if outcome == self._seen_outcome:
+            return 0
+        self._seen_outcome = outcome
+        if outcome[0] not in ("done", "stopped"):
+            return 0
+        self.training_stopped()
+        return 1  # the status line (the panels report their own results when they arrive)
+
+    def _say(self, text, error=False):
+        colour = "#b00020" if error else "#555"
+        self.status.value = f"<span style='color:{colour}'>{html.escape(text)}</span>" if text else ""

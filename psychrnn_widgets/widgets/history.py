@@ -1,0 +1,249 @@
+"""The dashboard's run history: every network built, with its settings and curves, savable to disk.
+
+A :class:`NetworkRecord` is one network the dashboard built: the model itself (its
+weights live in it), the settings it was built from, the task it trained on and its
+loss/accuracy curves over every run.  :class:`RunHistory` keeps them in order; building
+a new network never drops the previous one, and any record can be brought back.
+
+On disk a record is two files next to each other (:func:`save_record` / :func:`load_record`):
+
+* ``<path>.npz`` -- the weights, the package's weight file (``io.weight_files``);
+* ``<path>.json`` -- format ``psychrnn_widgets-run-1``: the label, the task-independent
+  ``network_params`` (JSON values; masks and weights are in the ``.npz``), the task (its
+  class name and ``get_task_params()``), the trainer's step and trial counts, and the
+  curves ``{"loss": [[x...], [y...]], "accuracy": ..., "stages": ...}``.
+
+Both are written atomically.  No widgets here (the panels display records).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterError, WeightFileError
+
+__all__ = ["NetworkRecord", "RunHistory", "save_record", "load_record", "FORMAT"]
+
+FORMAT = "psychrnn_widgets-run-1"
+CURVES = ("loss", "accuracy", "stages")
+
+
+def _jsonable(value):
+    """``value`` as JSON data, or None for what does not belong in the settings file (arrays, objects)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, (list, tuple)) and all(_jsonable(v) is not None or v is None for v in value):
+        return [_jsonable(v) for v in value]
+    return None
+
+
+def jsonable_dict(params):
+    """The JSON-storable entries of a dict (arrays, functions and objects left out)."""
+    out = {}
+    for key, value in params.items():
+        converted = _jsonable(value)
+        if converted is not None or value is None:
+            out[str(key)] = converted
+    return out
+
+
+@dataclass
+class NetworkRecord:
+    """One network of the history.
+
+    Attributes:
+        model: the model (weights included).
+        network_params: the task-independent settings it was built from (PsychRNN keys).
+        task: the task it trains on (the last one used).
+        label: a short name shown in the history, e.g. ``'#2 · 100 units'``.
+        curves: ``{'loss': (x, y), 'accuracy': (x, y), 'stages': (x, y)}``, float32, x in trials.
+        created: time.time() when it was built.
+    """
+
+    model: object
+    network_params: dict
+    task: object = None
+    label: str = ""
+    curves: dict = field(default_factory=lambda: {name: (np.zeros(0, np.float32), np.zeros(0, np.float32))
+                                                  for name in CURVES})
+    created: float = field(default_factory=time.time)
+
+    @property
+    def trials(self):
+        from ..training.trainer import Trainer
+
+        return Trainer.of(self.model).trials if self.model is not None else 0
+
+    def summary(self):
+        """One line: label, trials trained, last loss."""
+        text = self.label
+        text += f" · {self.trials:,} trials"
+        _, loss = self.curves["loss"]
+        if len(loss):
+            text += f" · loss {float(loss[-1]):.3g}"
+        return text
+
+
+class RunHistory:
+    """The networks a dashboard built, in order (see the module docstring)."""
+
+    def __init__(self):
+        self.records = []
+
+    def add(self, model, network_params, task=None, label=None):
+        """Append a record for a newly built ``model``; returns it."""
+        index = len(self.records) + 1
+        units = getattr(model, "N_rec", "?")
+        record = NetworkRecord(model=model, network_params=dict(network_params or {}), task=task,
+                               label=label or f"#{index} · {units} units")
+        self.records.append(record)
+        return record
+
+    def find(self, model):
+        """The record holding ``model`` (None if none)."""
+        return next((r for r in self.records if r.model is model), None)
+
+    def __len__(self):
+        return len(self.records)
+
+    def __getitem__(self, index):
+        return self.records[index]
+
+    def __iter__(self):
+        return iter(self.records)
+
+
+# ----------------------------------------------------------------------------- files
+def _paths(path):
+    base = os.fsdecode(os.fspath(path))
+    for suffix in (".npz", ".json"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    if not base:
+        raise ParameterError("the path to save to is empty; give a file name such as 'runs/my_network'",
+                             parameter="path")
+    base = Path(base).expanduser()
+    return base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
+
+
+def _write_text_atomic(target, text):
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save_record(record, path):
+    """Write ``record`` as ``<path>.npz`` (weights) and ``<path>.json`` (settings, task, curves); returns both paths."""
+    from ..io.weight_files import save_weights
+    from ..training.trainer import Trainer
+
+    weights_path, json_path = _paths(path)
+    model = record.model
+    trainer = Trainer.of(model)
+    task = record.task
+    document = {
+        "format": FORMAT,
+        "label": record.label,
+        "model": type(model).__name__,
+        "network_params": jsonable_dict(record.network_params),
+        "task": None if task is None else {"class": type(task).__name__,
+                                           "params": jsonable_dict(task.get_task_params())},
+        "epoch": trainer.epoch,
+        "trials": trainer.trials,
+        "curves": {name: [np.asarray(x, np.float64).tolist(), np.asarray(y, np.float64).tolist()]
+                   for name, (x, y) in record.curves.items()},
+        "weights": weights_path.name,
+        "saved": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    save_weights(weights_path, model.get_weights())
+    _write_text_atomic(json_path, json.dumps(document, indent=1))
+    return weights_path, json_path
+
+
+def load_record(path, name="loaded"):
+    """Read a record written by :func:`save_record`: the model (from the weight file), settings, task, curves.
+
+    The task is rebuilt when it is a built-in task (by class name); otherwise ``task`` is
+    None and the dashboard keeps its own.  The model's trainer gets the saved step and
+    trial counts (the optimiser state is not saved: training continues with a fresh one).
+    """
+    from ..models.basic import Basic
+    from ..tasks import BUILTIN_TASKS
+    from ..training.trainer import Trainer
+
+    weights_path, json_path = _paths(path)
+    try:
+        document = json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "run file not found", str(json_path)) from None
+    except (OSError, ValueError) as error:
+        raise WeightFileError(f"{json_path}: not a readable run file ({error})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise WeightFileError(f"{json_path}: not a {FORMAT} file")
+    task_info = document.get("task") or {}
+    task = None
+    cls = BUILTIN_TASKS.get(task_info.get("class"))
+    if cls is not None:
+        task = _rebuild_task(cls, task_info.get("params") or {})
+    settings = dict(document.get("network_params") or {})
+    sizes = {}
+    if task is not None:
+        sizes = {key: getattr(task, key) for key in ("N_in", "N_out", "N_steps", "dt", "tau", "N_batch")}
+    else:
+        params = task_info.get("params") or {}
+        sizes = {key: params[key] for key in ("N_in", "N_out", "N_steps", "dt", "tau", "N_batch") if key in params}
+    params = {**sizes, **{k: v for k, v in settings.items() if k not in ("seed",)}, "name": name,
+              "load_weights_path": str(weights_path)}
+    model = Basic(params)
+    trainer = Trainer.of(model)
+    trainer.epoch = int(document.get("epoch") or 0)
+    trainer.trials = int(document.get("trials") or 0)
+    trainer.last_good_at = (trainer.epoch, trainer.trials)
+    curves = {}
+    for curve in CURVES:
+        x, y = (document.get("curves") or {}).get(curve, ([], []))
+        curves[curve] = (np.asarray(x, np.float32), np.asarray(y, np.float32))
+    return NetworkRecord(model=model, network_params=settings, task=task, label=document.get("label") or name,
+                         curves=curves)
+
+
+def _rebuild_task(cls, params):
+    """A built-in task from its saved parameters (constructor arguments, then other declared attributes)."""
+    import inspect
+
+    signature = inspect.signature(cls.__init__)
+    kwargs = {k: v for k, v in params.items() if k in signature.parameters and k != "self"}
+    for key, value in kwargs.items():
+        if isinstance(value, list):
+            kwargs[key] = tuple(value)
+    task = cls(**kwargs)
+    for key, value in params.items():
+        if key in kwargs or key in ("alpha", "N_steps") or not hasattr(task, key):
+            continue
+        try:
+            setattr(task, key, tuple(value) if isinstance(value, list) else value)
+        except (AttributeError, ParameterError):
+            pass
+    return task
