@@ -131,6 +131,7 @@ class SweepExecution:
         self.states = {run.run_id: RunState(run.run_id, run.index, run.values, run.seed) for run in sweep.runs}
         self.specs = {run.run_id: run for run in sweep.runs}
         self.listeners = list(listeners)
+        self.end_listeners = []
         self.done = threading.Event()
         self.error = None
         self.skipped = self.trained = 0
@@ -144,6 +145,11 @@ class SweepExecution:
     def add_listener(self, fn):
         """Call ``fn(state)`` (a :class:`RunState`) whenever a run changes; on the driving thread."""
         self.listeners.append(fn)
+        return fn
+
+    def add_end_listener(self, fn):
+        """Call ``fn(execution)`` once when the pass has ended (on the driving thread, before :attr:`done` is set)."""
+        self.end_listeners.append(fn)
         return fn
 
     def _notify(self, state):
@@ -192,6 +198,11 @@ class SweepExecution:
             self.error = error
         finally:
             self.wall_time = time.perf_counter() - t0
+            for fn in list(self.end_listeners):
+                try:
+                    fn(self)
+                except Exception:  # noqa: BLE001 - a view's bug must not hide the sweep's outcome
+                    traceback.print_exc()
             self.done.set()
 
     def _plan(self):
