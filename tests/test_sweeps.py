@@ -280,3 +280,32 @@ def test_a_user_task_without_accuracy_sweeps_in_process(tmp_path):
     records = sweep.records()
     assert [r["status"] for r in records] == ["finished", "finished"]
     assert records[0]["final_accuracy"] is None and records[0]["final_loss"] is not None
+
+
+# ----------------------------------------------------------------------------- layering
+def test_sweeps_sit_below_the_widgets_and_importing_them_is_cheap():
+    """DESIGN §2: sweeps/ never imports ipywidgets or the widgets; importing the package or the
+    sweeps (and defining a sweep) imports neither dask nor TensorFlow."""
+    code = """
+import sys
+import psychrnn_widgets
+from psychrnn_widgets import Sweep, PerceptualDiscrimination
+import psychrnn_widgets.sweeps as sweeps
+sweep = Sweep(PerceptualDiscrimination, task_params=dict(dt=10, tau=100, T=100, N_batch=2), seed=0,
+              network_params=dict(N_rec=4),
+              registry=sys.argv[1], axes={"learning_rate": [0.1, 0.2]})
+assert len(sweep.runs) == 2 and sweep.runs[0].group_key() == sweep.runs[1].group_key()
+for name in ("tensorflow", "dask", "distributed", "ipywidgets", "bqplot", "psychrnn_widgets.widgets"):
+    assert name not in sys.modules, name + " was imported"
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code, "unused-registry"], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    for path in (ROOT / "psychrnn_widgets" / "sweeps").glob("*.py"):
+        source = path.read_text()
+        for forbidden in ("ipywidgets", "bqplot", "anywidget", "from ..widgets", "psychrnn_widgets.widgets"):
+            assert forbidden not in source, f"{path.name} names {forbidden}"
+        top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+        assert not any("dask" in line or "distributed" in line for line in top_level), path

@@ -10,7 +10,7 @@ nor dask):
   :mod:`.worker`) and recorded in a :class:`Registry` (:mod:`.registry`);
   :class:`RunSpec` (:mod:`.config`) is one run, :class:`SweepExecution` one pass.
 
-Layering (DESIGN §2): above training and analysis, below widgets; never imports ipywidgets.
+Layering (DESIGN §2): above training and analysis, below the panels (a test holds it there).
 """
 from .._lazy import lazy_names
 

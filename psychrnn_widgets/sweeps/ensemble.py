@@ -275,7 +275,8 @@ class Ensemble:
         axis), so a custom loss ``fn(predictions, y, output_mask)`` works unchanged.
         """
         outputs, states = self.forward_pass(x, noise=noise)
-        losses = tf.vectorized_map(lambda args: tf.cast(self.loss_function(*args), tf.float32), (outputs, y, output_mask))
+        losses = tf.vectorized_map(lambda args: tf.cast(self.loss_function(*args), tf.float32),
+                                   (outputs, y, output_mask))
         reg = self.regularization(states)
         return (losses + reg if reg is not None else losses), outputs
 
@@ -305,7 +306,8 @@ class Ensemble:
         fn = self._forward_functions.get(noise)
         if fn is None:
             spec = tf.TensorSpec([self.K, None, None, self.N_in], tf.float32)
-            fn = self._forward_functions[noise] = GraphFunction(lambda v: self.forward_pass(v, noise), input_signature=[spec])
+            fn = GraphFunction(lambda v: self.forward_pass(v, noise), input_signature=[spec])
+            self._forward_functions[noise] = fn
         outputs, states = fn(tf.constant(x))
         if noise:
             self.advance_noise(tf.ones([self.K], tf.bool))

@@ -95,7 +95,8 @@ class EnsembleStep:
         self.ensemble, self.variables, self.adam, self.last_good = ensemble, variables, adam, last_good
         self.keep_masks, self.clip_grads = keep_masks, bool(clip_grads)
         K, n_in, n_out = ensemble.K, ensemble.N_in, ensemble.N_out
-        signature = [tf.TensorSpec([K, None, None, n_in], tf.float32), tf.TensorSpec([K, None, None, n_out], tf.float32),
+        signature = [tf.TensorSpec([K, None, None, n_in], tf.float32),
+                     tf.TensorSpec([K, None, None, n_out], tf.float32),
                      tf.TensorSpec([K, None, None, n_out], tf.float32), tf.TensorSpec([K], tf.bool)]
         self.step = GraphFunction(self._step_graph, input_signature=signature)
         self.losses = GraphFunction(self._loss_graph, input_signature=signature[:3])
@@ -211,7 +212,8 @@ class EnsembleTrainer(TrainerBase):
             adam = Adam(tf_variables, self._learning_rates, n_networks=self.ensemble.K)
             self._state = (tf_variables, adam, LastGood(tf_variables + adam.slots))
         key = (bool(clip_grads), tuple(None if not f else tuple(sorted((k, np.asarray(v, np.float32).tobytes())
-                                                                         for k, v in f.items())) for f in fixed_weights))
+                                                                         for k, v in f.items()))
+                                       for f in fixed_weights))
         step = self._steps.get(key)
         if step is None:
             tf_variables, adam, last_good = self._state

@@ -256,7 +256,8 @@ class SweepExecution:
         import dask
 
         env = {"TF_NUM_INTRAOP_THREADS": str(self.threads), "TF_NUM_INTEROP_THREADS": str(self.threads),
-               "OMP_NUM_THREADS": str(self.threads), "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+               "OMP_NUM_THREADS": str(self.threads),
+               "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         with dask.config.set({"distributed.scheduler.allowed-failures": self.retries}):
             cluster = distributed.LocalCluster(n_workers=min(self.n_workers, len(groups)), threads_per_worker=1,
                                                processes=True, host="127.0.0.1", dashboard_address=None, env=env,

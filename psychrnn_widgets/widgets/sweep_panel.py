@@ -1,7 +1,7 @@
 """Sweep panel: a table of a sweep's runs, the loss curves of the running ones, and Open for a finished one.
 
     panel = SweepPanel(sweep, lab=lab)     # lab: a Lab whose Analysis tab opens finished runs (optional)
-    panel                                  # press Start (or panel.start(n_workers=2)); Stop cancels what has not started
+    panel              # press Start (or panel.start(n_workers=2)); Stop cancels what has not started
 
 The sweep runs on its own background thread (:meth:`Sweep.start
 <psychrnn_widgets.sweeps.sweep.Sweep.start>`); its listener stores each run's state in a
