@@ -65,6 +65,7 @@ def test_every_network_of_an_ensemble_equals_itself_trained_alone(time_loop):
         np.testing.assert_allclose(losses[:, k], alone_losses, rtol=0, atol=1e-5)
         np.testing.assert_allclose(member.test(x, noise=False)[0], alone.test(x, noise=False)[0], rtol=0, atol=1e-5)
     assert worst <= 1e-5, worst
+    print(f"8 networks, 20 steps: largest difference ensemble vs alone {worst:.1e}")
     weights = ensemble.get_weights(3)  # Dale's law and the mask hold in the ensemble's network 3
     assert (weights["W_rec"][:, :12] >= 0).all() and (weights["W_rec"][:, 12:] <= 0).all()
     assert (weights["W_rec"][params[3]["rec_connectivity"] == 0] == 0).all()
