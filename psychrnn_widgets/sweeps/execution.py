@@ -358,7 +358,7 @@ class SweepExecution:
             if result.get("weights") is not None:
                 fields["weights_file"] = registry.save_weights(result["run_id"], result["weights"])
             for name in ("metrics", "final_loss", "final_accuracy", "training_time", "worker", "versions"):
-                if result.get(name) is not None:
+                if name in result:
                     fields[name] = result[name]
             if result.get("ensemble") is not None:
                 fields["ensemble"] = {"group": key, "size": result["ensemble"]}
