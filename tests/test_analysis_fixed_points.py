@@ -120,3 +120,25 @@ def test_frozen_copy_from_weights_and_cancelling(trained):
         find_fixed_points(model, np.zeros((3, 7)))
     with pytest.raises(ParameterError, match="inputs"):
         find_fixed_points(model, states, inputs=np.zeros(3))
+
+
+def test_a_three_bit_flip_flop_network_stores_its_8_memories_as_stable_fixed_points():
+    """Sussillo & Barak (2013): a trained 3-bit flip-flop has a stable fixed point at each corner of the cube."""
+    from psychrnn_widgets import Basic, FlipFlop
+    from psychrnn_widgets.analysis import find_fixed_points, sample_states
+
+    task = FlipFlop(dt=10, tau=100, T=2000, N_batch=50, n_bits=3, seed=0)
+    model = Basic({**task.get_task_params(), "name": "flipflop", "N_rec": 64, "seed": 0, "transfer_function": "tanh"})
+    model.train(task, {"training_iters": 20000, "learning_rate": 0.005, "verbosity": False})
+    x, y, mask, _ = FlipFlop(dt=10, tau=100, T=2000, N_batch=300, n_bits=3, seed=1).get_trial_batch()
+    assert task.accuracy_function(y, model.test(x, noise=False)[0], mask) > 0.75
+    _, visited = model.test(x[:100], noise=False)
+    points = find_fixed_points(model, sample_states(visited, 400, noise_scale=0.05, seed=0), q_tolerance=1e-6,
+                               unique_tolerance=0.1)
+    weights = model.get_weights()
+    stable = points.points[points.stable]
+    outputs = np.tanh(stable) @ weights["W_out"].T + weights["b_out"]
+    corners = {tuple(np.sign(o).astype(int)) for o in outputs if np.all(np.abs(o) > 0.3)}
+    assert len(corners) == 8, (len(points.points), int(points.stable.sum()), sorted(corners))
+    assert np.all(points.q <= 1e-6)
+    assert (~points.stable).sum() > 0  # and unstable (saddle) points between them

@@ -14,6 +14,7 @@ _PUBLIC = {
     "ConnectivityEditor": "psychrnn_widgets.widgets.connectivity",
     "Trajectory3D": "psychrnn_widgets.widgets.trajectory3d",
     "Lab": "psychrnn_widgets.widgets.lab",
+    "Classroom": "psychrnn_widgets.widgets.classroom",
     "AnalysisTab": "psychrnn_widgets.widgets.analysis_tab",
     "BehaviourPanel": "psychrnn_widgets.widgets.analysis_behaviour",
     "UnitActivityPanel": "psychrnn_widgets.widgets.analysis_units",

@@ -24,6 +24,7 @@ stores values in the shared :class:`~psychrnn_widgets.widgets.throttle.Throttled
 (rate- and message-limited) and posts what must happen on the main thread through the
 training panel's :class:`~psychrnn_widgets.widgets.main_thread.MainThreadQueue`.
 """
+import contextlib
 import html
 
 import ipywidgets as widgets
@@ -108,6 +109,7 @@ class Lab(widgets.VBox):
         self._pending_mask = None
         self._syncing_mask = False
         self._following_stage = False
+        self._holding = False
         self._task_stage = None if curriculum is None else min(curriculum.stage, curriculum.n_stages - 1)
         self._record = None
 
@@ -250,7 +252,18 @@ class Lab(widgets.VBox):
         else:
             self._apply_task()
 
+    @contextlib.contextmanager
+    def changes_held(self):
+        """Inside, network-control changes do not rebuild or mark anything pending (the caller decides after)."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+
     def _on_network(self, change):
+        if self._holding:
+            return
         if self._current_is_untouched():
             self.rebuild()
         else:

@@ -351,12 +351,42 @@ class TaskPanel(widgets.VBox):
 
     @traitlets.observe("task")
     def _on_task(self, change):
-        task = change["new"]
+        task, old = change["new"], change["old"]
         if task is not self._building:  # set from outside or picked: a new class or new values
-            self._make_controls(task)
+            if old is not None and type(old) is type(task) and self._show_values_of(task):
+                pass  # same class (e.g. the next curriculum stage): only the values changed
+            else:
+                self._make_controls(task)
         self._sync_picker(task)
-        self.task_help.value = _task_help(type(task))
+        help_text = _task_help(type(task))
+        if self.task_help.value != help_text:
+            self.task_help.value = help_text
         self._draw_preview()
+
+    def _show_values_of(self, task):
+        """Write ``task``'s values into the existing controls (no new widgets); False if they do not fit."""
+        names = list(self.controls)
+        try:
+            values = {name: getattr(task, name) for name in names}
+        except AttributeError:
+            return False
+        self._updating = True
+        try:
+            for name, value in values.items():
+                widget = self.controls[name]
+                if _to_python(value) == _read_control(widget):
+                    continue
+                try:
+                    _set_control(widget, value)
+                except (TypeError, ValueError, traitlets.TraitError):
+                    return False
+        finally:
+            self._updating = False
+        for name in names:
+            control = self.parameter_controls.get(name)
+            if control is not None:
+                control.value = values[name]
+        return True
 
     def _declaration(self, cls, name):
         descriptor = inspect.getattr_static(cls, name, None)

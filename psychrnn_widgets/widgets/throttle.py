@@ -276,7 +276,9 @@ class ThrottledUpdater:
         waiting, self._waiting = self._waiting, []
         order = [fn for fn in waiting if fn in self._flushers] + [fn for fn in self._flushers if fn not in waiting]
         for fn in order:
-            if allowance is not None and messages > 0 and messages + self._estimate(fn) > allowance:
+            fits = messages + self._estimate(fn) <= allowance if allowance is not None else True
+            alone = messages == 0 and allowance is not None and allowance >= self.message_budget
+            if not fits and not alone:  # (a flusher larger than the whole budget goes out alone)
                 self._waiting.append(fn)  # does not fit this time: first in line next time
                 continue
             before = self.counter.total if self.counter is not None else 0
