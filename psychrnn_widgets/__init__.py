@@ -38,6 +38,9 @@ _PUBLIC = {
     "TrainingEvent": "psychrnn_widgets.training.events",
     "Curriculum": "psychrnn_widgets.training.curriculum",
     "default_metric": "psychrnn_widgets.training.curriculum",
+    # many networks: ensembles (TensorFlow) and sweeps (dask, imported when a sweep runs)
+    "Ensemble": "psychrnn_widgets.sweeps.ensemble",
+    "Sweep": "psychrnn_widgets.sweeps.sweep",
     # simulation and weight files (NumPy only)
     "BasicSimulator": "psychrnn_widgets.simulation.basic",
     "LSTMSimulator": "psychrnn_widgets.simulation.lstm",

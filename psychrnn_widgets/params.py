@@ -39,7 +39,8 @@ from .errors import ParameterError
 from .transfer import TRANSFER_FUNCTION_ALIASES, TRANSFER_FUNCTION_NAMES
 
 __all__ = [
-    "Parameter", "ALPHA", "NETWORK_PARAMS", "TRAIN_PARAMS", "CURRICULUM_PARAMS", "TASK_CORE_PARAMS", "REQUIRED_NETWORK_KEYS",
+    "Parameter", "ALPHA", "NETWORK_PARAMS", "TRAIN_PARAMS", "CURRICULUM_PARAMS", "SWEEP_PARAMS", "TASK_CORE_PARAMS",
+    "REQUIRED_NETWORK_KEYS",
     "REGULARIZER_KEYS", "TRANSFER_FUNCTIONS", "RAND_INIT_NAMES", "INITIALIZER_NAMES", "OPTIMIZER_NAMES",
     "validate_network_params", "validate_train_params", "validate_values", "check_shapes", "validate_mask",
     "validate_array", "scalar",
@@ -603,6 +604,23 @@ CURRICULUM_PARAMS = _declare(
               label="Threshold", typical=(0.7, 0.95)),
     Parameter("metric_epoch", "int", 10, help="check the metric every this many training steps",
               label="Check every", unit="steps", low=1),
+)
+
+
+#: settings of a sweep (``psychrnn_widgets.sweeps``): how many runs, how they are grouped and executed
+SWEEP_PARAMS = _declare(
+    Parameter("seed", "int", None, help="seed of the sweep: run i gets spawn_seeds(seed, n_runs)[i]",
+              label="Sweep seed", low=0, allow_none=True),
+    Parameter("repeats", "int", None, help="replicates of every combination (each with its own seed)",
+              label="Repeats", low=1, allow_none=True, typical=(1, 10)),
+    Parameter("ensemble_size", "int", 16, help="most runs trained together in one ensemble (one compiled step)",
+              label="Ensemble size", unit="networks", low=1, typical=(1, 64)),
+    Parameter("n_workers", "int", None, help="worker processes of the LocalCluster a sweep starts (None: one per "
+              "two CPU cores, at least 1)", label="Workers", unit="processes", low=1, allow_none=True),
+    Parameter("threads_per_worker", "int", None, help="TensorFlow threads in each worker (None: CPU cores / workers)",
+              label="Threads per worker", unit="threads", low=1, allow_none=True),
+    Parameter("retries", "int", 1, help="times a group of runs is run again after its worker died (dask)",
+              label="Retries", low=0, typical=(0, 3)),
 )
 
 

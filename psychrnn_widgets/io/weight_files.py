@@ -51,7 +51,6 @@ import io
 import math
 import os
 import pickle
-import tempfile
 import warnings
 import zipfile
 from numbers import Real
@@ -63,6 +62,7 @@ from numpy.lib import format as npy_format
 from ..errors import ParameterError, WeightFileError
 from ..params import NETWORK_PARAMS
 from ..transfer import canonical_name, name_of
+from .atomic import write_atomic
 from .safe_unpickle import read_npz_safely
 
 __all__ = ["FORMAT", "save_weights", "load_weights", "export_psychrnn", "read_npz_safely", "rate_network_sizes",
@@ -248,79 +248,19 @@ def _plain_array(key, value):
     return array
 
 
-def _temp_prefix(target):
-    return f".{target.name}."
-
-
-def _remove_stale_temporaries(target):
-    """Delete temporary files that earlier saves to ``target`` left behind when their process died.
-
-    A temporary file is named ``.<name>.<pid>.<random>.tmp``; it is stale when no process
-    with that pid exists any more (a running writer's file is never touched).
-    """
-    prefix = _temp_prefix(target)
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(target.parent):
-            name = entry.name
-            if not (name.startswith(prefix) and name.endswith(".tmp")):
-                continue
-            pid = name[len(prefix):].split(".", 1)[0]
-            if pid.isdigit() and not _process_alive(int(pid)):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-
-
-def _process_alive(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
 def _write_npz_atomic(target, members):
     """Write ``{key: ndarray | npy bytes}`` as ``target`` via a temp file + ``os.replace``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(target)
-    fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-                for key, value in members.items():
-                    with archive.open(key + ".npy", "w", force_zip64=True) as member:
-                        if isinstance(value, bytes):
-                            member.write(value)
-                        else:
-                            npy_format.write_array(member, value, allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError, AttributeError):  # make the rename durable (POSIX)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return target
 
+    def write(fh):
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for key, value in members.items():
+                with archive.open(key + ".npy", "w", force_zip64=True) as member:
+                    if isinstance(value, bytes):
+                        member.write(value)
+                    else:
+                        npy_format.write_array(member, value, allow_pickle=False)
 
-def _umask():
-    """The process umask, read without changing it (``os.umask`` is not thread-safe)."""
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    return 0o022
+    return write_atomic(target, write)
 
 
 # ------------------------------------------------------------------------- reading

@@ -16,9 +16,18 @@ from ..errors import ParameterError
 from ..params import NETWORK_PARAMS, REGULARIZER_KEYS
 from ._tf import tf
 
-__all__ = ["Regularizer", "REGULARIZER_KEYS"]
+__all__ = ["Regularizer", "REGULARIZER_KEYS", "mean_penalty"]
 
 _MATRICES = (("in", "get_effective_W_in"), ("rec", "get_effective_W_rec"), ("out", "get_effective_W_out"))
+
+
+def mean_penalty(values, norm, axis=None):
+    """``mean |values|`` (``norm='L1'``) or ``mean values**2`` (``'L2'``) over ``axis`` (None: all entries).
+
+    The one definition of a regularisation term; an ensemble passes the axes after its
+    network axis to get one term per network.
+    """
+    return tf.reduce_mean(tf.abs(values) if norm == "L1" else tf.square(values), axis=axis)
 
 
 class Regularizer:
@@ -45,8 +54,7 @@ class Regularizer:
         for suffix, getter in _MATRICES:
             coefficient = self.coefficients[f"{norm}_{suffix}"]
             if coefficient:
-                W = getattr(model, getter)()
-                reg += coefficient * tf.reduce_mean(tf.abs(W) if norm == "L1" else tf.square(W))
+                reg += coefficient * mean_penalty(getattr(model, getter)(), norm)
         return reg
 
     def L1_weight_reg(self, model):
@@ -62,7 +70,7 @@ class Regularizer:
         if not self.coefficients["L2_firing_rate"]:
             return tf.constant(0.0)
         states = model.states if states is None else states
-        return self.coefficients["L2_firing_rate"] * tf.reduce_mean(tf.square(model.transfer_function(states)))
+        return self.coefficients["L2_firing_rate"] * mean_penalty(model.transfer_function(states), "L2")
 
     def custom_term(self, model):
         """``custom_regularization(model, params)`` as a float32 scalar, or an error saying what it must return."""

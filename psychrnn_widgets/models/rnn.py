@@ -195,6 +195,20 @@ class RNN:
         """Move the noise counter on (after a forward pass whose noise was used)."""
         return self._noise_counter.assign_add(1)
 
+    @property
+    def noise_seed(self):
+        """The seed of this network's counter-based recurrent noise (an int; see :meth:`noise_for_pass`)."""
+        return int(self._noise_seed.numpy())
+
+    @property
+    def noise_counter(self):
+        """How far the noise has moved on (one per training step or noisy ``test``); settable."""
+        return int(self._noise_counter.numpy())
+
+    @noise_counter.setter
+    def noise_counter(self, value):
+        self._noise_counter.assign(int(value))
+
     def recurrent_noise(self, shape):
         """Recurrent noise ``sqrt(2 alpha) rec_noise * N(0, 1)`` of ``shape`` (0 when switched off)."""
         if not self._noise_enabled or self.rec_noise == 0:

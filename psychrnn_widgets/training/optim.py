@@ -6,6 +6,13 @@
 (``tf.compat.v1.train.AdamOptimizer``, which PsychRNN uses, with eps = 1e-8.)  The update
 can be masked per entry (``fixed_weights``: frozen entries stay bit-identical).
 
+For K networks trained together (an :class:`~psychrnn_widgets.sweeps.ensemble.Ensemble`)
+``Adam(variables, learning_rates, n_networks=K)`` keeps the step count ``t`` and the
+learning rate per network ((K,) vectors); variables and slots carry the network axis
+first, and :meth:`Adam.apply` takes a (K,) ``active`` mask: a network that is not active
+in a step (a non-finite loss, frozen) keeps its weights, moments and ``t`` bit-identical.
+The update of an active network is the same elementwise arithmetic as for one network.
+
 :class:`LastGood` keeps a copy of the weights (and the optimiser's slots) for which the
 loss was last finite, so a diverging step can be undone exactly.  Both live in a
 :class:`~psychrnn_widgets.training.trainer.Trainer`, never on the model.
@@ -15,14 +22,28 @@ from ..models._tf import tf
 __all__ = ["Adam", "LastGood"]
 
 
-class Adam:
-    """Adam whose slots are created eagerly for ``variables`` (so it runs in ``tf.function``)."""
+def per_network(values, like):
+    """(K,) ``values`` reshaped to broadcast against ``like`` (K, ...): (K, 1, ..., 1)."""
+    return tf.reshape(values, [-1] + [1] * (like.shape.rank - 1))
 
-    def __init__(self, variables, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8):
+
+class Adam:
+    """Adam whose slots are created eagerly for ``variables`` (so it runs in ``tf.function``).
+
+    Args:
+        variables: the trained ``tf.Variable`` s.
+        learning_rate: a number, or (K,) numbers with ``n_networks=K``.
+        n_networks: None for one network; K when every variable has a leading network axis.
+    """
+
+    def __init__(self, variables, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, n_networks=None):
         self.variables = list(variables)
-        self.learning_rate = tf.Variable(float(learning_rate), trainable=False, dtype=tf.float32)
+        self.n_networks = n_networks
+        shape = [] if n_networks is None else [int(n_networks)]
+        self.learning_rate = tf.Variable(tf.broadcast_to(tf.constant(learning_rate, tf.float32), shape),
+                                         trainable=False, dtype=tf.float32)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
-        self.iterations = tf.Variable(0.0, trainable=False, dtype=tf.float32)
+        self.iterations = tf.Variable(tf.zeros(shape), trainable=False, dtype=tf.float32)
         self.m = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
         self.v = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
 
@@ -31,23 +52,31 @@ class Adam:
         """The optimiser's own state: step count and first and second moments."""
         return [self.iterations] + self.m + self.v
 
-    def apply(self, grads, keep_masks=None):
+    def apply(self, grads, keep_masks=None, active=None):
         """Apply one update from ``grads`` (aligned with ``variables``).
 
         ``keep_masks``: per variable None or a float tensor that is 1 where an entry may
-        change and 0 where it is frozen.
+        change and 0 where it is frozen.  ``active`` (networks only): a (K,) bool tensor,
+        False for networks that must not change in this step.
         """
-        t = self.iterations.assign_add(1.0)
+        t = self.iterations.assign_add(1.0 if active is None else tf.cast(active, tf.float32))
         lr_t = self.learning_rate * tf.sqrt(1.0 - tf.pow(self.beta2, t)) / (1.0 - tf.pow(self.beta1, t))
         keep_masks = keep_masks or [None] * len(self.variables)
         for var, g, m, v, keep in zip(self.variables, grads, self.m, self.v, keep_masks):
             if g is None:
                 continue
-            m_new = m.assign(self.beta1 * m + (1.0 - self.beta1) * g)
-            v_new = v.assign(self.beta2 * v + (1.0 - self.beta2) * tf.square(g))
-            update = lr_t * m_new / (tf.sqrt(v_new) + self.epsilon)
+            m_new = self.beta1 * m + (1.0 - self.beta1) * g
+            v_new = self.beta2 * v + (1.0 - self.beta2) * tf.square(g)
+            rate = lr_t
+            if active is not None:
+                on = per_network(active, var)
+                m_new, v_new, rate = tf.where(on, m_new, m), tf.where(on, v_new, v), per_network(lr_t, var)
+            m_new, v_new = m.assign(m_new), v.assign(v_new)
+            update = rate * m_new / (tf.sqrt(v_new) + self.epsilon)
             if keep is not None:
                 update = update * keep
+            if active is not None:
+                update = tf.where(on, update, tf.zeros_like(update))  # 0/0 of a never-updated network stays out
             var.assign_sub(update)
 
 
@@ -69,4 +98,16 @@ class LastGood:
     def restore(self):
         for copy, variable in zip(self.copies, self.variables):
             variable.assign(copy)
+        return tf.constant(False)
+
+    def save_where(self, networks):
+        """Copy only the networks where the (K,) bool ``networks`` is True (leading network axis)."""
+        for copy, variable in zip(self.copies, self.variables):
+            copy.assign(tf.where(per_network(networks, variable), variable, copy))
+        return tf.constant(True)
+
+    def restore_where(self, networks):
+        """Put back only the networks where the (K,) bool ``networks`` is True."""
+        for copy, variable in zip(self.copies, self.variables):
+            variable.assign(tf.where(per_network(networks, copy), copy, variable))
         return tf.constant(False)

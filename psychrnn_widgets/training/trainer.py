@@ -47,7 +47,7 @@ from .events import EventDispatcher, TrainingControl
 from .optim import Adam, LastGood
 from .step import TrainingStep
 
-__all__ = ["Trainer", "OptimizerState"]
+__all__ = ["Trainer", "OptimizerState", "TrainerBase"]
 
 
 class OptimizerState:
@@ -83,11 +83,50 @@ class OptimizerState:
             self.last_good.save()
 
 
-class Trainer:
-    """Trains one model; see the module docstring.  Create with :meth:`of` (one per model)."""
+class TrainerBase:
+    """Base of trainers: at most one per trained object (weakly keyed), found or created by :meth:`of`,
+    and one training run at a time.
 
-    _trainers = weakref.WeakKeyDictionary()
-    _registry_lock = threading.Lock()
+    Each subclass keeps its own table; ``__init__`` registers the new trainer with
+    :meth:`_register`.  Used by :class:`Trainer` and the ensembles' trainer.
+    """
+
+    running = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._trainers = weakref.WeakKeyDictionary()
+        cls._registry_lock = threading.Lock()
+
+    def _register(self, target):
+        with type(self)._registry_lock:
+            type(self)._trainers[target] = self
+
+    @classmethod
+    def of(cls, target):
+        """The trainer of ``target`` (created on first use; the same object afterwards)."""
+        with cls._registry_lock:
+            trainer = cls._trainers.get(target)
+        return trainer if trainer is not None else cls(target)
+
+    def run_exclusively(self, params, what, run):
+        """``run(control)`` with ``params['control']`` (or a new one); refuses a stopped control or a second run."""
+        control = params["control"] or TrainingControl()
+        if control.stop_requested:
+            raise ParameterError("train_params['control'] was stopped by an earlier request_stop(); call "
+                                 "control.reset() (or pass a new TrainingControl) to train again",
+                                 parameter="control", value=control)
+        if self.running:
+            raise RuntimeError(f"this {what} is already training (in another thread); stop that run first")
+        self.running = True
+        try:
+            return run(control)
+        finally:
+            self.running = False
+
+
+class Trainer(TrainerBase):
+    """Trains one model; see the module docstring.  Create with :meth:`of` (one per model)."""
 
     def __init__(self, model):
         self.model = model
@@ -103,15 +142,7 @@ class Trainer:
         self._pending_learning_rate = None
         self._state = None
         self._steps = {}
-        with Trainer._registry_lock:
-            Trainer._trainers[model] = self
-
-    @classmethod
-    def of(cls, model):
-        """The trainer of ``model`` (created on first use; the same object afterwards)."""
-        with cls._registry_lock:
-            trainer = cls._trainers.get(model)
-        return trainer if trainer is not None else cls(model)
+        self._register(model)
 
     # ------------------------------------------------------------- learning rate
     @property
@@ -203,18 +234,7 @@ class Trainer:
         """
         t0 = perf_counter()
         params = validate_train_params(train_params)
-        control = params["control"] or TrainingControl()
-        if control.stop_requested:
-            raise ParameterError("train_params['control'] was stopped by an earlier request_stop(); call "
-                                 "control.reset() (or pass a new TrainingControl) to train again",
-                                 parameter="control", value=control)
-        if self.running:
-            raise RuntimeError("this model is already training (in another thread); stop that run first")
-        self.running = True
-        try:
-            return _Run(self, source, params, control, t0).run()
-        finally:
-            self.running = False
+        return self.run_exclusively(params, "model", lambda control: _Run(self, source, params, control, t0).run())
 
     def __repr__(self):
         return f"Trainer({self.model!r}, epoch={self.epoch}, trials={self.trials})"

@@ -21,6 +21,7 @@ _PUBLIC = {
     "ConnectivityPanel": "psychrnn_widgets.widgets.analysis_connectivity",
     "LesionPanel": "psychrnn_widgets.widgets.analysis_lesions",
     "FixedPointPanel": "psychrnn_widgets.widgets.analysis_fixed_points",
+    "SweepPanel": "psychrnn_widgets.widgets.sweep_panel",
 }
 
 __all__ = sorted(_PUBLIC)

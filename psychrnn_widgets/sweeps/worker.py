@@ -1,0 +1,202 @@
+"""What runs on a worker: train one group of runs as an ensemble, return plain results.
+
+:func:`train_group` is the function a sweep submits (to ``dask.distributed`` or, without
+dask, calls in its own process).  It takes :class:`~.config.RunSpec` s (data, and the
+task class by reference), builds each run's task and network from its seed, trains them
+together as one :class:`~.ensemble.Ensemble` and returns one dict per run holding only
+NumPy arrays, numbers, strings, lists and dicts -- never a TensorFlow object:
+
+``{'run_id', 'status': 'finished'|'diverged'|'failed', 'weights': {...} (as
+Basic.get_weights()), 'metrics': {'epoch', 'trials', 'loss', 'accuracy'}, 'final_loss',
+'final_accuracy', 'training_time', 'ensemble': K, 'worker', 'versions', 'error'}``
+
+Faults: if building or training the ensemble raises, every run of the group is tried
+again alone, so one bad run cannot fail the others; a run that still raises comes back
+``failed`` with its traceback.  A network whose loss diverges comes back ``diverged``
+(the others are unaffected, see :mod:`.ensemble_training`).
+
+Progress: ``progress`` is a dask event topic (the worker publishes with
+``Worker.log_event``; the sweep subscribes) or a callable (in-process runs).  Messages:
+``{'kind': 'start', 'run_ids', 'worker', 'pid'}`` when a group starts (a retried group starts
+again: that is how attempts are counted), and ``{'kind': 'progress', 'points': [[run_id,
+epoch, trials, loss, accuracy], ...]}`` at most every ``progress_interval`` seconds.
+"""
+import os
+import platform
+import socket
+import time
+import traceback
+
+import numpy as np
+
+__all__ = ["train_group", "configure_threads", "versions"]
+
+
+def configure_threads(threads):
+    """Use ``threads`` TensorFlow threads in this process, if TensorFlow has not started yet.
+
+    Sets ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` (read when TensorFlow
+    starts) and, once imported, ``tf.config.threading`` (refused by TensorFlow after its
+    first op: then the process keeps what it has, e.g. the worker's environment).
+    """
+    if threads is None:
+        return
+    threads = int(threads)
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(threads))
+    from ..models._tf import tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already started in this process
+        pass
+
+
+def versions():
+    """Versions of what a run depends on, as recorded with it."""
+    import psychrnn_widgets
+
+    found = {"psychrnn_widgets": psychrnn_widgets.__version__, "numpy": np.__version__,
+             "python": platform.python_version()}
+    import sys
+
+    if "tensorflow" in sys.modules:
+        found["tensorflow"] = sys.modules["tensorflow"].__version__
+    try:
+        import distributed
+
+        found["dask.distributed"] = distributed.__version__
+    except ImportError:
+        pass
+    return found
+
+
+def _sink(progress):
+    """A function that sends one message to the sweep (or drops it)."""
+    if callable(progress):
+        return progress
+    if progress is None:
+        return lambda message: None
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return lambda message: None
+    return lambda message: worker.log_event(progress, message)
+
+
+def _where():
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _Progress:
+    """Collects (run_id, epoch, trials, loss, accuracy) points from ensemble events; sends them in batches."""
+
+    def __init__(self, send, run_ids, interval):
+        self.send, self.run_ids, self.interval = send, run_ids, float(interval)
+        self.points = []
+        self.last = time.monotonic()
+
+    def __call__(self, event):
+        losses = event.extra.get("losses") if event.extra else None
+        if event.kind == "step" and losses is not None and event.extra.get("accuracies") is not None:
+            accuracies = event.extra["accuracies"]
+            for run_id, loss, accuracy in zip(self.run_ids, losses, accuracies):
+                if loss is not None:
+                    self.points.append([run_id, event.global_epoch, event.global_trials, loss, accuracy])
+        if self.points and (event.kind != "step" or time.monotonic() - self.last >= self.interval):
+            self.flush()
+
+    def flush(self):
+        if self.points:
+            self.send({"kind": "progress", "points": self.points})
+            self.points = []
+        self.last = time.monotonic()
+
+
+def _train_ensemble(runs, send, progress_interval):
+    """Train ``runs`` as one ensemble; one result dict per run."""
+    from ..models._tf import tf
+    from .ensemble import Ensemble
+    from .ensemble_training import EnsembleTrainer
+
+    t0 = time.perf_counter()
+    tasks = [run.build_task() for run in runs]
+    ensemble = Ensemble([run.network_params_for(task) for run, task in zip(runs, tasks)])
+    first = runs[0].train_params
+    train_params = {key: first[key] for key in ("training_iters", "loss_epoch", "clip_grads") if key in first}
+    train_params.update(verbosity=False, learning_rate=[run.train_params.get("learning_rate", 0.001) for run in runs],
+                        fixed_weights=[run.train_params.get("fixed_weights") for run in runs])
+    reporter = _Progress(send, [run.run_id for run in runs], progress_interval)
+    train_params["callbacks"] = [reporter]
+    ensemble.train(tasks, train_params)
+    reporter.flush()
+    trainer = EnsembleTrainer.of(ensemble)
+
+    batches = [task.get_trial_batch()[:3] for task in tasks]  # fresh trials after the training batches
+    x, y, mask = (np.stack([b[i] for b in batches]) for i in range(3))
+    outputs, _ = ensemble.test(x, noise=False)
+    final_losses, _ = ensemble.compute_losses(tf.constant(x), tf.constant(y), tf.constant(mask), noise=False)
+    final_losses = final_losses.numpy()
+    elapsed = time.perf_counter() - t0
+    results = []
+    for k, (run, task) in enumerate(zip(runs, tasks)):
+        try:
+            accuracy = float(task.accuracy_function(y[k], outputs[k], mask[k]))
+        except NotImplementedError:
+            accuracy = None
+        diverged = trainer.diverged.get(k)
+        results.append({
+            "run_id": run.run_id, "status": "diverged" if diverged else "finished",
+            "weights": ensemble.get_weights(k), "metrics": trainer.history[k],
+            "final_loss": float(final_losses[k]) if np.isfinite(final_losses[k]) else None,
+            "final_accuracy": accuracy, "training_time": elapsed, "ensemble": ensemble.K,
+            "error": diverged})
+    return results
+
+
+def _failed(run, error):
+    return {"run_id": run.run_id, "status": "failed", "weights": None, "metrics": None, "final_loss": None,
+            "final_accuracy": None, "training_time": None, "ensemble": None,
+            "error": "".join(traceback.format_exception(type(error), error, error.__traceback__))}
+
+
+def train_group(runs, progress=None, threads=None, progress_interval=0.25):
+    """Train ``runs`` (same :meth:`~.config.RunSpec.group_key`) together; see the module docstring.
+
+    Args:
+        runs: a list of :class:`~.config.RunSpec`.
+        progress: a dask event topic (str), a callable ``fn(message)``, or None.
+        threads: TensorFlow threads for this process (applied before TensorFlow's first op).
+        progress_interval: seconds between progress messages.
+
+    Returns:
+        a list of result dicts, one per run, in the order of ``runs``.
+    """
+    configure_threads(threads)
+    send = _sink(progress)
+    where = _where()
+    send({"kind": "start", "run_ids": [run.run_id for run in runs], "worker": where, "pid": os.getpid()})
+    try:
+        results = _train_ensemble(runs, send, progress_interval)
+    except Exception as error:  # noqa: BLE001 - isolate the faulty run(s), the others go on
+        if len(runs) == 1:
+            results = [_failed(runs[0], error)]
+        else:
+            results = []
+            for run in runs:
+                try:
+                    results.extend(_train_ensemble([run], send, progress_interval))
+                except Exception as single_error:  # noqa: BLE001 - reported in the run's record
+                    results.append(_failed(run, single_error))
+    stamp = versions()
+    for result in results:
+        result.update(worker=where, versions=stamp)
+    return results
