@@ -63,6 +63,7 @@ class BehaviourPanel(AnalysisPanel):
         self.psychometric_fit_line = bq.Lines(x=f32([]), y=f32([]), scales={"x": xs, "y": ys}, colors=["#1f77b4"])
         self.psychometric_figure = make_figure([self.psychometric_points, self.psychometric_fit_line],
                                                "psychometric", "signed evidence", "P(choice 1)")
+        self.psychometric_figure.axes[1].tick_values = f32([0.0, 0.25, 0.5, 0.75, 1.0])
         cs = {"x": bq.LinearScale(), "y": bq.LinearScale()}
         self.chronometric_line = bq.Lines(x=f32([]), y=f32([]), scales=cs, colors=["black"], marker="circle",
                                           marker_size=20)

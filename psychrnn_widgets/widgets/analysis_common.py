@@ -172,8 +172,10 @@ def pick_levels(n_levels, most):
 def make_figure(marks, title, x_label, y_label, width="340px", height="280px", x_scale=None, y_scale=None):
     """A bqplot Figure in the panels' style (axes on ``marks[0]``'s scales)."""
     scales = marks[0].scales
-    axes = [bq.Axis(scale=x_scale or scales["x"], label=x_label, num_ticks=5, tick_format=".3~g"),
-            bq.Axis(scale=y_scale or scales["y"], label=y_label, side="left", num_ticks=5, tick_format=".3~g")]
+    # no num_ticks: with it bqplot spaces that many ticks evenly between the padded domain's ends
+    # (0.226, 0.774, ...); without it d3 picks round values
+    axes = [bq.Axis(scale=x_scale or scales["x"], label=x_label, tick_format="~g"),
+            bq.Axis(scale=y_scale or scales["y"], label=y_label, side="left", tick_format="~g")]
     return bq.Figure(marks=list(marks), axes=axes, title=title, animation_duration=0,
                      fig_margin={"top": 30, "bottom": 42, "left": 55, "right": 12},
                      layout=widgets.Layout(width=width, height=height))

@@ -85,13 +85,14 @@ class Classroom(Lab):
         behaviour = self.analysis.behaviour.psychometric_figure
         figures = widgets.HBox([self.training.loss_figure, behaviour, self.trajectories.figure],
                                layout=widgets.Layout(flex_flow="row wrap"))
-        self.more = widgets.Accordion(children=[widgets.VBox([self.setup_tabs, self.rebuild_button, self.message,
-                                                              self.training, self.view_tabs])],
+        self.more = widgets.Accordion(children=[widgets.VBox([self.setup_tabs, self.rebuild_button, self.training,
+                                                              self.view_tabs])],
                                       titles=("More: every setting, the runs, the analysis",))
         self.more.selected_index = None
         title = widgets.HTML("<b style='font-size:120%'>Train a recurrent network on a decision task</b>")
         picker = widgets.HBox([self.task_panel.choice, self.presets], layout=widgets.Layout(flex_flow="row wrap"))
-        self.children = [title, picker, constraints, run, self.training.status, figures, self.more]
+        # the Lab's message line (what a preset built, why a click was refused) on the main screen
+        self.children = [title, picker, constraints, run, self.training.status, self.message, figures, self.more]
         self.add_class("psychrnn-classroom")
 
     # ------------------------------------------------------------------ presets

@@ -97,6 +97,23 @@ class NetworkRecord:
         return text
 
 
+def network_summary(model):
+    """``'50 units · Dale 80% E · 20% connected · noise 0.1'``: size and the constraints that are on."""
+    parts = [f"{getattr(model, 'N_rec', '?')} units"]
+    dale_ratio = getattr(model, "dale_ratio", None)
+    if dale_ratio is not None:
+        parts.append(f"Dale {100 * float(dale_ratio):.0f}% E")
+    connectivity = getattr(model, "rec_connectivity", None)
+    if connectivity is not None:
+        fraction = float(np.mean(np.asarray(connectivity) != 0))
+        if fraction < 1.0:
+            parts.append(f"{100 * fraction:.0f}% connected")
+    noise = getattr(model, "rec_noise", 0.0)
+    if noise:
+        parts.append(f"noise {float(noise):g}")
+    return " · ".join(parts)
+
+
 class RunHistory:
     """The networks a dashboard built, in order (see the module docstring)."""
 
@@ -106,9 +123,8 @@ class RunHistory:
     def add(self, model, network_params, task=None, label=None):
         """Append a record for a newly built ``model``; returns it."""
         index = len(self.records) + 1
-        units = getattr(model, "N_rec", "?")
         record = NetworkRecord(model=model, network_params=dict(network_params or {}), task=task,
-                               label=label or f"#{index} · {units} units")
+                               label=label or f"#{index} · {network_summary(model)}")
         self.records.append(record)
         return record
 

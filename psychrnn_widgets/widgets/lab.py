@@ -419,7 +419,9 @@ class Lab(widgets.VBox):
             self.task_panel.task = task
         finally:
             self._following_stage = False
-        self.trajectories.set_task(task)
+        # while training, the trajectories follow at their next throttled flush: a stage change then costs the
+        # task tab's messages now and the redraw's later, each within the message budget
+        self.trajectories.set_task(task, refresh=not self.training.running)
         if not self.training.running:
             self.training.task = task
 

@@ -90,8 +90,8 @@ class SweepPanel(widgets.VBox):
         self.loss_lines = [bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32), scales=scales,
                                     colors=[_PALETTE[i % len(_PALETTE)]], stroke_width=1.5, labels=[""],
                                     display_legend=False) for i in range(self.max_curves)]
-        axes = [bq.Axis(scale=scales["x"], label="trials", num_ticks=4, tick_format=".3~s"),
-                bq.Axis(scale=scales["y"], side="left", label="loss", num_ticks=4, tick_format=".2~g")]
+        axes = [bq.Axis(scale=scales["x"], label="trials", tick_format="~s"),
+                bq.Axis(scale=scales["y"], side="left", label="loss", tick_format="~g")]
         self.loss_figure = bq.Figure(marks=self.loss_lines, axes=axes, title="loss of the running runs",
                                      animation_duration=0, fig_margin={"top": 30, "bottom": 40, "left": 55,
                                                                        "right": 10},

@@ -466,14 +466,16 @@ class TrainingPanel(widgets.VBox):
 
     # --------------------------------------------------------------------- display
     def _set_state(self, state):
-        self.state = state
-        self.running = state in ACTIVE
-        self.start_button.disabled = self.running
+        # the controls first: observers of ``state`` (the Classroom's own buttons) read them
+        running = state in ACTIVE
+        self.start_button.disabled = running
         self.pause_button.disabled = state != "running"
         self.resume_button.disabled = state != "paused"
         self.stop_button.disabled = state not in ("running", "paused")
         self.learning_rate_control.disabled = state == "stopping"
-        self.budget_control.disabled = self.running
+        self.budget_control.disabled = running
+        self.running = running
+        self.state = state
 
     def _stage_text(self):
         curriculum = self._curriculum

@@ -130,8 +130,8 @@ class TrajectoryView(widgets.VBox):
                               display_legend=False)
         self.start_points = bq.Scatter(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
                                        scales=self.lines.scales, colors=["black"], default_size=16)
-        self._x_axis = bq.Axis(scale=self.lines.scales["x"], label="PC1", num_ticks=4)
-        self._y_axis = bq.Axis(scale=self.lines.scales["y"], side="left", label="PC2", num_ticks=4)
+        self._x_axis = bq.Axis(scale=self.lines.scales["x"], label="PC1", tick_format="~g")
+        self._y_axis = bq.Axis(scale=self.lines.scales["y"], side="left", label="PC2", tick_format="~g")
         self.figure = bq.Figure(marks=[self.lines, self.start_points], axes=[self._x_axis, self._y_axis],
                                 title="hidden-state trajectories (PCA)", animation_duration=0,
                                 fig_margin={"top": 30, "bottom": 40, "left": 50, "right": 10},
@@ -161,12 +161,15 @@ class TrajectoryView(widgets.VBox):
         self._components = None
         self.refresh()
 
-    def set_task(self, task):
-        """Use ``task``'s probe batch (recomputes now)."""
+    def set_task(self, task, refresh=True):
+        """Use ``task``'s probe batch: redraw now, or (``refresh=False``, while training) at the next throttled flush."""
         self.task = task
         self._probe = None
         self._components = None
-        self.refresh()
+        if refresh:
+            self.refresh()
+        else:
+            self._seen_trials = None
 
     def on_refresh(self, callback):
         """Call ``callback(view)`` after every successful refresh (e.g. to feed a 3-D view)."""

@@ -104,9 +104,14 @@ class Browser:
 def open_and_run(browser, server, notebook, marker_class="psychrnn-training-status"):
     """Open ``notebook`` in JupyterLab, Run > Run All Cells, return the output area holding the dashboard."""
     page = browser.page
-    page.goto(server.url(f"lab/tree/{notebook}"), wait_until="domcontentloaded", timeout=60_000)
+    # a workspace of its own, reset: JupyterLab would otherwise restore the tabs an earlier test
+    # opened, and "Run All Cells" runs whichever notebook is active
+    workspace = re.sub(r"\W", "-", notebook)
+    page.goto(server.url(f"lab/workspaces/{workspace}/tree/{notebook}?reset"), wait_until="domcontentloaded",
+              timeout=60_000)
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(state="visible", timeout=60_000)
     _wait(lambda: _kernels_idle(server), 90, "the notebook's kernel to start")
+    page.locator(".jp-NotebookPanel:visible .jp-Cell").first.click()  # focus this notebook
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click()
 
@@ -280,17 +285,34 @@ def test_classroom_in_voila(voila_server, chromium, tmp_path):
         page.goto(voila_server.url, wait_until="domcontentloaded", timeout=120_000)
         app = page.locator(".psychrnn-classroom").first
         app.wait_for(state="visible", timeout=180_000)
-        assert page.locator(".jp-InputArea, .jp-CodeCell .jp-InputArea-editor").count() == 0  # no code shown
-        page.locator("button", has_text=re.compile(r"^\s*sparse\s*$")).first.click()
-        _wait(lambda: "preset 'sparse'" in app.inner_text(), 60, "the preset to build its network")
+        # Voila shows the markdown and the widgets, never the code
+        assert page.locator(".jp-CodeCell .jp-InputArea:visible, .cm-editor:visible").count() == 0
+        assert "import Classroom" not in page.locator("body").inner_text()
+        status = app.locator(".psychrnn-training-status").first
+        # a student's path: pick a preset, Train, Stop part-way, Train again to the end of the budget
+        page.locator("button", has_text=re.compile(r"^\s*with Dale's law\s*$")).first.click()
+        _wait(lambda: re.search(r"preset .with Dale's law.:", app.inner_text()), 60, "the preset to build its network")
+        assert "50 units · Dale 80% E" in app.inner_text(), app.inner_text()[:900]
         before = page.evaluate(LOSS_PATH_JS, None)
-        page.locator("button", has_text=re.compile(r"^\s*Train\s*$")).first.click()
+        train = page.locator("button", has_text=re.compile(r"^\s*Train\s*$")).first
+        stop = page.locator("button", has_text=re.compile(r"^\s*Stop\s*$")).first
+        train.click()
         _wait(lambda: (page.evaluate(LOSS_PATH_JS, None) or "") not in ("", before), 90,
-              "the loss curve to change after Train", interval=0.3, hint=browser.widget_errors)
-        first = page.evaluate(LOSS_PATH_JS, None)
-        _wait(lambda: page.evaluate(LOSS_PATH_JS, None) != first, 30, "the loss curve to keep changing")
-        page.locator("button", has_text=re.compile(r"^\s*Stop\s*$")).first.click()
-        _wait(lambda: "stopped" in app.locator(".psychrnn-training-status").first.text_content(), 60, "the run to stop")
+              "the loss curve to change after Train", interval=0.2, hint=browser.widget_errors)
+        assert stop.is_enabled() and not train.is_enabled()
+        stop.click()
+        _wait(lambda: state_of(status) in ("stopped", "done"), 60, "the run to end after Stop")
+        stopped_at = int(re.search(r"step (\d+)", status.text_content()).group(1))
+        trials_at_stop = int(re.search(r"([\d,]+) trials", status.text_content()).group(1).replace(",", ""))
+        assert state_of(status) == "stopped", status.text_content()  # 15,000 trials take longer than this
+        assert train.is_enabled() and not stop.is_enabled()
+        train.click()  # continues the same network
+        _wait(lambda: state_of(status) == "done", 120, "the run to finish its budget", interval=0.5,
+              hint=lambda: f" (status: {status.text_content()})")
+        steps = int(re.search(r"step (\d+)", status.text_content()).group(1))
+        assert steps > stopped_at, (stopped_at, status.text_content())
+        trials = int(re.search(r"([\d,]+) trials", status.text_content()).group(1).replace(",", ""))
+        assert 15_000 <= trials - trials_at_stop < 15_000 + 256, (trials_at_stop, status.text_content())  # a budget more
         page.screenshot(path=str(tmp_path / "classroom.png"))
         assert not browser.widget_errors(), browser.widget_errors()
     except BaseException:
