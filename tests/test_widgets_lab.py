@@ -334,7 +334,7 @@ def test_randomised_clicks_never_leave_the_panel_stuck():
     actions = {"start": panel.start_button, "pause": panel.pause_button, "resume": panel.resume_button,
                "stop": panel.stop_button}
     clicks = 0
-    for sequence in range(500):
+    for sequence in range(1200):
         panel.budget.value = int(rng.choice([2, 4, 10, 40]))  # runs of 1 to 20 steps
         for _ in range(int(rng.integers(2, 14))):
             name = rng.choice(list(actions))
@@ -363,7 +363,8 @@ def test_randomised_clicks_never_leave_the_panel_stuck():
         assert panel.wait(30), panel.state
         assert panel.state in ("done", "stopped", "idle") and not panel.start_button.disabled, panel.state
         assert panel.error is None, panel.error_traceback
-    assert clicks > 1000
+    print(f"{clicks} clicks in 1200 sequences")
+    assert clicks >= 2000, clicks
     panel.budget.value = 4
     assert panel.start() and panel.wait(30) and panel.state == "done"  # Start always works again
 

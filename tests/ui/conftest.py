@@ -92,11 +92,49 @@ def _alive(pid):
         return False
 
 
-class LabServer:
+class ServerProcess:
+    """A server started by a fixture (in its own session): its log, and stopping it with its children by PID."""
+
+    def __init__(self, proc, port, log_path):
+        self.proc, self.port, self.log_path = proc, port, log_path
+
+    def log(self, tail=4000):
+        try:
+            with open(self.log_path, errors="replace") as fh:
+                return fh.read()[-tail:]
+        except OSError:
+            return ""
+
+    def terminate(self, started):
+        """SIGTERM, then SIGKILL, to the server's process group and to ``started`` (PIDs); waits for them."""
+        pid = self.proc.pid
+        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(pid, sig)  # start_new_session: the server's group id is its PID
+                except ProcessLookupError:
+                    pass
+            for child in started:
+                if _alive(child):
+                    try:
+                        os.kill(child, sig)
+                    except ProcessLookupError:
+                        pass
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and (self.proc.poll() is None or any(map(_alive, started))):
+                time.sleep(0.1)
+        try:
+            self.proc.wait(1)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+
+
+class LabServer(ServerProcess):
     """A running ``jupyter lab``: ``url(path)`` gives an authenticated URL."""
 
     def __init__(self, proc, port, token, root, log_path):
-        self.proc, self.port, self.token, self.root, self.log_path = proc, port, token, root, log_path
+        super().__init__(proc, port, log_path)
+        self.token, self.root = token, root
         self.base = f"http://{HOST}:{port}"
 
     def url(self, path=""):
@@ -109,13 +147,6 @@ class LabServer:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
         return json.loads(body) if body else None
-
-    def log(self, tail=4000):
-        try:
-            with open(self.log_path, errors="replace") as fh:
-                return fh.read()[-tail:]
-        except OSError:
-            return ""
 
     def wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -142,25 +173,7 @@ class LabServer:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 pass
-        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(pid, sig)  # start_new_session: the server's group id is its PID
-                except ProcessLookupError:
-                    pass
-            for child in started:
-                if _alive(child):
-                    try:
-                        os.kill(child, sig)
-                    except ProcessLookupError:
-                        pass
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and (self.proc.poll() is None or any(map(_alive, started))):
-                time.sleep(0.1)
-        try:
-            self.proc.wait(1)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            pass
+        self.terminate(started)
 
 
 @pytest.fixture(scope="module")
@@ -240,39 +253,16 @@ def chromium():
             browser.close()
 
 
-class VoilaServer:
+class VoilaServer(ServerProcess):
     """A running ``voila`` serving one notebook; ``url`` is its page."""
 
     def __init__(self, proc, port, log_path):
-        self.proc, self.port, self.log_path = proc, port, log_path
+        super().__init__(proc, port, log_path)
         self.url = f"http://{HOST}:{port}/"
-
-    def log(self, tail=4000):
-        try:
-            with open(self.log_path, errors="replace") as fh:
-                return fh.read()[-tail:]
-        except OSError:
-            return ""
 
     def stop(self):
         """Stop the server and the kernel it started, by PID (process group, then descendants); never raises."""
-        pid = self.proc.pid
-        started = set(_descendants(pid))
-        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(pid, sig)
-                except ProcessLookupError:
-                    pass
-            for child in started:
-                if _alive(child):
-                    try:
-                        os.kill(child, sig)
-                    except ProcessLookupError:
-                        pass
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and (self.proc.poll() is None or any(map(_alive, started))):
-                time.sleep(0.1)
+        self.terminate(set(_descendants(self.proc.pid)))
 
 
 @pytest.fixture(scope="module")
