@@ -613,8 +613,9 @@ def main(argv=None):
     if args.no_write:
         print(report)
     else:
-        args.output.write_text(report)
-        print(f"wrote {args.output}")
+        from results_file import write_section
+
+        print(f"wrote {write_section('compare_psychrnn', report, first=True, path=args.output)}")
     return 0
 
 

@@ -28,7 +28,6 @@ NumPy's BLAS calls.
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -39,8 +38,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # this checkout's package, installed or not
 N_REC, N_BATCH, T_MS, DT, TAU = 50, 50, 2000, 10, 100
-MARK_BEGIN = "<!-- ensemble_speedup: begin -->"
-MARK_END = "<!-- ensemble_speedup: end -->"
 
 
 def make_work(k_networks):
@@ -248,16 +245,11 @@ per network (what was tried and measured: `benchmarks/README.md`, "Ensembles")."
 
 def write_results(text):
     """Replace (or append) this benchmark's section of RESULTS.md."""
-    path = HERE / "RESULTS.md"
-    content = path.read_text()
-    section = f"{MARK_BEGIN}\n## Ensembles: many networks in one step (issue #14)\n\n{text}\n\n{READING}\n{MARK_END}"
-    if MARK_BEGIN in content:
-        content = re.sub(re.escape(MARK_BEGIN) + ".*?" + re.escape(MARK_END), lambda _: section, content, flags=re.S)
-    else:
-        content = content.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(content)
-    print(f"wrote {path}")
+    from results_file import write_section
 
+    path = write_section("ensemble_speedup",
+                         f"## Ensembles: many networks in one step (issue #14)\n\n{text}\n\n{READING}")
+    print(f"wrote {path}")
 
 if __name__ == "__main__":
     sys.exit(main())

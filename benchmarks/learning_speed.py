@@ -198,8 +198,9 @@ def main(argv=None):
     print(text)
     print(json.dumps(summary))
     if args.write:
-        results = HERE.parent / "RESULTS.md"
-        results.write_text(results.read_text().rstrip() + "\n\n" + text)
+        from results_file import write_section
+
+        print(f"wrote {write_section('learning_speed', text)}")
     return 0
 
 

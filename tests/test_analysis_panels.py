@@ -194,3 +194,61 @@ def test_lab_has_an_analysis_tab_that_follows_training():
     assert lab.analysis.wait(120)
     assert lab.analysis.behaviour.result is not None
     assert lab.analysis.source.N_rec == 20
+
+
+def test_starting_training_drops_the_analysis_in_progress_and_it_runs_again_after_the_run():
+    """A new run makes a running analysis stale and would take the CPU from training: it is dropped."""
+    from psychrnn_widgets.widgets import Lab
+
+    task = pd_task(N_batch=32, T=500)
+    lab = Lab(task, network_params(task, N_rec=20), training_iters=320)
+    lab.analysis.behaviour.n_per_level.value = 400  # a long analysis
+    lab.training.start_button.click()
+    assert lab.training.wait(60) and lab.training.state == "done"
+    assert wait_until(lambda: lab.analysis.behaviour.job.running, 10)
+    lab.training.budget.value = 32 * 200
+    lab.training.start_button.click()  # while the first run's analysis computes
+    assert wait_until(lambda: not any(panel.job.running for panel in lab.analysis.panels), 5)
+    assert lab.training.running
+    assert "not finished: training started" in lab.analysis.behaviour.status.value
+    assert lab.analysis.behaviour.result is None  # nothing half-done is shown
+    assert lab.training.wait(120) and lab.training.state == "done"
+    assert wait_until(lambda: lab.analysis.n_refreshes == 2, 10) and lab.analysis.wait(120)
+    assert lab.analysis.behaviour.result is not None
+    assert "not finished" not in lab.analysis.behaviour.status.value
+
+
+def test_a_background_job_cancelled_finishes_early_but_an_abandoned_one_shows_nothing():
+    from psychrnn_widgets.widgets.analysis_common import BackgroundJob
+
+    updater = ThrottledUpdater(max_rate_hz=1000)
+    shown, progress = [], []
+    job = BackgroundJob(updater, shown.append, lambda fraction, message: progress.append(message))
+
+    def search(report, should_stop):  # like the fixed-point search: stops early, returns what it found
+        found = 0
+        while not should_stop() and found < 10_000:
+            found += 1
+            time.sleep(0.001)
+        return found
+
+    job.start(search)
+    time.sleep(0.05)
+    job.cancel()
+    assert job.wait(5) and len(shown) == 1 and 0 < shown[0] < 10_000
+
+    def simulation(report, should_stop):  # like an analysis: reports progress, checked at each report
+        from psychrnn_widgets.analysis import checkpoints  # noqa: F401 - the job installs the check
+        from psychrnn_widgets.analysis._source import checkpoint
+
+        for k in range(10_000):
+            checkpoint()
+            time.sleep(0.001)
+        return "complete"
+
+    job.start(simulation)
+    time.sleep(0.05)
+    assert job.abandon("dropped: a test")
+    assert job.wait(5) and len(shown) == 1  # no second result
+    assert progress[-1] == "dropped: a test"
+    assert not job.abandon("nothing runs")

@@ -561,3 +561,24 @@ def test_simulation_never_imports_tensorflow(tmp_path):
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_a_checkpoint_is_called_every_few_steps_and_can_abandon_a_run(dale_model, pd_batch):
+    sim = BasicSimulator(rnn_model=dale_model)
+    x = pd_batch[0]
+    calls = []
+    plain = sim.run_trials(x, noise=False)
+    checked = sim.run_trials(x, noise=False, checkpoint=lambda: calls.append(1))
+    assert len(calls) == -(-x.shape[1] // sim.CHECKPOINT_EVERY)
+    np.testing.assert_array_equal(plain[0], checked[0])
+
+    class Enough(Exception):
+        pass
+
+    def stop_at_the_second():
+        calls.append(2)
+        if calls.count(2) == 2:
+            raise Enough
+
+    with pytest.raises(Enough):
+        sim.run_trials(x, noise=False, checkpoint=stop_at_the_second)

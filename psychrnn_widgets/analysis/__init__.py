@@ -23,7 +23,7 @@ principal components         :func:`pca`, :func:`pca_project`
 ===========================  ==================================================
 """
 from ._results import AnalysisResult, save_figure
-from ._source import as_simulator, excitatory_mask, network_weights, simulate
+from ._source import as_simulator, checkpoints, excitatory_mask, network_weights, simulate
 from .behaviour import (Behaviour, ChronometricCurve, ConditionTraces, PsychometricCurve, PsychometricFit, behaviour,
                         chronometric_curve, fit_psychometric, logistic_with_lapses, output_traces, psychometric_curve,
                         psychometric_data, reaction_times)
@@ -39,7 +39,7 @@ from .units import UnitActivity, choice_selectivity, condition_average, psth, un
 
 __all__ = [
     "AnalysisResult", "save_figure",
-    "as_simulator", "excitatory_mask", "network_weights", "simulate",
+    "as_simulator", "checkpoints", "excitatory_mask", "network_weights", "simulate",
     "Behaviour", "ChronometricCurve", "ConditionTraces", "PsychometricCurve", "PsychometricFit", "behaviour",
     "chronometric_curve", "fit_psychometric", "logistic_with_lapses", "output_traces", "psychometric_curve",
     "psychometric_data", "reaction_times",

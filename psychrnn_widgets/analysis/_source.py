@@ -6,6 +6,8 @@ Every analysis function that runs trials takes ``source`` — anything
 it works on weight files without TensorFlow.  Only the fixed-point finder needs the
 TensorFlow model itself (:mod:`psychrnn_widgets.analysis.fixed_points`).
 """
+import contextlib
+import contextvars
 from collections.abc import Mapping
 from os import PathLike
 
@@ -15,7 +17,30 @@ from ..errors import ParameterError
 from ..models.constraints import n_excitatory
 from ..simulation.basic import BasicSimulator
 
-__all__ = ["as_simulator", "network_weights", "excitatory_mask", "simulate"]
+__all__ = ["as_simulator", "network_weights", "excitatory_mask", "simulate", "checkpoints"]
+
+_checkpoint = contextvars.ContextVar("psychrnn_widgets_analysis_checkpoint", default=None)
+
+
+@contextlib.contextmanager
+def checkpoints(check):
+    """Within this block (this thread), every :func:`simulate` calls ``check()`` every few time steps.
+
+    A caller running a long analysis in the background raises from ``check`` to abandon
+    it (the dashboard does when training starts again).
+    """
+    token = _checkpoint.set(check)
+    try:
+        yield
+    finally:
+        _checkpoint.reset(token)
+
+
+def checkpoint():
+    """Call the ``check`` of the enclosing :func:`checkpoints` block, if any (long loops of an analysis)."""
+    check = _checkpoint.get()
+    if check is not None:
+        check()
 
 
 def as_simulator(source, params=None):
@@ -95,7 +120,7 @@ def simulate(source, x, perturbations=None):
     are silenced (what the network actually transmits).
     """
     sim = as_simulator(source)
-    outputs, states = sim.run_trials(x, noise=False, perturbations=perturbations)
+    outputs, states = sim.run_trials(x, noise=False, perturbations=perturbations, checkpoint=_checkpoint.get())
     rates = sim.transfer_function(states)
     if perturbations:
         from ..simulation.perturbations import PerturbationPlan

@@ -44,7 +44,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from ..errors import ParameterError
 from ._results import AnalysisResult, level_colors
-from ._source import as_simulator, simulate
+from ._source import as_simulator, checkpoint, simulate
 from .conditions import chosen_channel, condition_batch
 
 __all__ = ["logistic_with_lapses", "fit_psychometric", "psychometric_data", "psychometric_curve",
@@ -142,6 +142,7 @@ def _bounds(levels, lapses):
 def _maximise(levels, n, k, bounds, starts):
     best = None
     for start in starts:
+        checkpoint()
         start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
         result = optimize.minimize(_negative_log_likelihood, start, args=(levels, n, k), method="L-BFGS-B",
                                    bounds=bounds)

@@ -157,7 +157,11 @@ class BasicSimulator(Simulator):
         expected = square if n_steps is None else f"({n_steps}, {self.N_rec}, {self.N_rec}) or {square}"
         raise ParameterError(f"t_connectivity must have shape {expected}, got {array.shape}")
 
-    def run_trials(self, trial_input, t_connectivity=None, noise=True, rng=None, perturbations=None):
+    #: time steps between two calls of ``run_trials``'s ``checkpoint``
+    CHECKPOINT_EVERY = 25
+
+    def run_trials(self, trial_input, t_connectivity=None, noise=True, rng=None, perturbations=None,
+                   checkpoint=None):
         """Run a batch of trials: ``(outputs (B, T, N_out), states (B, T, N_rec))``, ``dtype`` arrays.
 
         Args:
@@ -173,6 +177,8 @@ class BasicSimulator(Simulator):
             perturbations: a :class:`~psychrnn_widgets.simulation.perturbations.Silence`,
                 ``Clamp``, ``Kick`` or ``InputPerturbation`` object, or a list of them.
                 Steps index the time axis of ``trial_input`` (see that module).
+            checkpoint: optional ``checkpoint()`` called every ``CHECKPOINT_EVERY`` time steps;
+                raising from it abandons the run (a background analysis that is no longer wanted).
 
         Returns:
             ``outputs`` (B, T, N_out) and ``states`` (B, T, N_rec): ``states[:, k]`` is the
@@ -210,6 +216,8 @@ class BasicSimulator(Simulator):
         states = np.empty((n_steps, batch, self.N_rec), dtype=self.dtype)
         state = self.initial_state(batch)
         for step in range(n_steps):
+            if checkpoint is not None and step % self.CHECKPOINT_EVERY == 0:
+                checkpoint()
             new_state = self.leaky_update(state, drive[step], self._W_rec_T if static else recurrent_matrix(step),
                                           out=states[step])
             if plan.acts[step]:

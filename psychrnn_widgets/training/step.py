@@ -148,7 +148,8 @@ class TrainingStep:
         if warm is None:
             if self.planned_steps is not None and self.planned_steps <= XLA_AFTER_STEPS:
                 return self.plain
-            warm = self.xla_shapes[key] = XlaWarmUp(self.xla, x, y, mask)
+            # 'when_ready' trains on the plain graph until the compiler is done: the sooner the better
+            warm = self.xla_shapes[key] = XlaWarmUp(self.xla, x, y, mask, lower_priority=self.switch != "when_ready")
         warm.steps += 1
         if warm.steps <= XLA_AFTER_STEPS:
             return self.plain
@@ -247,16 +248,18 @@ def _lower_this_thread_priority():
 class XlaWarmUp:
     """Background compilation of the XLA twin for one batch shape (a dry run: nothing applied)."""
 
-    def __init__(self, xla_step, x, y, mask):
+    def __init__(self, xla_step, x, y, mask, lower_priority=True):
         self.steps = 0
         self.ok = False
+        self.lower_priority = lower_priority
         self.thread = threading.Thread(target=self._run, args=(xla_step, x, y, mask), daemon=True,
                                        name="psychrnn-xla-compile")
         _LIVE_COMPILATIONS.add(self.thread)
         self.thread.start()
 
     def _run(self, xla_step, x, y, mask):
-        _lower_this_thread_priority()
+        if self.lower_priority:
+            _lower_this_thread_priority()
         try:
             with quiet_stderr:
                 xla_step(x, y, mask, tf.constant(True))

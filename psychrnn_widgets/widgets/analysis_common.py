@@ -6,6 +6,9 @@
   ``max_rate_hz`` times a second, plus one final flush); the job's flusher then sets the
   panel's output widgets (plain value assignments, x and y together under
   ``hold_sync()``).  Starting a job while one runs queues it (the latest wins).
+  ``cancel()`` asks the computation to finish early (what it found so far is shown);
+  ``abandon(reason)`` drops it at its next progress report (e.g. when training starts
+  again: the result would describe weights that are about to change).
 * :func:`make_figure`, :func:`level_colors`: bqplot figures in one style, colours per
   evidence level (blue for choice 0, red for choice 1, grey at 0).
 * :class:`ExportRow`: save the current result's figure (SVG or PNG, drawn by matplotlib
@@ -22,9 +25,16 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
-__all__ = ["BackgroundJob", "ExportRow", "make_figure", "level_colors", "pick_levels", "AnalysisPanel"]
+from ..analysis import checkpoints
+
+__all__ = ["BackgroundJob", "JobAbandoned", "ExportRow", "make_figure", "level_colors", "pick_levels", "AnalysisPanel"]
 
 _job_ids = itertools.count()
+
+
+class JobAbandoned(Exception):
+    """Raised inside a computation's ``progress`` call after :meth:`BackgroundJob.abandon`."""
+
 #: widget messages a panel sends to show a result (its marks and labels), for the updater's message count
 RESULT_MESSAGES = 12
 
@@ -56,6 +66,7 @@ class BackgroundJob:
         self._pending = None
         self._busy = False  # True from a launch until the last queued run has finished (guarded by _lock)
         self._stop = threading.Event()
+        self._abandoned = None  # the reason given to abandon(), until the next launch
         self._generation = 0
         self._shown_generation = 0
         self._shown_progress = None
@@ -79,6 +90,7 @@ class BackgroundJob:
     def _launch(self, fn):
         self._busy = True
         self._stop.clear()
+        self._abandoned = None
         self._generation += 1
         self.thread = threading.Thread(target=self._run, args=(fn, self._generation), daemon=True,
                                        name=f"psychrnn-{self.key}")
@@ -89,6 +101,19 @@ class BackgroundJob:
         with self._lock:
             self._pending = None
         self._stop.set()
+
+    def abandon(self, reason):
+        """Drop the running computation at its next progress report, and any queued one; True if one ran.
+
+        Its panel keeps showing the previous result, with ``reason`` beside the progress bar.
+        """
+        with self._lock:
+            self._pending = None
+            busy = self._busy
+            if busy:
+                self._abandoned = str(reason)
+        self._stop.set()
+        return busy
 
     def wait(self, timeout=None):
         """Wait until no computation runs or is queued; True if idle."""
@@ -105,17 +130,26 @@ class BackgroundJob:
                 return idle
 
     def _run(self, fn, generation):
+        def check():
+            if self._abandoned is not None:
+                raise JobAbandoned(self._abandoned)
+
         def progress(fraction, message=""):
+            check()
             self.updater.push(self.key + "/progress", (float(fraction), str(message)))
             self.updater.maybe_flush()
 
         outcome = None
         try:
-            outcome = ("result", fn(progress, self._stop.is_set))
+            with checkpoints(check):  # also between the simulations of an analysis
+                outcome = ("result", fn(progress, self._stop.is_set))
+            check()
+        except JobAbandoned as abandoned:
+            outcome = ("abandoned", str(abandoned))
         except BaseException as error:  # noqa: BLE001 - shown in the panel, kept in .error
             outcome = ("error", (error, traceback.format_exc()))
         self.updater.push(self.key + "/done", (generation, outcome))
-        self.updater.flush()  # the one final flush: shows the result
+        self.updater.flush_one(self._flush)  # shows the result now (the other views keep their own pace)
         with self._lock:
             pending, self._pending = self._pending, None
             if pending is not None:
@@ -136,6 +170,10 @@ class BackgroundJob:
             return messages
         self._shown_generation = done[0]
         kind, value = done[1]
+        if kind == "abandoned":
+            if self.on_progress is not None:
+                self.on_progress(0.0, value)
+            return messages + 2
         if kind == "result":
             self.error = None
             self.on_result(value)

@@ -117,6 +117,17 @@ class AnalysisTab(widgets.VBox):
             return self.wait(timeout)
         return True
 
+    def training_started(self):
+        """What the Lab calls when a training run starts: drop computations the run makes stale.
+
+        They would describe weights that are about to change, and on a small machine they
+        take the CPU from training; the panels keep their previous results and compute
+        again when the run ends (or on Refresh).  Returns True if any was dropped.
+        """
+        dropped = [panel.job.abandon("not finished: training started (analysed again when the run ends)")
+                   for panel in self.panels]
+        return any(dropped)
+
     def training_stopped(self):
         """What the Lab calls when a training run ends: analyse the trained weights."""
         return self.refresh()

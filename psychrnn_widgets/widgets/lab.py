@@ -38,7 +38,7 @@ from .history_panel import HistoryPanel
 from .network_panel import NetworkPanel
 from .task_panel import TaskPanel
 from .throttle import ThrottledUpdater
-from .training_panel import TrainingPanel
+from .training_panel import ACTIVE, TrainingPanel
 from .trajectory_view import TrajectoryView
 
 __all__ = ["Lab", "default_task"]
@@ -147,6 +147,7 @@ class Lab(widgets.VBox):
         self.task_panel.observe(self._on_task, names="task")
         self.network_panel.observe(self._on_network, names="network_params")
         self.training.before_start.append(lambda _panel: self.apply_pending())
+        self.training.observe(self._on_training_state, names="state")
         self.training.after_run.append(self._after_run)
         if curriculum is not None:
             curriculum.observe(self._on_curriculum_change)
@@ -381,6 +382,10 @@ class Lab(widgets.VBox):
         others = [(r.label, *r.curves["loss"]) for r in self.history if r is not self._record
                   and len(r.curves["loss"][0])]
         self.training.set_overlays(others)
+
+    def _on_training_state(self, change):
+        if change["new"] == "running" and change["old"] not in ACTIVE:  # a run starts (not a resume)
+            self.analysis.training_started()
 
     def _after_run(self, outcome):
         """A run ended (main thread): keep its curves, show the trained weights, refresh the history."""

@@ -262,6 +262,41 @@ class ThrottledUpdater:
             finally:
                 self.forcing = False
 
+    def flush_one(self, fn):
+        """Run the one flusher ``fn`` now (e.g. to show a background job's result), counted against the budget.
+
+        Unlike :meth:`flush`, the other flushers wait for their next turn.
+        """
+        with self._flush_lock:
+            self.forcing = True
+            try:
+                sent = self._run_flusher(fn)
+            finally:
+                self.forcing = False
+            self.sent.append((self.clock(), sent))
+            self.messages_sent += sent
+        return sent
+
+    def _run_flusher(self, fn):
+        """Call one flusher (flush lock held); the messages it sent (0 if it raised: kept in ``errors``)."""
+        before = self.counter.total if self.counter is not None else 0
+        try:
+            sent = fn()
+        except Exception as error:  # noqa: BLE001 - a view's bug must not kill training
+            self.errors.append((fn, error))
+            if len(self.errors) > 100:
+                del self.errors[:50]
+            return 0
+        if self.counter is not None:
+            # what left while it ran (other threads may add to that; the flusher's own count may be high)
+            counted = self.counter.total - before
+            sent = min(counted, sent) if isinstance(sent, int) and not isinstance(sent, bool) else counted
+        else:
+            sent = sent if isinstance(sent, int) and not isinstance(sent, bool) else 1
+        if sent:
+            self._sizes[fn] = (self._sizes.get(fn, []) + [sent])[-3:]
+        return sent
+
     def reserve(self, messages):
         """Count ``messages`` sent outside a flush (e.g. main-thread work a flusher posted) against the budget."""
         with self._flush_lock:
@@ -287,23 +322,7 @@ class ThrottledUpdater:
                 # it and everyone after it wait, in order: nobody behind may use up the budget it waits for
                 self._waiting = list(order[index:])
                 break
-            before = self.counter.total if self.counter is not None else 0
-            try:
-                sent = fn()
-            except Exception as error:  # noqa: BLE001 - a view's bug must not kill training
-                self.errors.append((fn, error))
-                if len(self.errors) > 100:
-                    del self.errors[:50]
-                continue
-            if self.counter is not None:
-                # what left while it ran (other threads may add to that; the flusher's own count may be high)
-                counted = self.counter.total - before
-                sent = min(counted, sent) if isinstance(sent, int) and not isinstance(sent, bool) else counted
-            else:
-                sent = sent if isinstance(sent, int) and not isinstance(sent, bool) else 1
-            if sent:
-                self._sizes[fn] = (self._sizes.get(fn, []) + [sent])[-3:]
-            messages += sent
+            messages += self._run_flusher(fn)
         if self._waiting:
             with self._lock:
                 self._dirty = True
