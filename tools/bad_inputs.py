@@ -207,6 +207,7 @@ def simulator_cases(weights):
                                     "mode"),
         "not a perturbation": (lambda: sim.run_trials(x, perturbations=[3]), "perturbation"),
         "rnn_step state shape": (lambda: sim.rnn_step(np.zeros((2, n_rec + 1)), np.zeros((2, n_in))), "state"),
+        "checkpoint not callable": (lambda: sim.run_trials(x, checkpoint=5), "checkpoint"),
     }
     for label, (call, token) in runs.items():
         yield Case("simulator run", label, call, token)

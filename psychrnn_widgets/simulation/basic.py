@@ -184,6 +184,9 @@ class BasicSimulator(Simulator):
             ``outputs`` (B, T, N_out) and ``states`` (B, T, N_rec): ``states[:, k]`` is the
             (pre-activation) state after step ``k``, ``outputs[:, k]`` read from it.
         """
+        if checkpoint is not None and not callable(checkpoint):
+            raise ParameterError(f"checkpoint must be None or a function taking no arguments, got "
+                                 f"{type(checkpoint).__name__}", parameter="checkpoint", value=checkpoint)
         x = self.as_input_batch(trial_input)
         batch, n_steps, _ = x.shape
         plan = PerturbationPlan(perturbations, n_steps, self.N_rec, self.N_in, batch, self.dtype)
