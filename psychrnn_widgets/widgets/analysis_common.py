@@ -33,7 +33,8 @@ _job_ids = itertools.count()
 
 
 class JobAbandoned(Exception):
-    """Raised inside a computation's ``progress`` call after :meth:`BackgroundJob.abandon`."""
+    """Raised inside an abandoned computation (:meth:`BackgroundJob.abandon`): at its next progress report or
+    simulation checkpoint."""
 
 #: widget messages a panel sends to show a result (its marks and labels), for the updater's message count
 RESULT_MESSAGES = 12
@@ -336,6 +337,7 @@ class AnalysisPanel(widgets.VBox):
     def _on_result(self, result):
         self.result = result
         self.progress.value = 1.0
+        self.say("")  # e.g. an earlier "not finished" note
         self.show(result)
 
     def _on_error(self, error, text):
