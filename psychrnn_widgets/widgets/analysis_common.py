@@ -7,7 +7,8 @@
   panel's output widgets (plain value assignments, x and y together under
   ``hold_sync()``).  Starting a job while one runs queues it (the latest wins).
   ``cancel()`` asks the computation to finish early (what it found so far is shown);
-  ``abandon(reason)`` drops it at its next progress report (e.g. when training starts
+  ``abandon(reason)`` drops it at its next progress report or simulation checkpoint
+  (:func:`psychrnn_widgets.analysis.checkpoints`; e.g. when training starts
   again: the result would describe weights that are about to change).
 * :func:`make_figure`, :func:`level_colors`: bqplot figures in one style, colours per
   evidence level (blue for choice 0, red for choice 1, grey at 0).
@@ -30,14 +31,13 @@ from ..analysis import checkpoints
 __all__ = ["BackgroundJob", "JobAbandoned", "ExportRow", "make_figure", "level_colors", "pick_levels", "AnalysisPanel"]
 
 _job_ids = itertools.count()
+#: widget messages a panel sends to show a result (its marks and labels), for the updater's message count
+RESULT_MESSAGES = 12
 
 
 class JobAbandoned(Exception):
     """Raised inside an abandoned computation (:meth:`BackgroundJob.abandon`): at its next progress report or
     simulation checkpoint."""
-
-#: widget messages a panel sends to show a result (its marks and labels), for the updater's message count
-RESULT_MESSAGES = 12
 
 
 class BackgroundJob:
@@ -104,7 +104,9 @@ class BackgroundJob:
         self._stop.set()
 
     def abandon(self, reason):
-        """Drop the running computation at its next progress report, and any queued one; True if one ran.
+        """Drop the running computation (at its next progress report or simulation checkpoint) and any queued one.
+
+        Returns True if one ran.
 
         Its panel keeps showing the previous result, with ``reason`` beside the progress bar.
         """
