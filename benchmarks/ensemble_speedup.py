@@ -1,7 +1,8 @@
 """Issue #14: K hello-world networks trained as one ensemble vs one after another, in one process.
 
-    python benchmarks/ensemble_speedup.py                 # 16 networks, 100 steps, 3 repetitions
+    python benchmarks/ensemble_speedup.py                 # 16 networks, 100 steps, 3 repetitions, 2 thread set-ups
     python benchmarks/ensemble_speedup.py --write         # ... and put the tables in benchmarks/RESULTS.md
+    python benchmarks/ensemble_speedup.py --threads 1     # only the one-intra-op-thread configuration
     python benchmarks/ensemble_speedup.py --steps 300     # singles switch to their XLA program after 100 steps
 
 The work: K networks (``Basic``, N_rec 50, seeds 0..K-1), each on its own
@@ -13,17 +14,19 @@ trained for the same number of steps with the defaults (Adam, lr 0.001, clipping
   more than 100 steps each also compiles and switches to its XLA program, as ``train`` does);
 * **ensemble**: ``Ensemble(params).train(tasks, ...)`` -- one program for the K networks.
 
-Wall time of each variant from building the networks to the end of training, both in this
-process, alternating which goes first in each repetition (other work on the machine then
-weighs on both alike); medians over repetitions.  Also, interleaved in the same way, the
-steady-state time of one training step (a fixed batch; first calls excluded): one network
-on its plain graph and on its XLA program, and the K-network ensemble step.
+TensorFlow sizes its thread pools once per process, so each thread configuration
+(``--threads``: TensorFlow's default pools, and one intra-op thread as set by
+``psychrnn_widgets.set_tensorflow_threads``) runs in its own child process.  Inside it,
+both variants run in that one process, alternating which goes first in each repetition
+(other work on the machine then weighs on both alike): wall time from building the
+networks to the end of training, medians over repetitions.  Also, interleaved in the same
+way, the steady-state time of one training step (a fixed batch; first calls excluded): one
+network on its plain graph and on its XLA program, and the K-network ensemble step.
 
-NumPy figures (same process): the "latency floor" of ``compare_psychrnn.py`` -- the step's
-matrix products alone in their dependency order (forward ``r W^T``, backward ``g W`` and
-``r^T g`` per time step) -- for one network, and for K networks as batched ``np.matmul``
-over a leading network axis.  They show what batching the products can give at best with
-NumPy's BLAS calls.
+NumPy figures: the "latency floor" of ``compare_psychrnn.py`` -- the step's matrix products
+alone in their dependency order (forward ``r W^T``, backward ``g W`` and ``r^T g`` per time
+step) -- for one network, and for K networks as batched ``np.matmul`` over a leading
+network axis.
 """
 import argparse
 import os
@@ -138,60 +141,71 @@ def numpy_floors(k_networks, repeats=5, n_steps=T_MS // DT):
     return chain(()), chain((k_networks,))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--networks", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=100, help="training steps per network (default 100)")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions of the wall-time comparison")
-    parser.add_argument("--step-rounds", type=int, default=15, help="interleaved calls per step-time figure")
-    parser.add_argument("--write", action="store_true", help="put the tables in benchmarks/RESULTS.md")
-    args = parser.parse_args(argv)
+CONFIGURATIONS = {"default": None, "1": 1}  # --threads names -> intra-op threads (None: TensorFlow's default)
+
+
+def measure(args):
+    """This process's figures for one thread configuration (both variants, step times), as a JSON-able dict."""
     import numpy as np
 
-    import psychrnn_widgets
-
-    K, started = args.networks, time.strftime("%Y-%m-%d %H:%M")
-    load_start = os.getloadavg()
-    t_begin = time.perf_counter()
     walls = {"one after another": [], "ensemble": []}
     difference = None
+    load_start = os.getloadavg()
+    t_begin = time.perf_counter()
     for rep in range(args.reps):
         order = [("one after another", one_after_another), ("ensemble", as_ensemble)]
         if rep % 2:
             order.reverse()
         results = {}
         for name, run in order:
-            wall, result = run(K, args.steps)
+            wall, result = run(args.networks, args.steps)
             walls[name].append(wall)
             results[name] = result
-            print(f"rep {rep + 1}: {name}: {wall:.2f} s", flush=True)
+            print(f"  rep {rep + 1}: {name}: {wall:.2f} s", flush=True)
         if args.steps <= 100:  # both on plain graphs: the same arithmetic, to float32 rounding
             ensemble, models = results["ensemble"], results["one after another"]
             difference = max(float(np.max(np.abs(ensemble.get_variable_values(k)["W_rec"]
-                                                 - models[k].get_variable_values()["W_rec"]))) for k in range(K))
-    times = step_times(K, args.step_rounds)
-    np_single, np_batched = numpy_floors(K)
-    load_end = os.getloadavg()
+                                                 - models[k].get_variable_values()["W_rec"])))
+                             for k in range(args.networks))
+    times = step_times(args.networks, args.step_rounds)
+    from psychrnn_widgets.threads import tensorflow_threads
 
-    import tensorflow as tf
+    return {"walls": walls, "difference": difference, "load": [load_start, os.getloadavg()],
+            "seconds": time.perf_counter() - t_begin, "threads": tensorflow_threads(),
+            "step_ms": {name: [1e3 * v for v in values] for name, values in times.items()}}
 
-    med = {name: statistics.median(v) for name, v in walls.items()}
-    ratio = med["one after another"] / med["ensemble"]
+
+def run_configuration(name, args):
+    """Run one thread configuration in a child process (TensorFlow's pools are fixed per process)."""
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "figures.json"
+        command = [sys.executable, __file__, "--child", name, "--json", str(out), "--networks", str(args.networks),
+                   "--steps", str(args.steps), "--reps", str(args.reps), "--step-rounds", str(args.step_rounds)]
+        subprocess.run(command, check=True)
+        return json.loads(out.read_text())
+
+
+def configuration_label(name):
+    return ("TensorFlow's default thread pools (one intra-op and one inter-op thread per core)" if name == "default"
+            else f"{name} intra-op thread{'s' if name != '1' else ''} (`set_tensorflow_threads(intra_op={name})` or "
+                 f"`TF_NUM_INTRAOP_THREADS={name}`), inter-op threads as default")
+
+
+def configuration_table(name, figures, K):
+    walls, step_ms = figures["walls"], figures["step_ms"]
+    med = {variant: statistics.median(v) for variant, v in walls.items()}
     ratios = [a / b for a, b in zip(walls["one after another"], walls["ensemble"])]
-    step_ms = {name: 1e3 * statistics.median(v) for name, v in times.items()}
-    step_min = {name: 1e3 * min(v) for name, v in times.items()}
-    lines = [
-        f"Generated by `python benchmarks/ensemble_speedup.py{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}` "
-        f"on {started} ({time.perf_counter() - t_begin:.0f} s).",
+    ms = {variant: statistics.median(v) for variant, v in step_ms.items()}
+    fastest = {variant: min(v) for variant, v in step_ms.items()}
+    load = " → ".join(" ".join(f"{v:.2f}" for v in loads) for loads in figures["load"])
+    return [
+        f"### {configuration_label(name)}",
         "",
-        f"- psychrnn_widgets {psychrnn_widgets.__version__}, TensorFlow {tf.__version__}, NumPy {np.__version__}, "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs; load average (1/5/15 min) at start "
-        f"{' '.join(f'{v:.2f}' for v in load_start)}, at end {' '.join(f'{v:.2f}' for v in load_end)} "
-        "(other work on the machine: both variants ran interleaved in this one process, alternating which went "
-        "first, so it weighs on both).",
-        f"- Work: {K} hello-world networks (`Basic`, N_rec {N_REC}, seeds 0..{K - 1}), each on its own "
-        f"`PerceptualDiscrimination(dt={DT}, tau={TAU}, T={T_MS}, N_batch={N_BATCH}, seed=k)`, {args.steps} "
-        "training steps each, default `train_params` (Adam, lr 0.001, clipping).",
+        f"One process ({figures['seconds']:.0f} s; load average 1/5/15 min {load}):",
         "",
         "| variant | wall time, median (s) | per repetition (s) |",
         "|---|---:|---|",
@@ -199,35 +213,99 @@ def main(argv=None):
         + ", ".join(f"{v:.2f}" for v in walls["one after another"]) + " |",
         f"| `Ensemble(params).train(tasks, ...)` | {med['ensemble']:.2f} | "
         + ", ".join(f"{v:.2f}" for v in walls["ensemble"]) + " |",
-        f"| **ratio** (one after another / ensemble) | **{ratio:.2f}×** | "
+        f"| **ratio** (one after another / ensemble) | **{med['one after another'] / med['ensemble']:.2f}×** | "
         + ", ".join(f"{v:.2f}×" for v in ratios) + " |",
         "",
-        "Steady-state training step (ms; fixed batch, first calls excluded; "
-        f"{args.step_rounds} interleaved calls each; median, fastest in brackets):",
-        "",
-        "| what | one network | per network in the ensemble | "
-        f"{K} networks |",
+        "| steady-state training step (ms; fixed batch; median, fastest in brackets) | one network | "
+        f"per network in the ensemble | {K} networks |",
         "|---|---:|---:|---:|",
-        f"| one network, plain graph (what `train` runs for its first 100 steps) | {step_ms['plain']:.1f} "
-        f"({step_min['plain']:.1f}) | | {K * step_ms['plain']:.0f} one after another |",
-        f"| one network, XLA program (what `train` switches to after 100 steps) | {step_ms['xla']:.1f} "
-        f"({step_min['xla']:.1f}) | | {K * step_ms['xla']:.0f} one after another |",
-        f"| ensemble step | | {step_ms['ensemble'] / K:.1f} ({step_min['ensemble'] / K:.1f}) | "
-        f"{step_ms['ensemble']:.0f} ({step_min['ensemble']:.0f}) |",
-        f"| NumPy: the step's matrix products in order (latency floor, fastest of 5) | {1e3 * np_single:.1f} | "
-        f"{1e3 * np_batched / K:.1f} (batched `np.matmul`) | {1e3 * np_batched:.0f} batched, "
-        f"{K * 1e3 * np_single:.0f} one after another |",
+        f"| one network, plain graph (what `train` runs for its first 100 steps) | {ms['plain']:.1f} "
+        f"({fastest['plain']:.1f}) | | {K * ms['plain']:.0f} one after another |",
+        f"| one network, XLA program (what `train` switches to after 100 steps) | {ms['xla']:.1f} "
+        f"({fastest['xla']:.1f}) | | {K * ms['xla']:.0f} one after another |",
+        f"| ensemble step | | {ms['ensemble'] / K:.1f} ({fastest['ensemble'] / K:.1f}) | "
+        f"{ms['ensemble']:.0f} ({fastest['ensemble']:.0f}) |",
         "",
-        f"Step ratios: {K} plain-graph steps / one ensemble step = {K * step_ms['plain'] / step_ms['ensemble']:.2f}×; "
-        f"{K} XLA steps / one ensemble step = {K * step_ms['xla'] / step_ms['ensemble']:.2f}×; "
-        f"NumPy, {K} chains one after another / batched = {K * np_single / np_batched:.2f}×.",
+        f"Step ratios: {K} plain-graph steps / one ensemble step = {K * ms['plain'] / ms['ensemble']:.2f}×; "
+        f"{K} XLA steps / one ensemble step = {K * ms['xla'] / ms['ensemble']:.2f}×.",
     ]
-    if difference is not None:
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--networks", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=100, help="training steps per network (default 100)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of the wall-time comparison")
+    parser.add_argument("--step-rounds", type=int, default=15, help="interleaved calls per step-time figure")
+    parser.add_argument("--threads", default="default,1",
+                        help="thread configurations, each in its own process: 'default' (TensorFlow's pools) and/or "
+                             "a number of intra-op threads (default: 'default,1')")
+    parser.add_argument("--write", action="store_true", help="put the tables in benchmarks/RESULTS.md")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # one configuration, in this process
+    parser.add_argument("--json", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        import json
+
+        from psychrnn_widgets import set_tensorflow_threads
+
+        if args.child != "default":
+            set_tensorflow_threads(intra_op=int(args.child))
+        Path(args.json).write_text(json.dumps(measure(args)))
+        return 0
+    names = [name.strip() for name in args.threads.split(",") if name.strip()]
+    for name in names:
+        if name != "default" and not name.isdigit():
+            parser.error(f"--threads: each configuration is 'default' or a number of intra-op threads, got {name!r}")
+    import numpy as np
+    import tensorflow as tf
+
+    import psychrnn_widgets
+
+    K, started, t_begin = args.networks, time.strftime("%Y-%m-%d %H:%M"), time.perf_counter()
+    figures = {}
+    for name in names:
+        print(f"{configuration_label(name)}:", flush=True)
+        figures[name] = run_configuration(name, args)
+    np_single, np_batched = numpy_floors(K)
+    lines = [
+        f"Generated by `python benchmarks/ensemble_speedup.py{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}` "
+        f"on {started} ({time.perf_counter() - t_begin:.0f} s).",
+        "",
+        f"- psychrnn_widgets {psychrnn_widgets.__version__}, TensorFlow {tf.__version__}, NumPy {np.__version__}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs.",
+        f"- Work: {K} hello-world networks (`Basic`, N_rec {N_REC}, seeds 0..{K - 1}), each on its own "
+        f"`PerceptualDiscrimination(dt={DT}, tau={TAU}, T={T_MS}, N_batch={N_BATCH}, seed=k)`, {args.steps} "
+        "training steps each, default `train_params` (Adam, lr 0.001, clipping).",
+        "- TensorFlow sizes its thread pools once per process, so each thread configuration ran in its own "
+        "process; inside it both variants ran interleaved, alternating which went first (other work on the "
+        "machine weighs on both), wall time from building the networks to the end of training.",
+        "",
+        "| thread configuration | one after another, median (s) | ensemble, median (s) | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, found in figures.items():
+        med = {variant: statistics.median(v) for variant, v in found["walls"].items()}
+        lines.append(f"| {configuration_label(name)} | {med['one after another']:.2f} | {med['ensemble']:.2f} | "
+                     f"**{med['one after another'] / med['ensemble']:.2f}×** |")
+    for name, found in figures.items():
+        lines += [""] + configuration_table(name, found, K)
+    lines += [
+        "",
+        "### NumPy: the step's matrix products alone (latency floor)",
+        "",
+        f"Forward `r W^T`, backward `g W` and `r^T g` per time step in their dependency order, fastest of 5: one "
+        f"network {1e3 * np_single:.1f} ms ({K * 1e3 * np_single:.0f} ms for {K} one after another); {K} networks "
+        f"as batched `np.matmul` {1e3 * np_batched:.0f} ms ({1e3 * np_batched / K:.1f} ms per network), "
+        f"{K * np_single / np_batched:.2f}× fewer.",
+    ]
+    differences = [found["difference"] for found in figures.values() if found["difference"] is not None]
+    if differences:
         lines += ["", f"Same work: the largest difference between a network's W_rec trained in the ensemble and "
-                      f"trained alone was {difference:.1e} after {args.steps} steps (float32 rounding of near-zero "
-                      "gradients, amplified by Adam's normalisation; one network trained alone in the package's two "
-                      "time-loop layouts drifts apart as much; `tests/test_ensemble.py` holds 8 networks to 1e-5 "
-                      "after 20 steps)."]
+                      f"trained alone was {max(differences):.1e} after {args.steps} steps (float32 rounding of "
+                      "near-zero gradients, amplified by Adam's normalisation; one network trained alone in the "
+                      "package's two time-loop layouts drifts apart as much; `tests/test_ensemble.py` holds 8 "
+                      "networks to 1e-5 after 20 steps)."]
     text = "\n".join(lines)
     print("\n" + text)
     if args.write:
@@ -235,12 +313,16 @@ def main(argv=None):
     return 0
 
 
-READING = """Reading it: the ensemble's gain here is the per-network set-up it saves (building and tracing
-~0.6 s per network) plus a step that is 2-2.6x cheaper per network than one network's plain
-graph; it is not 3x or more on this 2-core machine because TensorFlow's batched products of
-these small matrices run ~3x slower than the same products as a loop of OpenBLAS calls (the
-NumPy row), and one network's XLA program already runs its step at about the ensemble's cost
-per network (what was tried and measured: `benchmarks/README.md`, "Ensembles")."""
+READING = """Reading it: the ensemble's gain is the per-network set-up it saves (building and tracing,
+~0.3-0.6 s per network) plus a cheaper step per network.  How much cheaper depends on the
+thread pools: with TensorFlow's defaults every small operation is split over both cores and the
+split costs about what it saves, while with one intra-op thread each operation runs whole and
+the inter-op threads run the step's independent products (forward, back-propagated and
+weight-gradient) side by side.  One network's plain graph gains a little from one intra-op
+thread too, so the one-after-another variant is not held back by it.  A 256-unit network's XLA
+step is slower with one intra-op thread (`psychrnn_widgets/threads.py`), which is why the
+package leaves TensorFlow's default alone and `set_tensorflow_threads` is a choice per workload.
+What else was tried and measured: `benchmarks/README.md`, "Ensembles"."""
 
 
 def write_results(text):

@@ -41,6 +41,8 @@ _PUBLIC = {
     # many networks: ensembles (TensorFlow) and sweeps (dask, imported when a sweep runs)
     "Ensemble": "psychrnn_widgets.sweeps.ensemble",
     "Sweep": "psychrnn_widgets.sweeps.sweep",
+    # TensorFlow's thread pools (set before TensorFlow starts)
+    "set_tensorflow_threads": "psychrnn_widgets.threads",
     # simulation and weight files (NumPy only)
     "BasicSimulator": "psychrnn_widgets.simulation.basic",
     "LSTMSimulator": "psychrnn_widgets.simulation.lstm",

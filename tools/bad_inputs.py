@@ -337,6 +337,16 @@ def curriculum_and_control_cases(model, task):
                lambda: model.train(task, {"training_iters": 8, "verbosity": False, "control": stopped}), "control")
 
 
+def thread_cases():
+    """Pool sizes for ``set_tensorflow_threads`` (each refused before anything changes)."""
+    from psychrnn_widgets import set_tensorflow_threads
+
+    for pool in ("intra_op", "inter_op"):
+        for value in (0, -1, 1.5, math.nan, "2", True, [1]):
+            yield Case("thread pools", f"{pool}={value!r}",
+                       lambda pool=pool, value=value: set_tensorflow_threads(**{pool: value}), pool)
+
+
 def widget_cases():
     from psychrnn_widgets.params import NETWORK_PARAMS
     from psychrnn_widgets.widgets.connectivity import ConnectivityEditor
@@ -389,6 +399,7 @@ def all_cases(folder):
     yield from weight_file_cases(folder, weights)
     yield from data_cases(model, task)
     yield from curriculum_and_control_cases(model, task)
+    yield from thread_cases()
     yield from widget_cases()
 
 

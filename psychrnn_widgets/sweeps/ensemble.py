@@ -28,6 +28,11 @@ transfer function and the loss function (the ensemble is one program).  Batch si
 trial length may be anything, equal for all networks in a step.
 ``custom_regularization(model, params)`` needs one model object and is refused here.
 
+Speed: on a CPU an ensemble of small networks runs fastest with one TensorFlow intra-op
+thread (:func:`psychrnn_widgets.set_tensorflow_threads`, before TensorFlow starts): the
+step's independent batched products then run side by side (16 hello-world networks: about
+0.6 times the step time of TensorFlow's default pools on 2 cores; ``benchmarks/RESULTS.md``).
+
 Shapes: weights ``W_in (K, N_rec, N_in)``, ``W_rec (K, N_rec, N_rec)``, ``W_out (K, N_out,
 N_rec)``, ``b_rec (K, N_rec)``, ``b_out (K, N_out)``, ``init_state (K, 1, N_rec)`` (raw,
 before masks and Dale signs); inputs ``x (K, B, T, N_in)`` (or ``(B, T, N_in)``, the same

@@ -33,23 +33,25 @@ __all__ = ["train_group", "configure_threads", "versions"]
 
 
 def configure_threads(threads):
-    """Use ``threads`` TensorFlow threads in this process, if TensorFlow has not started yet.
+    """Use ``threads`` TensorFlow threads per pool in this process, if TensorFlow has not started yet.
 
-    Sets ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` (read when TensorFlow
-    starts) and, once imported, ``tf.config.threading`` (refused by TensorFlow after its
-    first op: then the process keeps what it has, e.g. the worker's environment).
+    A pool size already set in the worker's environment (``TF_NUM_INTRAOP_THREADS`` /
+    ``TF_NUM_INTEROP_THREADS``) is kept; once TensorFlow has started (an earlier task on
+    this worker), the process keeps what it has (see :mod:`psychrnn_widgets.threads`).
     """
     if threads is None:
         return
-    threads = int(threads)
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(threads))
-    from ..models._tf import tf
+    from ..threads import ENVIRONMENT, TensorFlowStartedError, set_tensorflow_threads
+
+    sizes = {}
+    for pool, variable in ENVIRONMENT.items():
+        text = os.environ.get(variable, "").strip()
+        sizes[pool] = int(text) if text.isdigit() and int(text) > 0 else int(threads)
+    from ..models._tf import tf  # noqa: F401 (loaded, so its configuration is set as well as the environment)
 
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TensorFlow already started in this process
+        set_tensorflow_threads(**sizes)
+    except TensorFlowStartedError:
         pass
 
 
