@@ -835,3 +835,28 @@ def test_importing_tasks_does_not_import_tensorflow():
                          timeout=60, cwd=root)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_TASKS))
+def test_training_batches_are_the_batch_generators_arrays_draw_for_draw(name):
+    """What training reads skips the trial dicts but not a draw: the same arrays, the generator left in the same state."""
+    from itertools import islice
+
+    plain, fast = (BUILTIN_TASKS[name](dt=10, tau=100, T=1000, N_batch=6, seed=3) for _ in range(2))
+    for expected, got in zip(islice(plain.batch_generator(), 4), islice(fast.training_batches(), 4)):
+        assert len(got) >= 3
+        for a, b in zip(expected[:3], got[:3]):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(plain.generate_batch()[0], fast.generate_batch()[0])
+
+
+def test_training_batches_of_a_task_with_its_own_generate_batch_come_from_it():
+    from psychrnn_widgets import PerceptualDiscrimination
+
+    class Tagged(PerceptualDiscrimination):
+        def generate_batch(self, N_batch=None, batch=1, noise=True):
+            x, y, mask, params = super().generate_batch(N_batch, batch, noise)
+            return x + 1000.0, y, mask, params
+
+    batch = next(Tagged(dt=10, tau=100, T=500, N_batch=3, seed=0).training_batches())
+    assert len(batch) == 4 and batch[0].min() >= 999.0

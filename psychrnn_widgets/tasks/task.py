@@ -724,6 +724,27 @@ class Task:
             yield self.generate_batch(batch=batch)
             batch += 1
 
+    def training_batches(self):
+        """Infinite generator of ``(x, y, mask)``: the batches of :meth:`batch_generator`, without ``trial_params``.
+
+        What training reads (``model.train(task, ...)``, ensembles).  For a task whose
+        parameters are sampled and rendered vectorised (every built-in task) the per-trial
+        dicts and their metadata -- about a third of a hello-world batch's cost -- are not
+        built; the draws, the batch counter and the arrays are exactly those of
+        :meth:`batch_generator`.  A task that overrides :meth:`generate_batch` or
+        :meth:`batch_generator`, or renders trial by trial, is read through
+        :meth:`batch_generator` (its batches then keep their fourth value).
+        """
+        cls = type(self)
+        if (_defining_class(cls, "generate_batch") is not Task or _defining_class(cls, "batch_generator") is not Task
+                or _vectorised_paths(cls) != (True, True)):
+            yield from self.batch_generator()  # (x, y, mask[, trial_params]), checked by the training loop
+            return
+        batch = 1
+        while True:
+            yield self.describe(self._sample(self.N_batch, batch)).render(True, self.rng)
+            batch += 1
+
     def get_trial_batch(self):
         """Next batch of the task's own persistent :meth:`batch_generator`.
 

@@ -1,7 +1,7 @@
 """Where training batches come from: a task, a generator or a curriculum, checked on the way in.
 
 :class:`BatchSource` hands the training loop ``(x, y, mask)`` float32 arrays of matching
-shapes, finite, from a Task (its ``batch_generator()``), any generator yielding
+shapes, finite, from a Task (its ``training_batches()``, else ``batch_generator()``), any generator yielding
 ``(x, y, mask[, trial_params])``, or a Curriculum (whichever stage is current).  A batch
 that is malformed is a :class:`~psychrnn_widgets.errors.ParameterError` naming the
 source (the task's class) and the expected shapes -- not a TensorFlow error later.
@@ -27,7 +27,8 @@ class BatchSource:
         elif isgenerator(source) or (hasattr(source, "__next__") and not hasattr(source, "batch_generator")):
             self.task, self.generator = None, source
         elif hasattr(source, "batch_generator"):
-            self.task, self.generator = source, source.batch_generator()
+            batches = getattr(source, "training_batches", source.batch_generator)
+            self.task, self.generator = source, batches()
         else:
             raise ParameterError(
                 f"train(trial_batch_generator, ...) needs a Task, a batch generator or train_params['curriculum'], "
