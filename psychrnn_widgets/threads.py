@@ -24,7 +24,8 @@ import sys
 
 from .errors import ParameterError
 
-__all__ = ["set_tensorflow_threads", "tensorflow_threads", "TensorFlowStartedError", "ENVIRONMENT"]
+__all__ = ["set_tensorflow_threads", "tensorflow_threads", "environment_threads", "TensorFlowStartedError",
+           "ENVIRONMENT"]
 
 #: the environment variables TensorFlow reads when it starts, by pool
 ENVIRONMENT = {"intra_op": "TF_NUM_INTRAOP_THREADS", "inter_op": "TF_NUM_INTEROP_THREADS"}
@@ -47,24 +48,24 @@ def _validated(value, name):
     return value
 
 
+def environment_threads(pool):
+    """The size the environment asks TensorFlow for in ``pool`` ('intra_op' or 'inter_op'), or None."""
+    text = os.environ.get(ENVIRONMENT[pool], "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
 def tensorflow_threads():
     """``{'intra_op': n or None, 'inter_op': n or None}``: the sizes asked for (None: TensorFlow's default).
 
-    Read from TensorFlow when it is loaded, else from the environment variables it will read.
+    Read from TensorFlow when it is loaded (what was set there), else from the environment
+    variables it reads when it starts.
     """
     tf = sys.modules.get("tensorflow")
+    configured = {}
     if tf is not None and hasattr(tf, "config"):
-        sizes = {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                 "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
-        for pool, variable in ENVIRONMENT.items():
-            if not sizes[pool] and os.environ.get(variable, "").strip().isdigit():
-                sizes[pool] = int(os.environ[variable])
-        return {pool: (n or None) for pool, n in sizes.items()}
-    found = {}
-    for pool, variable in ENVIRONMENT.items():
-        text = os.environ.get(variable, "").strip()
-        found[pool] = int(text) if text.isdigit() and int(text) > 0 else None
-    return found
+        configured = {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                      "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+    return {pool: configured.get(pool) or environment_threads(pool) for pool in ENVIRONMENT}
 
 
 def set_tensorflow_threads(intra_op=None, inter_op=None):

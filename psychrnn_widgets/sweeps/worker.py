@@ -41,12 +41,9 @@ def configure_threads(threads):
     """
     if threads is None:
         return
-    from ..threads import ENVIRONMENT, TensorFlowStartedError, set_tensorflow_threads
+    from ..threads import ENVIRONMENT, TensorFlowStartedError, environment_threads, set_tensorflow_threads
 
-    sizes = {}
-    for pool, variable in ENVIRONMENT.items():
-        text = os.environ.get(variable, "").strip()
-        sizes[pool] = int(text) if text.isdigit() and int(text) > 0 else int(threads)
+    sizes = {pool: environment_threads(pool) or int(threads) for pool in ENVIRONMENT}
     from ..models._tf import tf  # noqa: F401 (loaded, so its configuration is set as well as the environment)
 
     try:
