@@ -75,3 +75,27 @@ def test_sizes_set_after_import_but_before_the_first_operation_are_taken_by_tens
         tf.constant(1.0) + 1.0
         assert tf.config.threading.get_intra_op_parallelism_threads() == 1
     """)
+
+
+def test_a_sweep_worker_gives_tensorflow_one_intra_op_thread_and_its_cores_as_inter_op_threads():
+    out = run_script("""
+        import os
+        from psychrnn_widgets.sweeps.worker import configure_threads
+        from psychrnn_widgets.threads import tensorflow_threads
+        configure_threads(3)
+        print(tensorflow_threads())
+        import tensorflow as tf
+        tf.constant(1.0) + 1.0                  # started: a later task on the worker keeps what it has
+        configure_threads(2)
+        print(tensorflow_threads())
+    """)
+    assert out.split("\n")[:2] == ["{'intra_op': 1, 'inter_op': 3}"] * 2
+    kept = run_script("""
+        import os
+        os.environ["TF_NUM_INTRAOP_THREADS"] = "2"  # the worker's environment wins
+        from psychrnn_widgets.sweeps.worker import configure_threads
+        from psychrnn_widgets.threads import tensorflow_threads
+        configure_threads(4)
+        print(tensorflow_threads())
+    """)
+    assert kept.strip() == "{'intra_op': 2, 'inter_op': 4}"

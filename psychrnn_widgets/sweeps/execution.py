@@ -255,7 +255,7 @@ class SweepExecution:
         distributed = import_distributed()
         import dask
 
-        env = {"TF_NUM_INTRAOP_THREADS": str(self.threads), "TF_NUM_INTEROP_THREADS": str(self.threads),
+        env = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": str(self.threads),  # see configure_threads
                "OMP_NUM_THREADS": str(self.threads),
                "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         with dask.config.set({"distributed.scheduler.allowed-failures": self.retries}):

@@ -77,7 +77,7 @@ class Sweep(SweepDefinition):
 
         Args:
             client: a ``dask.distributed.Client``; None starts a ``LocalCluster`` of
-                ``n_workers`` processes (TensorFlow threads set in each before its first op)
+                ``n_workers`` processes (TensorFlow's thread pools set in each before its first op)
                 and closes it at the end.
             n_workers, threads_per_worker: the LocalCluster's size (default one worker per
                 core, at most 8, with cores / workers TensorFlow threads each).

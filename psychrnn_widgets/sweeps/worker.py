@@ -33,17 +33,22 @@ __all__ = ["train_group", "configure_threads", "versions"]
 
 
 def configure_threads(threads):
-    """Use ``threads`` TensorFlow threads per pool in this process, if TensorFlow has not started yet.
+    """Give TensorFlow ``threads`` cores in this process: one intra-op thread, ``threads`` inter-op threads.
 
-    A pool size already set in the worker's environment (``TF_NUM_INTRAOP_THREADS`` /
-    ``TF_NUM_INTEROP_THREADS``) is kept; once TensorFlow has started (an earlier task on
+    A worker only trains ensembles (plain graphs), whose steps were faster this way at every
+    size measured on 2 cores (16 x 50 units: 54 against 83 ms; 4 x 256: 340-348 against
+    406-484 ms; 2 x 50: 16-18 against 38-40 ms; ``benchmarks/README.md``, "Ensembles"):
+    each small product runs whole and the inter-op threads run independent ones side by
+    side.  A pool size already set in the worker's environment (``TF_NUM_INTRAOP_THREADS``
+    / ``TF_NUM_INTEROP_THREADS``) is kept; once TensorFlow has started (an earlier task on
     this worker), the process keeps what it has (see :mod:`psychrnn_widgets.threads`).
     """
     if threads is None:
         return
     from ..threads import ENVIRONMENT, TensorFlowStartedError, environment_threads, set_tensorflow_threads
 
-    sizes = {pool: environment_threads(pool) or int(threads) for pool in ENVIRONMENT}
+    wanted = {"intra_op": 1, "inter_op": int(threads)}
+    sizes = {pool: environment_threads(pool) or wanted[pool] for pool in ENVIRONMENT}
     from ..models._tf import tf  # noqa: F401 (loaded, so its configuration is set as well as the environment)
 
     try:
