@@ -39,7 +39,8 @@ from .errors import ParameterError
 from .transfer import TRANSFER_FUNCTION_ALIASES, TRANSFER_FUNCTION_NAMES
 
 __all__ = [
-    "Parameter", "ALPHA", "NETWORK_PARAMS", "TRAIN_PARAMS", "CURRICULUM_PARAMS", "SWEEP_PARAMS", "TASK_CORE_PARAMS",
+    "Parameter", "ALPHA", "NETWORK_PARAMS", "TRAIN_PARAMS", "CURRICULUM_PARAMS", "SWEEP_PARAMS", "THREAD_PARAMS",
+    "TASK_CORE_PARAMS",
     "REQUIRED_NETWORK_KEYS",
     "REGULARIZER_KEYS", "TRANSFER_FUNCTIONS", "RAND_INIT_NAMES", "INITIALIZER_NAMES", "OPTIMIZER_NAMES",
     "validate_network_params", "validate_train_params", "validate_values", "check_shapes", "validate_mask",
@@ -621,6 +622,17 @@ SWEEP_PARAMS = _declare(
               label="Threads per worker", unit="threads", low=1, allow_none=True),
     Parameter("retries", "int", 1, help="times a group of runs is run again after its worker died (dask)",
               label="Retries", low=0, typical=(0, 3)),
+)
+
+
+#: TensorFlow's thread pools (``psychrnn_widgets.set_tensorflow_threads``), sized once per process
+THREAD_PARAMS = _declare(
+    Parameter("intra_op", "int", None, help="threads that split one TensorFlow operation (None: leave as is; "
+              "TensorFlow's default is one per core)", label="Intra-op threads", unit="threads", low=1,
+              allow_none=True),
+    Parameter("inter_op", "int", None, help="TensorFlow operations that run at once (None: leave as is; "
+              "TensorFlow's default is one per core)", label="Inter-op threads", unit="threads", low=1,
+              allow_none=True),
 )
 
 

@@ -8,21 +8,21 @@ TensorFlow runs a graph with two pools, both sized once per process when it star
 Its default sizes both to the number of cores.  For the small networks this package is
 mostly used with, one intra-op thread is often faster: splitting a 50-unit product costs
 more than it saves, and the inter-op threads then run the independent products of a step
-side by side.  Measured on 2 cores (``benchmarks/RESULTS.md`` and ``benchmarks/README.md``, "Ensembles"): the step of an
-:class:`~psychrnn_widgets.Ensemble` of 16 hello-world networks took about 0.6 times as
-long, one hello-world network's plain-graph step 0.75-0.9 times; a 256-unit network's XLA
-step took about 1.4 times as long, so this is a choice per workload, not a default.
+side by side.  Measured on 2 cores (``benchmarks/RESULTS.md`` and ``benchmarks/README.md``,
+"Ensembles"): the step of an :class:`~psychrnn_widgets.Ensemble` of 16 hello-world
+networks took about 0.6 times as long, one hello-world network's plain-graph step
+0.75-0.9 times; a 256-unit network's XLA step took about 1.4 times as long, so this is a
+choice per workload, not a default.
 
 :func:`set_tensorflow_threads` makes that choice before TensorFlow starts (the pools
 cannot change afterwards); the environment variables ``TF_NUM_INTRAOP_THREADS`` and
 ``TF_NUM_INTEROP_THREADS`` (read by TensorFlow when it starts) do the same from a shell.
 No TensorFlow import here: calling it before TensorFlow is loaded costs nothing.
 """
-import numbers
 import os
 import sys
 
-from .errors import ParameterError
+from .params import THREAD_PARAMS
 
 __all__ = ["set_tensorflow_threads", "tensorflow_threads", "environment_threads", "TensorFlowStartedError",
            "ENVIRONMENT"]
@@ -33,19 +33,6 @@ ENVIRONMENT = {"intra_op": "TF_NUM_INTRAOP_THREADS", "inter_op": "TF_NUM_INTEROP
 
 class TensorFlowStartedError(RuntimeError):
     """TensorFlow already runs in this process with other pool sizes; they cannot change any more."""
-
-
-def _validated(value, name):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ParameterError(f"set_tensorflow_threads: {name} must be a whole number of threads >= 1 or None "
-                             f"(TensorFlow's default: one per core), got {value!r}", parameter=name, value=value)
-    value = int(value)
-    if value < 1:
-        raise ParameterError(f"set_tensorflow_threads: {name} must be >= 1 thread or None (TensorFlow's default: one "
-                             f"per core), got {value}", parameter=name, value=value)
-    return value
 
 
 def environment_threads(pool):
@@ -84,8 +71,9 @@ def set_tensorflow_threads(intra_op=None, inter_op=None):
     Returns:
         :func:`tensorflow_threads` after the change.
     """
-    wanted = {"intra_op": _validated(intra_op, "intra_op"), "inter_op": _validated(inter_op, "inter_op")}
-    wanted = {pool: n for pool, n in wanted.items() if n is not None}
+    asked = {"intra_op": intra_op, "inter_op": inter_op}
+    wanted = {pool: THREAD_PARAMS[pool].validate(n, "set_tensorflow_threads") for pool, n in asked.items()}
+    wanted = {pool: int(n) for pool, n in wanted.items() if n is not None}
     tf = sys.modules.get("tensorflow")
     if tf is not None and hasattr(tf, "config"):
         setters = {"intra_op": tf.config.threading.set_intra_op_parallelism_threads,
