@@ -49,8 +49,6 @@ def configure_threads(threads):
 
     wanted = {"intra_op": 1, "inter_op": int(threads)}
     sizes = {pool: environment_threads(pool) or wanted[pool] for pool in ENVIRONMENT}
-    from ..models._tf import tf  # noqa: F401 (loaded, so its configuration is set as well as the environment)
-
     try:
         set_tensorflow_threads(**sizes)
     except TensorFlowStartedError:
