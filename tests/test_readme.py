@@ -33,7 +33,8 @@ CLAIMS = {
     r"simulator vs TensorFlow: (\w+)$": lambda value: value == "True",
     r"accuracy without the excitatory units: ([\d.]+)$": lambda acc: _number(acc) <= 0.7,
     r"slope > 0: (\w+) \| \|bias\| < 0\.1: (\w+)$": lambda a, b: a == b == "True",
-    r"accuracy before/after: ([\d.]+) ([\d.]+)$": lambda before, after: _number(before) >= 0.85 and _number(after) <= 0.6,
+    r"accuracy before/after: ([\d.]+) ([\d.]+)$": lambda before, after: (_number(before) >= 0.75 and _number(after) <= 0.6
+                                                             and _number(before) - _number(after) >= 0.2),
     r"(\d+) fixed points, (\d+) stable$": lambda n, stable: int(n) >= 1 and 0 <= int(stable) <= int(n),
     r"(\d+) runs finished$": lambda n: int(n) == 8,
 }

@@ -86,7 +86,9 @@ class Lesion(AnalysisResult):
     Attributes:
         units (U,): perturbed units; kind (str); perturbations (list of simulator objects).
         before, after: :class:`~psychrnn_widgets.analysis.behaviour.Behaviour`.
-        accuracy_before, accuracy_after (float): fraction of correct choices.
+        accuracy_before, accuracy_after (float): fraction of correct choices over the
+            curve's trials (every level, zero evidence included, so below 1 for a perfect
+            network when the levels include zero or near-zero evidence).
         trajectories_before, trajectories_after (L, T, k): condition-averaged states on the
             principal components of the intact network's (``pca``).
         pca: :class:`~psychrnn_widgets.analysis.pca.PCA`.
