@@ -674,7 +674,18 @@ class Task:
             :mod:`psychrnn_widgets.tasks`).
         """
         n = self.N_batch if N_batch is None else TASK_CORE_PARAMS["N_batch"].validate(N_batch, type(self).__name__)
-        can_render = _vectorised_paths(type(self))[1]
+        return self._draw_batch(n, batch, noise)
+
+    def _draw_batch(self, n, batch, noise, trial_params=True):
+        """Draw and render ``n`` trials: :meth:`generate_batch`'s ``(x, y, mask, trial_params)``.
+
+        With ``trial_params=False``, a task that samples and renders vectorised returns
+        ``(x, y, mask)`` from the same draws, without building the per-trial dicts; any
+        other task still returns all four.
+        """
+        can_sample, can_render = _vectorised_paths(type(self))
+        if not trial_params and can_sample and can_render:
+            return self.describe(self._sample(n, batch)).render(noise, self.rng)
         source, params = self._trial_dicts(n, batch)
         if can_render:
             trials = self.describe(source)
@@ -732,17 +743,16 @@ class Task:
         dicts and their metadata -- about a third of a hello-world batch's cost -- are not
         built; the draws, the batch counter and the arrays are exactly those of
         :meth:`batch_generator`.  A task that overrides :meth:`generate_batch` or
-        :meth:`batch_generator`, or renders trial by trial, is read through
-        :meth:`batch_generator` (its batches then keep their fourth value).
+        :meth:`batch_generator`, or samples or renders trial by trial, gives
+        :meth:`batch_generator`'s batches, fourth value included.
         """
         cls = type(self)
-        if (_defining_class(cls, "generate_batch") is not Task or _defining_class(cls, "batch_generator") is not Task
-                or _vectorised_paths(cls) != (True, True)):
+        if _defining_class(cls, "generate_batch") is not Task or _defining_class(cls, "batch_generator") is not Task:
             yield from self.batch_generator()  # (x, y, mask[, trial_params]), checked by the training loop
             return
         batch = 1
         while True:
-            yield self.describe(self._sample(self.N_batch, batch)).render(True, self.rng)
+            yield self._draw_batch(self.N_batch, batch, noise=True, trial_params=False)
             batch += 1
 
     def get_trial_batch(self):

@@ -22,6 +22,7 @@ than ``max_points`` points (default 5,000): when the buffer is full every other 
 is dropped and later points are kept at the doubled stride; the latest point is always
 part of the returned series.
 """
+import contextlib
 import threading
 import time
 
@@ -255,12 +256,8 @@ class ThrottledUpdater:
 
     def flush(self):
         """Run every flusher now (e.g. the final flush after a run); always counts."""
-        with self._flush_lock:
-            self.forcing = True
-            try:
-                self._flush()
-            finally:
-                self.forcing = False
+        with self._flush_lock, self._forced():
+            self._flush()
 
     def flush_one(self, fn):
         """Run the one flusher ``fn`` now (e.g. to show a background job's result), counted against the budget.
@@ -268,14 +265,26 @@ class ThrottledUpdater:
         Unlike :meth:`flush`, the other flushers wait for their next turn.
         """
         with self._flush_lock:
-            self.forcing = True
-            try:
+            with self._forced():
                 sent = self._run_flusher(fn)
-            finally:
-                self.forcing = False
-            self.sent.append((self.clock(), sent))
-            self.messages_sent += sent
+            self._record(self.clock(), sent)
         return sent
+
+    @contextlib.contextmanager
+    def _forced(self):
+        """Mark a flush that runs whatever the rate and budget say (flush lock held)."""
+        self.forcing = True
+        try:
+            yield
+        finally:
+            self.forcing = False
+
+    def _record(self, when, messages):
+        """Count ``messages`` sent at ``when`` against the budget (flush lock held); keeps the last 25-50 entries."""
+        self.messages_sent += messages
+        self.sent.append((when, messages))
+        if len(self.sent) > 50:
+            del self.sent[:25]
 
     def _run_flusher(self, fn):
         """Call one flusher (flush lock held); the messages it sent (0 if it raised: kept in ``errors``)."""
@@ -300,8 +309,7 @@ class ThrottledUpdater:
     def reserve(self, messages):
         """Count ``messages`` sent outside a flush (e.g. main-thread work a flusher posted) against the budget."""
         with self._flush_lock:
-            self.sent.append((self.clock(), int(messages)))
-            self.messages_sent += int(messages)
+            self._record(self.clock(), int(messages))
 
     def _flush(self, allowance=None):
         """Run the flushers (those that fit in ``allowance`` messages; None: all)."""
@@ -326,10 +334,7 @@ class ThrottledUpdater:
         if self._waiting:
             with self._lock:
                 self._dirty = True
-        self.messages_sent += messages
-        self.sent.append((self._last_flush, messages))
-        if len(self.sent) > 50:
-            del self.sent[:25]
+        self._record(self._last_flush, messages)
 
     def rate(self, window=None):
         """Flushes per second over the last ``window`` seconds (all flushes if None)."""
