@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 
 from ..params import SWEEP_PARAMS
 from .registry import DONE_STATUSES, now
-from .worker import train_group, versions
+from ..threads import ENVIRONMENT
+from .worker import train_group, versions, worker_thread_pools
 
 __all__ = ["SweepExecution", "RunState", "import_distributed", "default_workers"]
 
@@ -255,9 +256,9 @@ class SweepExecution:
         distributed = import_distributed()
         import dask
 
-        env = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": str(self.threads),  # see configure_threads
-               "OMP_NUM_THREADS": str(self.threads),
-               "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+        env = {ENVIRONMENT[pool]: str(n) for pool, n in worker_thread_pools(self.threads).items()}
+        env.update({"OMP_NUM_THREADS": str(self.threads),
+                    "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
         with dask.config.set({"distributed.scheduler.allowed-failures": self.retries}):
             cluster = distributed.LocalCluster(n_workers=min(self.n_workers, len(groups)), threads_per_worker=1,
                                                processes=True, host="127.0.0.1", dashboard_address=None, env=env,

@@ -29,7 +29,12 @@ import traceback
 
 import numpy as np
 
-__all__ = ["train_group", "configure_threads", "versions"]
+__all__ = ["train_group", "configure_threads", "worker_thread_pools", "versions"]
+
+
+def worker_thread_pools(threads):
+    """TensorFlow's pool sizes for a worker given ``threads`` cores: ``{'intra_op': 1, 'inter_op': threads}``."""
+    return {"intra_op": 1, "inter_op": int(threads)}
 
 
 def configure_threads(threads):
@@ -47,7 +52,7 @@ def configure_threads(threads):
         return
     from ..threads import ENVIRONMENT, TensorFlowStartedError, environment_threads, set_tensorflow_threads
 
-    wanted = {"intra_op": 1, "inter_op": int(threads)}
+    wanted = worker_thread_pools(threads)
     sizes = {pool: environment_threads(pool) or wanted[pool] for pool in ENVIRONMENT}
     try:
         set_tensorflow_threads(**sizes)
