@@ -1,14 +1,16 @@
 """Train a small ``Basic`` network on every built-in task and record the accuracy reached.
 
-    python benchmarks/train_task_library.py                 # every task, seeds 0-2; writes TASK_LIBRARY.md
+    python benchmarks/train_task_library.py                 # every case, seeds 0-9; writes TASK_LIBRARY.md
     python benchmarks/train_task_library.py --tasks GoNoGo FlipFlop --seeds 0 --no-write
+    python benchmarks/train_task_library.py --tasks FlipFlop --save-weights /tmp/ff   # keep the networks
 
-For each task: the task at the settings of :data:`CASES` (seed ``s``), a ``Basic`` network
+For each case: the task at the settings of :data:`CASES` (seed ``s``), a ``Basic`` network
 (``N_rec`` units, ReLU, default initialiser, seed ``s``) trained with Adam (``learning_rate``)
 for ``budget`` trials, then scored with the task's own ``accuracy_function`` on a fresh
 batch of 500 trials (task seed ``1000 + s``), recurrent noise off.  The table lists the
-median and the range over seeds, and the wall time of ``train`` (TensorFlow on CPU).
-``tests/test_task_training.py`` holds each task to a lower accuracy at a smaller budget.
+task's chance level, the median and the range over seeds, how many seeds stayed below 0.9,
+and the wall time of ``train`` (TensorFlow on CPU).  ``tests/test_task_training.py`` holds
+each task to a lower accuracy at a smaller budget, on seeds that are not in the table.
 """
 import argparse
 import os
@@ -23,40 +25,55 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from psychrnn_widgets.tasks import BUILTIN_TASKS  # noqa: E402
 
-#: task name -> (constructor overrides, N_rec, budget in trials, learning rate)
+#: case name -> (constructor overrides, N_rec, budget in trials, learning rate); a case is a built-in
+#: task (its name) or a task in another form ("Task (form)", the class before the parenthesis)
 CASES = {
     "PerceptualDiscrimination": ({}, 50, 4000, 0.001),
     "DelayedDiscrimination": ({}, 50, 20000, 0.005),
     "MatchToCategory": ({}, 50, 10000, 0.005),
     "ContextDependentIntegration": ({}, 50, 20000, 0.005),
     "GoNoGo": ({}, 50, 10000, 0.005),
-    "FlipFlop": ({}, 64, 20000, 0.005),
+    "FlipFlop": ({}, 64, 100000, 0.005),
     "ReadySetGo": ({}, 64, 30000, 0.005),
     "DelayedMatchToSample": ({}, 64, 30000, 0.005),
+    "DelayedMatchToSample (sequence)": ({"mode": "sequence", "T": 3300.0}, 64, 30000, 0.005),
     "ProAntiSaccade": ({}, 64, 20000, 0.005),
     "MultiTask": ({}, 64, 30000, 0.005),
 }
 
 
+def task_class(name):
+    """The built-in class of case ``name``."""
+    return BUILTIN_TASKS[name.split(" (")[0]]
+
+
 def make_task(name, seed, N_batch=50, **overrides):
-    """The task ``name`` at its benchmark settings."""
+    """The task of case ``name`` at its benchmark settings."""
     settings = {**CASES[name][0], **overrides}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return BUILTIN_TASKS[name].with_defaults(dt=10, tau=100, N_batch=N_batch, seed=seed, **settings)
+        return task_class(name).with_defaults(dt=10, tau=100, N_batch=N_batch, seed=seed, **settings)
 
 
-def train_and_score(name, seed, budget=None, N_rec=None, learning_rate=None, eval_trials=500):
-    """Train on task ``name``; returns ``(accuracy, train seconds, N_rec, budget, learning_rate)``."""
+def train_and_score(name, seed, budget=None, N_rec=None, learning_rate=None, eval_trials=500, save_weights=None,
+                    memories=None):
+    """Train on case ``name``; returns ``(accuracy, train seconds, N_rec, budget, learning_rate)``.
+
+    ``save_weights``: a folder to save the trained network in (``<case>_seed<s>.npz``).
+    ``memories``: a dict that receives ``seed -> memories found`` (:func:`flipflop_memories`)
+    for the FlipFlop case.
+    """
     from psychrnn_widgets.models.basic import Basic
 
     _, default_rec, default_budget, default_lr = CASES[name]
     N_rec, budget = N_rec or default_rec, budget or default_budget
     learning_rate = learning_rate or default_lr
     task = make_task(name, seed)
-    params = {**task.get_task_params(), "name": f"{name}_{seed}", "N_rec": N_rec, "seed": seed}
+    params = {**task.get_task_params(), "name": f"{name.split(' (')[0]}_{seed}", "N_rec": N_rec, "seed": seed}
     model = Basic(params)
     start = time.perf_counter()
     model.train(task, dict(training_iters=budget, learning_rate=learning_rate, verbosity=False))
@@ -64,43 +81,109 @@ def train_and_score(name, seed, budget=None, N_rec=None, learning_rate=None, eva
     probe = make_task(name, 1000 + seed, N_batch=eval_trials)
     x, y, mask, trial_params = probe.get_trial_batch()
     output, _ = model.test(x, noise=False)
+    if memories is not None and name == "FlipFlop":
+        memories[seed] = flipflop_memories(model, task, seed=seed)
+    if save_weights:
+        Path(save_weights).mkdir(parents=True, exist_ok=True)
+        model.save(Path(save_weights) / f"{name.replace(' (', '_').rstrip(')')}_seed{seed}")
     model.destruct()
     return probe.accuracy_function(y, output, mask), seconds, N_rec, budget, learning_rate
 
 
+def flipflop_memories(model, task, tolerance=None, seed=0):
+    """Which of the ``2**n_bits`` memories of a trained FlipFlop network are stable fixed points.
+
+    Runs 200 noise-free trials, searches for fixed points of the network with zero input
+    from 512 states visited on them (plus small noise), and reads each *stable* fixed
+    point out through the network's output: a point stores memory ``s`` (a vector of +-1)
+    when every output is within ``tolerance`` (default the task's) of ``s``.  Returns the
+    set of memories found (tuples of +-1).
+    """
+    from psychrnn_widgets import analysis
+
+    tolerance = task.tolerance if tolerance is None else tolerance
+    probe = make_task("FlipFlop", 2000 + seed, N_batch=200)
+    x, _, _, _ = probe.get_trial_batch()
+    _, states = model.test(x, noise=False)
+    start = analysis.sample_states(states, 512, noise_scale=0.05, seed=seed)
+    found = analysis.find_fixed_points(model, start, inputs=np.zeros(task.N_in, np.float32))
+    stable = found.points[found.stable]
+    weights = model.get_weights()
+    rates = np.maximum(stable, 0.0) if model.transfer_function_name == "relu" else np.tanh(stable)
+    readout = rates @ weights["W_out"].T + weights["b_out"]
+    memories = set()
+    for out in readout:
+        corner = np.where(out > 0, 1.0, -1.0)
+        if np.all(np.abs(out - corner) <= tolerance):
+            memories.add(tuple(int(c) for c in corner))
+    return memories
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="*", default=list(CASES))
-    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    parser.add_argument("--budget", type=int, default=None, help="override every task's budget (trials)")
+    parser.add_argument("--tasks", nargs="*", default=list(CASES), help="case names (default: all)")
+    parser.add_argument("--seeds", nargs="*", type=int, default=list(range(10)))
+    parser.add_argument("--budget", type=int, default=None, help="override every case's budget (trials)")
+    parser.add_argument("--save-weights", default=None, metavar="DIR", help="keep every trained network in DIR")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
 
-    rows = []
+    rows, memories = [], {}
     for name in args.tasks:
-        results = [train_and_score(name, seed, budget=args.budget) for seed in args.seeds]
+        results = []
+        for seed in args.seeds:
+            results.append(train_and_score(name, seed, budget=args.budget, save_weights=args.save_weights,
+                                           memories=memories))
+            found = f", stable memories {len(memories[seed])}/8" if name == "FlipFlop" else ""
+            print(f"  {name} seed {seed}: accuracy {results[-1][0]:.3f} ({results[-1][1]:.1f} s){found}", flush=True)
         accs = [r[0] for r in results]
         secs = [r[1] for r in results]
         _, N_rec, budget, lr = results[0][1:]
-        row = (name, N_rec, budget, lr, statistics.median(accs), min(accs), max(accs), statistics.median(secs))
+        chance = make_task(name, 0).chance_level
+        row = (name, N_rec, budget, lr, chance, statistics.median(accs), min(accs), max(accs),
+               sum(a < 0.9 for a in accs), statistics.median(secs))
         rows.append(row)
-        print(f"{name:28s} N_rec {N_rec:3d}  {budget:6d} trials  lr {lr:g}  accuracy median {row[4]:.3f} "
-              f"[{row[5]:.3f}, {row[6]:.3f}]  {row[7]:.1f} s", flush=True)
+        print(f"{name:32s} N_rec {N_rec:3d}  {budget:6d} trials  lr {lr:g}  chance {chance:.3f}  accuracy median "
+              f"{row[5]:.3f} [{row[6]:.3f}, {row[7]:.3f}]  below 0.9: {row[8]}/{len(accs)}  {row[9]:.1f} s",
+              flush=True)
     if not args.no_write:
+        seeds = args.seeds
+        seed_text = (f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1))
+                     else ", ".join(map(str, seeds)))
         lines = [
             "# Task library: a small Basic network trained on every built-in task",
             "",
-            f"Written by `benchmarks/train_task_library.py` (seeds {', '.join(map(str, args.seeds))}; "
-            "CPU TensorFlow). Accuracy: the task's own `accuracy_function` on a fresh 500-trial batch, "
-            "recurrent noise off. Batch 50 trials, Adam, dt 10 ms, tau 100 ms, default task settings. "
-            "Train time: wall time of `train` (median over seeds), indicative only (the machine may be shared).",
+            f"Written by `benchmarks/train_task_library.py` ({len(seeds)} seeds: {seed_text}; CPU TensorFlow). "
+            "Accuracy: the task's own `accuracy_function` (each task's docstring states its scoring rule and "
+            "source) on a fresh 500-trial batch, recurrent noise off. Chance: the task's `chance_level`, what "
+            "an answer that ignores the stimulus scores. Batch 50 trials, Adam, dt 10 ms, tau 100 ms, default "
+            "task settings. Train time: wall time of `train` (median over seeds), indicative only (the machine "
+            "may be shared). The accuracy tests (`tests/test_task_training.py`) use other seeds.",
             "",
-            "| task | N_rec | budget (trials) | learning rate | accuracy (median) | range over seeds "
-            "| train time (s) |",
-            "|---|---|---|---|---|---|---|",
+            "| task | N_rec | budget (trials) | learning rate | chance | accuracy (median) | range over seeds "
+            "| seeds below 0.9 | train time (s) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
-        lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:g} | {r[4]:.3f} | {r[5]:.3f}–{r[6]:.3f} | {r[7]:.1f} |"
-                  for r in rows]
+        lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:g} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:.3f}–{r[7]:.3f} "
+                  f"| {r[8]} of {len(args.seeds)} | {r[9]:.1f} |" for r in rows]
+        if memories:
+            n_memories = 2 ** make_task("FlipFlop", 0).n_bits
+            counts = [len(memories[seed]) for seed in sorted(memories)]
+            lines += [
+                "",
+                "## FlipFlop: a stable fixed point at every memory",
+                "",
+                "For each FlipFlop network above: fixed points with zero input (`analysis.find_fixed_points`, "
+                "from 512 states visited on 200 trials plus noise of std 0.05), read out through the network; "
+                f"a memory (one of the {n_memories} corners of +-1) counts when a *stable* fixed point's outputs "
+                "are all within the task's tolerance (0.5) of it.",
+                "",
+                "| seed | " + " | ".join(str(seed) for seed in sorted(memories)) + " |",
+                "|---|" + "---|" * len(memories),
+                "| memories with a stable fixed point | " + " | ".join(str(c) for c in counts) + " |",
+                "",
+                f"All {n_memories} on {sum(c == n_memories for c in counts)} of {len(counts)} seeds.",
+            ]
         out = Path(__file__).resolve().parent / "TASK_LIBRARY.md"
         out.write_text("\n".join(lines) + "\n")
         print(f"wrote {out}")

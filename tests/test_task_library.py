@@ -41,6 +41,25 @@ def test_context_decides_which_stream_counts():
         ContextDependentIntegration(coherences=(0.0, 0.1))
 
 
+def test_cdi_near_misses_the_old_rule_accepted():
+    """Answering before the go signal, or never committing to an answer, scored as right under the
+    old rule (argmax of the decision period's mean); both fail now, as in Mante et al. and NeuroGym."""
+    task = ContextDependentIntegration(N_batch=300, seed=8)
+    x, y, mask, p = task.generate_batch(noise=False)
+    assert task.N_in == 5 and np.all(x[..., 4] == (mask[..., 0] > 0) * (y.max(axis=-1) == 0))  # fixation input
+    deciding = y.max(axis=-1, keepdims=True) > 0
+    old_choice = np.argmax((y * deciding).mean(axis=1), axis=-1)
+    early = y.copy()
+    for i, q in enumerate(p):  # the choice output goes up during the delay, before the go signal
+        start, end = q["epochs"]["delay"]
+        early[i, (task.times >= start) & (task.times < end), q["choice"]] = 0.8
+    timid = y * 0.4  # the right ordering, but neither output ever exceeds 0.5
+    for near_miss in (early, timid):
+        assert np.all(np.argmax((near_miss * deciding).mean(axis=1), axis=-1) == old_choice)  # old: right
+        assert task.accuracy_function(y, near_miss, mask) == 0.0                              # new: wrong
+    assert task.accuracy_function(y, y, mask) == 1.0
+
+
 # ------------------------------------------------------------------ go / no-go
 def test_go_nogo_scores_responses_by_their_timing():
     task = GoNoGo(N_batch=100, seed=1, delay=400.0)
@@ -87,9 +106,45 @@ def test_flip_flop_holds_the_last_pulse_sign():
     assert (task.N_in, task.N_out) == (2, 2) and task.generate_batch()[0].shape[-1] == 2
 
 
+def test_flip_flop_near_misses_the_old_rule_accepted():
+    """The old rule scored the output's sign on 90 % of the steps: a faint echo of the memory
+    (0.02 x the target) or a memory sagging towards 0 scored 1.0; both fail the tolerance now."""
+    task = FlipFlop(N_batch=300, seed=9)
+    x, y, mask, _ = task.generate_batch()
+    counted = mask > 0
+
+    def old_rule(out):
+        right = (np.sign(out) == np.sign(y)) & counted
+        fraction = np.where(counted.sum(1) > 0, right.sum(1) / np.maximum(counted.sum(1), 1), 1.0)
+        return np.all(fraction >= 0.9, axis=-1)
+
+    faint = 0.02 * y
+    sagging = y * np.exp(-np.arange(task.N_steps) * task.dt / 400.0)[None, :, None]  # decays from the start
+    for near_miss in (faint, sagging):
+        assert old_rule(near_miss).mean() > 0.5
+        assert task.accuracy_function(y, near_miss, mask) < 0.05
+    # flipping 40 ms late is within the settle time; 80 ms late is not
+    for lag, expected in ((4, 1.0), (8, 0.0)):
+        late = np.concatenate([np.zeros_like(y[:, :lag]), y[:, :-lag]], axis=1)
+        has_flip = (np.abs(np.diff(y, axis=1)) > 0).any(axis=(1, 2)) | (y[:, 0] != 0).any(axis=-1)
+        assert np.mean(task.trial_correct(y, late, mask)[has_flip]) == expected
+    assert task.chance_level < 0.01
+    with pytest.raises(ParameterError, match="tolerance"):
+        FlipFlop(tolerance=0.0)
+
+
 # ------------------------------------------------------------------ ready-set-go
+def _respond_after_set(y, mask, dt, delays):
+    """Outputs that step to 1 ``delays[i]`` ms after Set (the first masked step) of each trial."""
+    out = np.zeros_like(y)
+    set_step = np.argmax(mask[..., 0] > 0, axis=1)
+    for i, (s, d) in enumerate(zip(set_step, np.broadcast_to(delays, set_step.shape))):
+        out[i, s + int(np.ceil(d / dt - 1e-9)):] = 1
+    return out
+
+
 def test_ready_set_go_scores_the_produced_interval():
-    task = ReadySetGo(N_batch=40, seed=3)
+    task = ReadySetGo(N_batch=40, seed=3, interval=(500.0, 1000.0), tolerance=0.15)
     x, y, mask, p = task.generate_batch(noise=False)
     interval = np.array([q["interval"] for q in p])
     assert 500 <= interval.min() and interval.max() <= 1000
@@ -99,23 +154,48 @@ def test_ready_set_go_scores_the_produced_interval():
     ready = np.argmax(x[..., 0] > 0, axis=1) * task.dt
     set_ = np.argmax(x[..., 1] > 0, axis=1) * task.dt
     assert np.all(np.abs(set_ - ready - interval) < task.dt)
-
-    def shifted(fraction):  # respond `fraction` of the interval late
-        out = np.zeros_like(y)
-        for i, (s, ts) in enumerate(zip(set_, interval)):
-            out[i, int(np.ceil((s + ts * (1 + fraction)) / task.dt)):] = 1
-        return out
-
-    assert task.accuracy_function(y, shifted(0.08), mask) == 1.0
-    assert task.accuracy_function(y, shifted(0.3), mask) == 0.0
+    assert task.accuracy_function(y, _respond_after_set(y, mask, task.dt, interval * 1.08), mask) == 1.0
+    assert task.accuracy_function(y, _respond_after_set(y, mask, task.dt, interval * 1.3), mask) == 0.0
     assert np.all(np.isnan(task.produced_interval(np.zeros_like(y), y, mask)))
     with pytest.raises(ParameterError, match="interval"):
         ReadySetGo(interval=(40.0, 600.0))
+    for bad in ("medium", 0.0, -5.0, (0.0, 100.0), (900.0, 500.0)):
+        with pytest.raises(ParameterError, match="interval"):
+            ReadySetGo(interval=bad)
+
+
+def test_ready_set_go_draws_jazayeri_and_shadlens_priors():
+    for name, (low, high) in {"short": (494, 847), "intermediate": (671, 1023), "long": (847, 1200)}.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the long prior needs T > 2500 ms
+            task = ReadySetGo(N_batch=3000, interval=name, seed=0)
+        drawn = np.array([q["interval"] for q in task.generate_batch()[3]])
+        values = np.unique(drawn)
+        np.testing.assert_allclose(values, np.linspace(low, high, 11), atol=0.05)  # 11 equally spaced values
+        counts = np.bincount(np.searchsorted(values, drawn))
+        assert counts.min() > 200  # each drawn about 1/11 of the time
+    assert ReadySetGo().interval == "short"  # the default is the paper's short prior
+
+
+def test_ready_set_go_near_miss_the_old_rule_accepted():
+    """A production 12 % late: the old default (tolerance 0.15) accepted it, the new one (0.1) does not;
+    and a fixed production at the prior's mean, which ignores t_s, scores at most the stated chance."""
+    task = ReadySetGo(N_batch=2000, seed=4)
+    _, y, mask, p = task.generate_batch(noise=False)
+    interval = np.array([q["interval"] for q in p])
+    late = _respond_after_set(y, mask, task.dt, interval * 1.12)
+    produced, sample = task.produced_interval(late, y, mask), interval
+    assert np.all(np.abs(produced - sample) <= 0.15 * sample + task.dt)  # the old rule: right
+    assert task.accuracy_function(y, late, mask) == 0.0                 # the new rule: wrong
+    fixed = _respond_after_set(y, mask, task.dt, np.full(interval.shape, interval.mean()))
+    assert task.accuracy_function(y, fixed, mask) <= task.chance_level + 0.02
+    assert 0.4 < task.chance_level < 0.5  # short prior, tolerance 0.1: 5 of its 11 values
 
 
 # ------------------------------------------------------------------ delayed match-to-sample
 def test_match_trials_repeat_the_sample_and_non_match_trials_do_not():
-    task = DelayedMatchToSample(N_batch=1000, N_in=5, seed=4)
+    task = DelayedMatchToSample(N_batch=1000, n_stimuli=5, seed=4)
+    assert (task.N_in, task.N_out) == (6, 2)  # five objects and the fixation point
     p = task.generate_batch()[3]
     match = np.array([q["match"] for q in p]).astype(bool)
     sample = np.array([q["sample_stimulus"] for q in p])
@@ -124,8 +204,61 @@ def test_match_trials_repeat_the_sample_and_non_match_trials_do_not():
     assert np.all(test[match] == sample[match]) and np.all(test[~match] != sample[~match])
     assert set(test[~match]) == set(range(5))
     np.testing.assert_array_equal([q["choice"] for q in p], (~match).astype(int))
-    with pytest.raises(ParameterError, match="N_in"):
-        DelayedMatchToSample(N_in=1)
+    for bad in (dict(n_stimuli=1), dict(sample=0.0), dict(test=0.0), dict(decision=0.0), dict(mode="abba"),
+                dict(max_nonmatches=0)):
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            DelayedMatchToSample(**bad)
+
+
+def test_miller_sequences_put_non_matches_before_the_match():
+    task = DelayedMatchToSample(N_batch=2000, mode="sequence", max_nonmatches=3, T=3300, seed=5)
+    x, y, mask, p = task.generate_batch(noise=False)
+    n_tests = np.array([q["n_tests"] for q in p])
+    np.testing.assert_array_equal(np.unique(n_tests), [1, 2, 3, 4])  # 0 to 3 non-matches, then the match
+    assert np.bincount(n_tests)[1:].min() > 400
+    assert task.chance_level == 0.25
+    for i in range(50):
+        q = p[i]
+        shown = [o for o in q["nonmatches"] if o >= 0]
+        assert len(shown) == q["n_tests"] - 1 and q["sample_stimulus"] not in shown
+        # the objects after the delay, in order: each non-match, then the sample again
+        on = x[i, :, :4].any(axis=1)
+        starts = np.flatnonzero(on & ~np.r_[False, on[:-1]])
+        order = [int(np.argmax(x[i, s, :4])) for s in starts]
+        assert order == [q["sample_stimulus"]] + shown + [q["sample_stimulus"]]
+        # the response window opens with the match, and the fixation point never goes off
+        window = np.flatnonzero(y[i, :, 0] > 0)
+        assert window[0] == starts[-1] and np.all(x[i, mask[i, :, 0] > 0, 4] == 1)
+    assert task.accuracy_function(y, y, mask) == 1.0
+
+
+def test_dms_near_misses_the_old_rule_accepted():
+    """The old rule scored only the answer (argmax from the test's onset): an answer given during
+    the delay, before any test was shown, scored as right; so did answering "match" at a
+    non-match of a sequence.  Both fail now."""
+    task = DelayedMatchToSample(N_batch=200, seed=6)
+    _, y, mask, p = task.generate_batch(noise=False)
+    t = task.times
+    early = y.copy()
+    for i, q in enumerate(p):  # the answer already during the delay
+        start, end = q["epochs"]["delay"]
+        early[i, (t >= start) & (t < end)] = y[i, (t >= end)][0]
+    answering = (y.max(axis=-1, keepdims=True) > 0)  # the old mask: from the test's onset
+    old_choice = np.argmax((early * answering).mean(axis=1), axis=-1)
+    assert np.all(old_choice == [q["choice"] for q in p])  # the old rule: every trial right
+    assert task.accuracy_function(y, early, mask) == 0.0    # the new rule: fixation broken
+    assert task.accuracy_function(y, y, mask) == 1.0
+
+    seq = DelayedMatchToSample(N_batch=400, mode="sequence", T=3300, seed=7)
+    _, y, mask, p = seq.generate_batch(noise=False)
+    t = seq.times
+    with_nonmatch = np.array([q["n_tests"] > 1 for q in p])
+    false_alarm = y.copy()
+    for i in np.flatnonzero(with_nonmatch):  # "match" during the first (non-matching) test object
+        start, end = p[i]["epochs"]["test_0"]
+        false_alarm[i, (t >= start) & (t < end), 0] = 1.0
+    correct = seq.trial_correct(y, false_alarm, mask)
+    assert not correct[with_nonmatch].any() and correct[~with_nonmatch].all()
 
 
 # ------------------------------------------------------------------ pro / anti saccade
@@ -149,6 +282,23 @@ def test_anti_saccades_go_the_other_way():
     broke_fixation = y.copy()
     broke_fixation[..., 0] = 0  # looked away before the go signal
     assert task.accuracy_function(y, broke_fixation, mask) == 0.0
+
+
+def test_pro_anti_near_miss_the_old_rule_accepted():
+    """Breaking fixation for 100 ms during the stimulus kept the *mean* fixation output above 0.5,
+    which the old rule checked; Yang et al. fail a trial that breaks fixation at any step."""
+    task = ProAntiSaccade(N_batch=200, seed=10)
+    _, y, mask, p = task.generate_batch(noise=False)
+    glance = y.copy()
+    for i, q in enumerate(p):
+        start, _ = q["epochs"]["stimulus"]
+        glance[i, (task.times >= start) & (task.times < start + 100), 0] = 0.0
+    before_go = (mask[..., 0] > 0) & (y[..., 0] > 0.5)
+    old_mean = (glance[..., 0] * before_go).sum(1) / before_go.sum(1)
+    assert np.all(old_mean > 0.5)                            # the old rule: fixation "held"
+    assert task.accuracy_function(y, glance, mask) == 0.0    # the new rule: broken
+    assert task.accuracy_function(y, y, mask) == 1.0
+    assert task.chance_level == pytest.approx(0.2)
 
 
 # ------------------------------------------------------------------ multi-task

@@ -103,6 +103,7 @@ def expected_cdi(task, params, t):
     x, y, m = blank(task, t)
     f, s, d, e = edges(params, ("fixation", "stimulus", "delay", "decision"))[1:]
     x[:, 2 + params["context"]] = 1
+    x[t < d, 4] = 1  # fixation until the go signal
     stim = (t >= f) & (t < s)
     x[stim, 0] += params["motion_coherence"]
     x[stim, 1] += params["color_coherence"]
@@ -110,7 +111,7 @@ def expected_cdi(task, params, t):
     c = int(relevant > 0)
     dec = (t >= d) & (t < e)
     y[dec, c], y[dec, 1 - c] = 1.0, 0.2
-    m[dec] = 1
+    m[t < e] = 1  # hold (target 0) before the go signal, respond after it
     return x, y, m
 
 
@@ -151,13 +152,29 @@ def expected_rsg(task, params, t):
 
 def expected_dms(task, params, t):
     x, y, m = blank(task, t)
-    f, s, d, te, e = edges(params, ("fixation", "sample", "delay", "test", "decision"))[1:]
-    x[(t >= f) & (t < s), params["sample_stimulus"]] = 1
-    x[(t >= d) & (t < te), params["test_stimulus"]] += 1
+    fix = task.N_in - 1
     c = 0 if params["match"] else 1
-    dec = (t >= d) & (t < e)  # from the test's onset
+    if task.mode == "two_choice":
+        f, s, d, te, e = edges(params, ("fixation", "sample", "delay", "test", "decision"))[1:]
+        x[(t >= f) & (t < s), params["sample_stimulus"]] = 1
+        x[(t >= d) & (t < te), params["test_stimulus"]] += 1
+        x[t < e, fix] = 1
+        dec = (t >= d) & (t < e)  # from the test's onset
+    else:
+        f, s, d = edges(params, ("fixation", "sample", "delay"))[1:]
+        x[(t >= f) & (t < s), params["sample_stimulus"]] = 1
+        shown = [q for q in params["nonmatches"] if q >= 0] + [params["sample_stimulus"]]
+        start = d
+        for j, item in enumerate(shown):
+            x[(t >= start) & (t < start + params["test"]), item] += 1
+            start += params["test"]
+            if j < len(shown) - 1:
+                start += params["gap"]
+        match_on, e = start - params["test"], start + params["decision"]
+        x[t < e, fix] = 1
+        dec = (t >= match_on) & (t < e)  # the match and the response window after it
     y[dec, c], y[dec, 1 - c] = 1.0, 0.2
-    m[dec] = 1
+    m[t < e] = 1
     return x, y, m
 
 
@@ -201,6 +218,16 @@ def factory(cls):
     return make
 
 
+def sequence_factory(dt=10, N_batch=16, seed=0, T=None):
+    """DelayedMatchToSample in Miller's sequence form (long enough for its longest trial)."""
+    task = DelayedMatchToSample(dt=dt, tau=100, N_batch=N_batch, seed=seed, mode="sequence", T=3300)
+    if T is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            task.T = T
+    return task
+
+
 # name -> (factory, expected noise-free (x, y, mask) of one trial, (noisy input channels, noise std of dt))
 SPECS = {
     "PerceptualDiscrimination": (factory(PerceptualDiscrimination), expected_pd, (None, psychrnn_std)),
@@ -210,7 +237,8 @@ SPECS = {
     "GoNoGo": (factory(GoNoGo), expected_gonogo, ((1, 2), white_std)),
     "FlipFlop": (factory(FlipFlop), expected_flipflop, None),
     "ReadySetGo": (factory(ReadySetGo), expected_rsg, (None, white_std)),
-    "DelayedMatchToSample": (factory(DelayedMatchToSample), expected_dms, (None, white_std)),
+    "DelayedMatchToSample": (factory(DelayedMatchToSample), expected_dms, ((0, 1, 2, 3), white_std)),
+    "DelayedMatchToSample(sequence)": (sequence_factory, expected_dms, ((0, 1, 2, 3), white_std)),
     "ProAntiSaccade": (factory(ProAntiSaccade), expected_proanti, (tuple(range(1, 9)), white_std)),
     "MultiTask": (factory(MultiTask), expected_multi, "mixed"),  # each task's own noise
 }
@@ -222,7 +250,7 @@ def spec(request):
 
 
 def test_every_builtin_task_is_under_test():
-    assert set(BUILTIN_TASKS) == set(SPECS)
+    assert set(BUILTIN_TASKS) == {name.split("(")[0] for name in SPECS}
     import psychrnn_widgets
 
     for name, cls in BUILTIN_TASKS.items():
@@ -343,6 +371,70 @@ def test_accuracy_on_targets_and_wrong_outputs(spec):
     assert task.accuracy_function(y, half, mask, **extra) == pytest.approx(1 - np.ceil(n / 2) / n)
     correct = task.trial_correct(y, half, mask, **extra)
     assert correct.dtype == bool and correct.tolist() == [i % 2 == 1 for i in range(n)]
+
+
+def _window(task, params, period):
+    """(B, N_steps) bool: the steps of ``period`` in each trial (from the trials' epochs)."""
+    t = task.times
+    return np.array([(t >= q["epochs"][period][0]) & (t < q["epochs"][period][1]) for q in params])
+
+
+def _random_but_well_timed(task, y, mask, params, rng):
+    """Answers that obey the task's cues and timing but ignore the stimulus: a coin decides."""
+    name = type(task).__name__
+    n = len(y)
+    coin = rng.random(n) < 0.5
+    if name in ("PerceptualDiscrimination", "DelayedDiscrimination", "MatchToCategory",
+                "ContextDependentIntegration") or (name == "DelayedMatchToSample" and task.mode == "two_choice"):
+        return [np.where(coin[:, None, None], y[..., ::-1], y)]  # the other alternative half the time
+    if name == "DelayedMatchToSample":  # respond "match" at a fixed position of the sequence
+        answers = []
+        for j in range(task.max_nonmatches + 1):
+            out = np.zeros_like(y)
+            start = np.array([q["epochs"][f"test_{j}"][0] for q in params])
+            for i, s0 in enumerate(start):
+                window = (task.times >= s0) & (task.times < s0 + task.test + task.decision)
+                out[i, window] = (1.0, 0.2)
+            answers.append(out)
+        return answers
+    if name == "GoNoGo":
+        return [(coin[:, None] & _window(task, params, "decision"))[..., None].astype(np.float32)]
+    if name == "ProAntiSaccade":
+        out = y.copy()
+        deciding = _window(task, params, "decision")
+        ring = task.ring(rng.uniform(0, 2 * np.pi, n))
+        out[..., 1:] = deciding[..., None] * ring[:, None, :]
+        return [out]
+    if name == "FlipFlop":  # a random but constant memory per bit
+        return [np.broadcast_to(rng.choice([-1.0, 1.0], size=(n, 1, task.N_out)), y.shape).copy()]
+    if name == "ReadySetGo":  # respond the prior's mean interval after Set, whatever t_s was
+        mean = np.mean([q["interval"] for q in params])
+        out = np.zeros_like(y)
+        set_step = np.argmax(mask[..., 0] > 0, axis=1)
+        for i, s0 in enumerate(set_step):
+            out[i, s0 + int(round(mean / task.dt)):] = 1.0
+        return [out]
+    return []  # MultiTask: the generic strategies below
+
+
+def test_trivial_strategies_score_at_chance(spec):
+    """Outputs that ignore the stimulus -- constants, the batch's mean target, another trial's
+    answer, and well-timed random answers -- score no more than the task's stated chance level."""
+    task = spec[0](N_batch=2000, seed=31)
+    x, y, mask, params = task.generate_batch()
+    chance = task.chance_level
+    assert chance is not None and 0.0 <= chance < 1.0
+    extra = {"trial_params": params} if isinstance(task, MultiTask) else {}
+    rng = np.random.default_rng(0)
+    strategies = {f"constant {c}": np.full_like(y, c) for c in (0.0, 0.5, 1.0, -1.0)}
+    strategies["mean target"] = np.broadcast_to(y.mean(axis=0), y.shape).copy()
+    strategies["another trial's answer"] = y[rng.permutation(len(y))]
+    for k, out in enumerate(_random_but_well_timed(task, y, mask, params, rng)):
+        strategies[f"well-timed random {k}"] = out
+    scores = {name: task.accuracy_function(y, out, mask, **extra) for name, out in strategies.items()}
+    too_good = {name: score for name, score in scores.items() if score > chance + 0.05}
+    assert not too_good, f"chance level {chance:.3f}; these scored above it: {too_good}"
+    assert task.accuracy_function(y, y, mask, **extra) == 1.0
 
 
 def test_decoded_choice_is_the_noted_choice(spec):
@@ -711,6 +803,44 @@ def test_a_user_task_written_with_the_description_api():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         validate_network_params({**task.get_task_params(), "name": "n", "N_rec": 10})
+
+
+def test_channel_names_the_same_channels_for_every_trial():
+    """A per-trial array or repeated channels passed as ``channel`` used to be read as a set of
+    channels and put every trial's target on all of them; now it is refused with a way out."""
+
+    class PerTrialChannel(SignTask):
+        def describe_trials(self, trials):
+            trials.period("decision", end=np.inf)
+            trials.set_target(1.0, "decision", channel=trials["choice"])
+
+    with pytest.raises(ParameterError, match=r"one entry per trial.*one_hot\(trials\['choice'\], 2\)") as error:
+        PerTrialChannel(seed=0).generate_batch()
+    assert error.value.parameter == "channel"
+
+    class Repeated(SignTask):
+        def describe_trials(self, trials):
+            trials.period("decision", end=np.inf)
+            trials.set_target(1.0, "decision", channel=[1, 1])
+
+    with pytest.raises(ParameterError, match="more than once"):
+        Repeated(seed=0).generate_batch()
+    for bad in ("0", [0.5], [], [True], object()):
+        class Bad(SignTask):
+            def describe_trials(self, trials, bad=bad):
+                trials.period("decision", end=np.inf)
+                trials.set_mask(1.0, "decision", channel=bad)
+
+        with pytest.raises(ParameterError, match="channel"):
+            Bad(seed=0).generate_batch()
+    # a set of channels, as a tuple, a list, a range or a NumPy array of another length, still works
+    for good in ((0, 1), [1], range(2), np.array([0])):
+        class Good(SignTask):
+            def describe_trials(self, trials, good=good):
+                trials.period("decision", end=np.inf)
+                trials.set_mask(1.0, "decision", channel=good)
+
+        assert Good(seed=0).generate_batch()[2].any()
 
 
 class OldSchoolTask(Task):

@@ -17,7 +17,7 @@ import numpy as np
 from psychrnn_widgets.params import Parameter
 
 __all__ = [
-    "HI", "LO", "STIM_NOISE", "TASK_SEED", "duration_parameter", "draw_duration", "probability_parameter",
+    "HI", "LO", "STIM_NOISE", "TASK_SEED", "check_duration", "duration_parameter", "draw_duration", "probability_parameter",
     "white_noise_std", "values_parameter",
 ]
 
@@ -44,24 +44,31 @@ def white_noise_std(dt, tau, stim_noise):
 
 
 # ----------------------------------------------------------------------------- durations
-def _check_duration(value, parameter, where):
+def check_duration(value, parameter, where):
+    """The ``check`` of a duration :class:`~psychrnn_widgets.params.Parameter` (see :func:`duration_parameter`)."""
+    positive = parameter.low_open  # a period that must last (a stimulus), not one that may be skipped
+    bound = "> 0" if positive else ">= 0"
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if np.isfinite(value) and value >= 0:
+        if np.isfinite(value) and (value > 0 if positive else value >= 0):
             return float(value)
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
             isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) for v in value):
         lo, hi = float(value[0]), float(value[1])
-        if 0 <= lo <= hi:
+        if (lo > 0 if positive else lo >= 0) and lo <= hi:
             return (lo, hi)
-    parameter.fail(value, where, "must be a duration in ms >= 0, or (min, max) with 0 <= min <= max "
-                   "(drawn uniformly per trial)")
+    parameter.fail(value, where, f"must be a duration in ms {bound}, or (min, max) with min {bound} and "
+                   "min <= max (drawn uniformly per trial)")
 
 
-def duration_parameter(name, default, help, label="", group="timing"):
-    """Declare a duration (ms): a number (fixed) or ``(min, max)`` (uniform per trial)."""
+def duration_parameter(name, default, help, label="", group="timing", positive=False):
+    """Declare a duration (ms): a number (fixed) or ``(min, max)`` (uniform per trial).
+
+    ``positive=True`` refuses 0 (for periods that carry the stimulus: without them the
+    trial shows nothing to respond to).
+    """
     return Parameter(name, "object", default, help=help + " (ms; a number, or (min, max) drawn per trial)",
-                     label=label or name.replace("_", " ").capitalize(), unit="ms", check=_check_duration,
-                     group=group)
+                     label=label or name.replace("_", " ").capitalize(), unit="ms", check=check_duration,
+                     low=0.0, low_open=positive, group=group)
 
 
 def draw_duration(spec, rng, n):
@@ -91,16 +98,21 @@ def _check_values(value, parameter, where):
         parameter.fail(value, where, "must be a number or a non-empty sequence of numbers")
     if not values or not all(np.isfinite(values)):
         parameter.fail(value, where, "must be a non-empty sequence of finite numbers")
-    low = parameter.low
+    low, high = parameter.low, parameter.high
     if low is not None and (min(values) < low or (parameter.low_open and min(values) == low)):
-        parameter.fail(value, where, f"must hold numbers {'>' if parameter.low_open else '>='} {low:g}")
+        parameter.fail(value, where, f"must hold numbers {'>' if parameter.low_open else '>='} {low:g}"
+                       + (f" and <= {high:g}" if high is not None else ""))
+    if high is not None and max(values) > high:
+        parameter.fail(value, where, f"must hold numbers <= {high:g}"
+                       + (f" (and {'>' if parameter.low_open else '>='} {low:g})" if low is not None else ""))
     return values
 
 
-def values_parameter(name, default, help, label="", unit="", low=None, low_open=False, group="conditions"):
+def values_parameter(name, default, help, label="", unit="", low=None, low_open=False, high=None,
+                     group="conditions"):
     """Declare a set of values to draw from per trial (a number or a sequence; stored as a tuple of floats)."""
     return Parameter(name, "object", tuple(default), help=help, label=label or name.replace("_", " ").capitalize(),
-                     unit=unit, low=low, low_open=low_open, check=_check_values, group=group)
+                     unit=unit, low=low, low_open=low_open, high=high, check=_check_values, group=group)
 
 
 def probability_parameter(name, default, help, label=""):

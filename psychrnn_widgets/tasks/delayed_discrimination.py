@@ -116,6 +116,8 @@ class DelayedDiscrimination(Task):
     hi = TaskParameter(HI)
 
     scored_by_choice = True
+    #: two balanced alternatives: a fixed or random choice is right half the time
+    chance_level = 0.5
 
     def __init__(self, dt, tau, T, N_batch, onset_time=None, stim_duration_1=None,
                  delay_duration=None, stim_duration_2=None, decision_duration=None, seed=None):

@@ -1,10 +1,11 @@
 """The N-bit flip-flop memory task (Sussillo & Barak 2013).
 
-Sussillo & Barak (2013), "Opening the black box: low-dimensional dynamics in
-high-dimensional recurrent neural networks", Neural Comput. 25:626.  Each of N input
-channels receives occasional brief pulses of +1 or -1; the matching output must hold the
-sign of the last pulse on its channel until the next one.  A trained network stores the
-2**N memories as stable fixed points (the corners of a cube), which is what the
+Source: Sussillo & Barak (2013), "Opening the black box: low-dimensional dynamics in
+high-dimensional recurrent neural networks", Neural Comput. 25:626 (the 3-bit flip-flop,
+their first example).  Each of N input channels receives occasional brief pulses of +1
+or -1; the matching output must be the last pulse's value (+1 or -1) and hold it until
+the next pulse on that channel, whatever happens on the others.  A trained network stores
+the 2**N memories as stable fixed points (the corners of a cube), which is what the
 fixed-point analysis looks for.
 """
 from __future__ import annotations
@@ -17,8 +18,6 @@ from psychrnn_widgets.tasks.task import Task, TaskParameter, sized_by
 
 __all__ = ["FlipFlop"]
 
-#: fraction of a bit's remembered steps whose output sign must be right
-HOLD_FRACTION = 0.9
 
 
 class FlipFlop(Task):
@@ -34,8 +33,14 @@ class FlipFlop(Task):
     Periods: ``pulse_k`` (the pulse window of slot ``k``) and ``slot_k`` (slot ``k``, the
     last one running to the end of the trial), ``k = 0 .. T // interval - 1``.
 
-    Scoring: a trial is correct when, for every bit, the output has the target's sign on
-    at least 90 % of that bit's masked steps (the rest allows for switching time).
+    Scoring: the output of each bit must *be* the stored value, not just share its sign: a
+    trial is correct when, for every bit, the output lies within ``tolerance`` of the target
+    (+1 or -1) at every masked step except the first ``settle_time`` ms after the target
+    starts or changes (the time to flip).  One step outside, e.g. a memory that sags
+    towards 0 or is knocked over by a pulse on another bit, fails the trial.  Chance level
+    (:attr:`chance_level`): a constant output per bit is right only when no pulse ever
+    disagrees with it, ``(1 - pulse_probability / 2) ** (n_slots * n_bits)`` (0.002 by
+    default).
 
     Args:
         dt, tau, T, N_batch: see :class:`~psychrnn_widgets.tasks.task.Task`.
@@ -43,6 +48,8 @@ class FlipFlop(Task):
         interval (float): slot length (ms).
         pulse_duration (float): pulse length (ms), at most ``interval``.
         pulse_probability (float): chance of a pulse per bit and slot.
+        tolerance (float): largest accepted distance of an output from its target.
+        settle_time (float): ms after a target starts or changes that are not scored.
         seed: makes batches reproducible.
 
     Trial parameters: ``pulses`` (per slot, per bit: -1, 0 or +1; a list of
@@ -60,10 +67,17 @@ class FlipFlop(Task):
     pulse_probability = TaskParameter(probability_parameter(
         "pulse_probability", 0.2, "chance that a bit gets a pulse in a slot", "Pulse probability"))
 
+    tolerance = TaskParameter(Parameter("tolerance", "float", 0.5, low=0.0, low_open=True, high=1.0,
+                                        label="Tolerance", group="scoring",
+                                        help="largest accepted distance of an output from the stored +1 or -1"))
+    settle_time = TaskParameter(Parameter("settle_time", "float", 50.0, low=0.0, unit="ms", label="Flip time",
+                                          group="scoring", help="time after a pulse that is not scored "
+                                          "(the output may still be flipping)"))
+
     defaults = {"T": 2000.0}
 
     def __init__(self, dt=10.0, tau=100.0, T=2000.0, N_batch=50, n_bits=3, interval=100.0, pulse_duration=20.0,
-                 pulse_probability=0.2, seed=None):
+                 pulse_probability=0.2, tolerance=0.5, settle_time=50.0, seed=None):
         self.n_bits = n_bits
         super().__init__(n_bits, n_bits, dt, tau, T, N_batch, seed=seed)
         self.interval = interval
@@ -72,9 +86,16 @@ class FlipFlop(Task):
             type(self).pulse_duration.parameter.fail(pulse_duration, type(self).__name__,
                                                      f"must be at most interval ({self.interval:g} ms)")
         self.pulse_probability = pulse_probability
+        self.tolerance = tolerance
+        self.settle_time = settle_time
 
     N_in = sized_by("n_bits")
     N_out = sized_by("n_bits")
+
+    @property
+    def chance_level(self):
+        """Accuracy of a constant output (see the class docstring)."""
+        return float((1.0 - self.pulse_probability / 2.0) ** (self.n_slots * self.n_bits))
 
     @property
     def n_slots(self):
@@ -118,9 +139,19 @@ class FlipFlop(Task):
         raise NotImplementedError("FlipFlop has no choice per trial; compare np.sign(output) with the targets")
 
     def trial_correct(self, correct_output, test_output, output_mask):
-        """Every bit's output has the target's sign on >= 90 % of its masked steps (bool (B,))."""
+        """Every bit within ``tolerance`` of its stored value at every scored step (bool (B,)).
+
+        A bit's scored steps are its masked steps at least ``settle_time`` ms after its
+        target last started or changed (see the class docstring).
+        """
+        y = np.asarray(correct_output, dtype=np.float64)
         counted = np.asarray(output_mask) > 0
-        right = (np.sign(test_output) == np.sign(correct_output)) & counted
-        n_counted = counted.sum(axis=1)
-        fraction = np.where(n_counted > 0, right.sum(axis=1) / np.maximum(n_counted, 1), 1.0)
-        return np.all(fraction >= HOLD_FRACTION, axis=-1)
+        previous_y = np.concatenate([np.zeros_like(y[:, :1]), y[:, :-1]], axis=1)
+        previous_counted = np.concatenate([np.zeros_like(counted[:, :1]), counted[:, :-1]], axis=1)
+        changed = counted & (~previous_counted | (y != previous_y))
+        steps = np.arange(y.shape[1])[None, :, None]
+        last_change = np.maximum.accumulate(np.where(changed, steps, -(10 ** 9)), axis=1)
+        settling = steps - last_change < int(np.ceil(self.settle_time / self.dt - 1e-9))
+        scored = counted & ~settling
+        off = np.abs(np.asarray(test_output, dtype=np.float64) - y) > self.tolerance
+        return ~np.any(off & scored, axis=(1, 2))

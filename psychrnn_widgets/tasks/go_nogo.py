@@ -59,6 +59,11 @@ class GoNoGo(Task):
     defaults = {"T": 1300.0}
     timing = ("fixation", "stimulus", "delay", "decision")
 
+    @property
+    def chance_level(self):
+        """Always or never responding: ``max(go_probability, 1 - go_probability)`` (0.5 by default)."""
+        return max(self.go_probability, 1.0 - self.go_probability)
+
     def __init__(self, dt=10.0, tau=100.0, T=1300.0, N_batch=50, go_probability=0.5, fixation=100.0,
                  stimulus=300.0, delay=(200.0, 600.0), decision=300.0, stim_noise=0.1, seed=None):
         super().__init__(3, 1, dt, tau, T, N_batch, seed=seed)

@@ -60,6 +60,8 @@ class MatchToCategory(Task):
     stim_noise = TaskParameter(STIM_NOISE)
 
     scored_by_choice = True
+    #: two balanced alternatives: a fixed or random choice is right half the time
+    chance_level = 0.5
 
     def __init__(self, dt, tau, T, N_batch, N_in=16, N_out=2, seed=None):
         super().__init__(N_in, N_out, dt, tau, T, N_batch, seed=seed)

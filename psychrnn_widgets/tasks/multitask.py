@@ -72,7 +72,8 @@ class MultiTask(Task):
     The tasks are copied; their random draws come from this task's ``rng`` (one seed makes
     the whole mixture reproducible).
 
-    Scoring: each trial by its own task's ``trial_correct``.  PsychRNN's three-argument
+    Scoring: each trial by its own task's ``trial_correct``; the chance level is the tasks'
+    chance levels weighted by their frequencies.  PsychRNN's three-argument
     ``accuracy_function(y, output, mask)`` finds the trials' tasks by recognising ``y`` as
     one of the last batches this task generated; for other arrays pass
     ``trial_params=`` (the batch's fourth value).
@@ -128,6 +129,15 @@ class MultiTask(Task):
     def tasks(self):
         """The task copies trials are drawn from (edit them through this list, e.g. ``multi.tasks[0].coherence``)."""
         return self._tasks
+
+    @property
+    def chance_level(self):
+        """The tasks' chance levels weighted by how often each is drawn (None if a task states none)."""
+        levels = [task.chance_level for task in self._tasks]
+        if any(level is None for level in levels):
+            return None
+        weights = np.ones(len(levels)) if self.weights is None else np.asarray(self.weights, dtype=np.float64)
+        return float(np.dot(weights, levels) / weights.sum())
 
     @property
     def rules(self):

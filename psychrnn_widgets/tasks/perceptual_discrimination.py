@@ -103,6 +103,11 @@ class PerceptualDiscrimination(Task):
     #: accuracy: the larger time-mean masked output is the target's (PsychRNN's rule)
     scored_by_choice = True
 
+    @property
+    def chance_level(self):
+        """0.5: a fixed or random choice is right half the time (1.0 when ``direction`` is fixed)."""
+        return 0.5 if self.direction is None else 1.0
+
     def __init__(self, dt, tau, T, N_batch, coherence=None, direction=None, seed=None):
         super().__init__(2, 2, dt, tau, T, N_batch, seed=seed)
         self.coherence = coherence

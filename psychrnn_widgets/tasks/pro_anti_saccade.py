@@ -1,11 +1,15 @@
 """Pro- and anti-saccades on a ring (Hallett 1978; as trained in RNNs by Yang et al. 2019).
 
-Hallett (1978), "Primary and secondary saccades to goals defined by instructions",
-Vision Res. 18:1279; review: Munoz & Everling (2004), Nat. Rev. Neurosci. 5:218.  A
-peripheral target appears; depending on the rule the subject looks at it (pro-saccade)
-or to the opposite location (anti-saccade), but only when the fixation point goes off.
-The ring encoding (direction-tuned input and output units, a fixation input and output,
-rule inputs) follows Yang, Joglekar, Song, Newsome & Wang (2019), Nat. Neurosci. 22:297.
+Source: Hallett (1978), "Primary and secondary saccades to goals defined by
+instructions", Vision Res. 18:1279 (review: Munoz & Everling 2004, Nat. Rev. Neurosci.
+5:218).  A peripheral target appears; depending on the rule the subject looks at it
+(pro-saccade) or to the opposite location (anti-saccade), but only when the fixation
+point goes off.  The ring encoding (direction-tuned input and output units, a fixation
+input and output, rule inputs) and the scoring follow Yang, Joglekar, Song, Newsome & Wang
+(2019), "Task representations in neural networks trained to perform many cognitive
+tasks", Nat. Neurosci. 22:297 (Methods, "Tasks" and the performance measure): a trial
+fails if the fixation output drops below 0.5 before the go cue, and the response, read
+by population vector at the end of the trial, must lie within 36 degrees of the target.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from psychrnn_widgets.params import Parameter
 from psychrnn_widgets.tasks.declarations import (
     STIM_NOISE, duration_parameter, probability_parameter, white_noise_std,
 )
-from psychrnn_widgets.tasks.scoring import gaussian_tuning, ring_angle, wrapped_distance
+from psychrnn_widgets.tasks.scoring import RESPONSE_THRESHOLD, gaussian_tuning, ring_angle, wrapped_distance
 from psychrnn_widgets.tasks.task import Task, TaskParameter, sized_by
 from psychrnn_widgets.tasks.trials import one_hot
 
@@ -42,10 +46,12 @@ class ProAntiSaccade(Task):
 
     Periods (ms): ``fixation``, ``stimulus``, ``delay`` (memory; may be 0), ``decision``.
 
-    Scoring (Yang et al. 2019): the response direction is the population vector of the
-    mean ring output over the decision period (the steps whose fixation target is 0); a
-    trial is correct when it lies within 36 degrees of the target's and the fixation
-    output is above 0.5 on average before the decision period and below 0.5 during it.
+    Scoring (Yang et al. 2019): a trial is correct when the fixation output is above 0.5
+    at *every* step before the decision period (one step below breaks fixation), and at
+    the last step of the decision period the fixation output is below 0.5 (the saccade
+    was made) and the direction read from the ring output there (population vector) lies
+    within 36 degrees of the response direction.  Chance level 0.2 (72 of 360 degrees: a
+    well-timed saccade in a direction that ignores the stimulus).
 
     Args:
         dt, tau, T, N_batch: see :class:`~psychrnn_widgets.tasks.task.Task`.
@@ -65,15 +71,18 @@ class ProAntiSaccade(Task):
     anti_probability = TaskParameter(probability_parameter("anti_probability", 0.5,
                                                            "fraction of anti-saccade trials", "Anti probability"))
     fixation = TaskParameter(duration_parameter("fixation", 200.0, "fixation before the stimulus"))
-    stimulus = TaskParameter(duration_parameter("stimulus", 300.0, "the ring stimulus"))
+    stimulus = TaskParameter(duration_parameter("stimulus", 300.0, "the ring stimulus", positive=True))
     delay = TaskParameter(duration_parameter("delay", (0.0, 300.0), "memory delay after the stimulus"))
-    decision = TaskParameter(duration_parameter("decision", 300.0, "saccade window after fixation ends"))
+    decision = TaskParameter(duration_parameter("decision", 300.0, "saccade window after fixation ends",
+                                                positive=True))
     stim_noise = TaskParameter(STIM_NOISE)
     N_in = sized_by("n_ring", 3)
     N_out = sized_by("n_ring", 1)
 
     defaults = {"T": 1100.0}
     timing = ("fixation", "stimulus", "delay", "decision")
+    #: a saccade in a direction that ignores the stimulus lands within the tolerance this often
+    chance_level = 2 * ANGLE_TOLERANCE / _TWO_PI
 
     def __init__(self, dt=10.0, tau=100.0, T=1100.0, N_batch=50, n_ring=8, anti_probability=0.5, fixation=200.0,
                  stimulus=300.0, delay=(0.0, 300.0), decision=300.0, stim_noise=0.1, seed=None):
@@ -144,7 +153,20 @@ class ProAntiSaccade(Task):
         return np.argmin(np.abs(wrapped_distance(self.preferred[None, :], angle[:, None])), axis=1)
 
     def trial_correct(self, correct_output, test_output, output_mask):
-        """Direction within 36 degrees of the target's and fixation held, then released (bool (B,))."""
-        target, _, _ = self._decode(correct_output, correct_output, output_mask)
-        angle, fixating, released = self._decode(test_output, correct_output, output_mask)
-        return (np.abs(wrapped_distance(angle, target)) < ANGLE_TOLERANCE) & (fixating > 0.5) & (released < 0.5)
+        """Fixation held at every step before the go cue, then a saccade within 36 degrees (bool (B,)).
+
+        See the class docstring (Yang et al. 2019's rule).
+        """
+        y, out = np.asarray(correct_output), np.asarray(test_output)
+        counted = np.asarray(output_mask)[..., 0] > 0
+        before_go = counted & (y[..., 0] > 0.5)
+        deciding = counted & ~before_go
+        held = ~np.any(before_go & (out[..., 0] <= RESPONSE_THRESHOLD), axis=1)
+        has_decision = deciding.any(axis=1)
+        last = deciding.shape[1] - 1 - np.argmax(deciding[:, ::-1], axis=1)  # last step of the decision period
+        rows = np.arange(y.shape[0])
+        released = out[rows, last, 0] < RESPONSE_THRESHOLD
+        angle = ring_angle(out[rows, last, 1:], self.preferred)
+        target = ring_angle(y[rows, last, 1:], self.preferred)
+        on_target = np.abs(wrapped_distance(angle, target)) < ANGLE_TOLERANCE
+        return held & has_decision & released & on_target

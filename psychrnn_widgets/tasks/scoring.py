@@ -8,10 +8,13 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "argmax_accuracy", "argmax_choice", "first_crossing", "ring_angle", "wrapped_distance", "gaussian_tuning",
+    "RESPONSE_THRESHOLD", "argmax_accuracy", "argmax_choice", "first_crossing", "held_then_chose", "ring_angle",
+    "wrapped_distance", "gaussian_tuning",
 ]
 
 _TWO_PI = 2 * np.pi
+#: an output above this is a response (a broken fixation when it comes before the go cue)
+RESPONSE_THRESHOLD = 0.5
 
 
 def argmax_choice(output, output_mask):
@@ -42,7 +45,42 @@ def argmax_accuracy(correct_output, test_output, output_mask):
     return float(np.mean(argmax_choice(test_output, output_mask) == argmax_choice(correct_output, output_mask)))
 
 
-def first_crossing(signal, where, threshold=0.5):
+def held_then_chose(correct_output, test_output, output_mask, threshold=RESPONSE_THRESHOLD):
+    """Score "hold still, then choose" trials: fixation held at every step, then the right response.
+
+    The convention of tasks with a go cue and choice outputs (no fixation output): at a
+    masked step whose target is 0 on every channel the network must *hold* (every output
+    at or below ``threshold``); the steps whose target is non-zero are the *response
+    window*, where the chosen channel (largest time-mean output over the window) must be
+    the target's and its mean must exceed ``threshold`` (a response was made).  One step
+    above the threshold before the window breaks fixation and fails the trial, as an
+    experimenter aborts a trial when the eyes leave the fixation point.
+
+    Args:
+        correct_output: (B, N_steps, N_out) targets ``y``.
+        test_output: (B, N_steps, N_out) network outputs.
+        output_mask: (B, N_steps, N_out) mask; steps masked on no channel are not scored.
+        threshold: float.
+
+    Returns:
+        bool array (B,).  A trial without a response window is not correct.
+    """
+    y = np.asarray(correct_output, dtype=np.float64)
+    out = np.asarray(test_output, dtype=np.float64)
+    counted = (np.asarray(output_mask) > 0).any(axis=-1)              # (B, T)
+    responding = counted & (y != 0).any(axis=-1)                      # the response window
+    holding = counted & ~responding
+    held = ~((out > threshold) & holding[..., None]).any(axis=(1, 2))
+    n_window = responding.sum(axis=1)
+    window = responding[..., None]
+    mean_out = (out * window).sum(axis=1) / np.maximum(n_window, 1)[:, None]
+    mean_target = (y * window).sum(axis=1) / np.maximum(n_window, 1)[:, None]
+    chosen = np.argmax(mean_out, axis=-1)
+    responded = np.take_along_axis(mean_out, chosen[:, None], axis=1)[:, 0] > threshold
+    return held & responded & (chosen == np.argmax(mean_target, axis=-1)) & (n_window > 0)
+
+
+def first_crossing(signal, where, threshold=RESPONSE_THRESHOLD):
     """Index of the first step where ``signal > threshold`` among the steps ``where`` is true, else -1.
 
     Args:

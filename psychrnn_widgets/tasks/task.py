@@ -314,6 +314,11 @@ class Task:
     defaults = {}
     #: True: a trial is correct when :meth:`decode_choice` of the output equals that of the target
     scored_by_choice = False
+    #: the accuracy of the best answer that ignores the stimulus while obeying the task's cues (a
+    #: fixed or random choice, a response at a fixed time): what a network scores without having
+    #: learnt the task.  A number (a subclass may compute it from its settings as a property);
+    #: None: not stated.
+    chance_level = None
     #: names of duration parameters (ms: a number or ``(min, max)``) that lay out the trial's
     #: periods end to end, as NeuroGym's ``timing`` (see :meth:`sample_timing`)
     timing = ()

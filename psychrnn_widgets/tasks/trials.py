@@ -221,16 +221,43 @@ class Trials:
 
     # ------------------------------------------------------------ channels and values
     def _channels(self, channel, size, what):
+        """The channels named by ``channel`` (None, an int or a set of distinct ints), as a tuple.
+
+        A channel argument names *which channels* a value goes to, the same for every
+        trial.  Per-trial channels (an array with one entry per trial, e.g. ``trials['choice']``)
+        and repeated channels are refused: they used to be read as a set of channels and
+        silently set every trial's target on all of them.
+        """
+        name = type(self.task).__name__
+        per_trial = ("to set one channel per trial, give per-trial values over all channels instead, e.g. "
+                     f"trials.set_target(one_hot(trials['choice'], {size}), period) (one_hot is in "
+                     "psychrnn_widgets.tasks)")
         if channel is None:
-            channels = tuple(range(size))
-        elif isinstance(channel, (numbers.Integral, np.integer)):
+            return tuple(range(size))
+        if isinstance(channel, (numbers.Integral, np.integer)) and not isinstance(channel, bool):
             channels = (int(channel),)
         else:
-            channels = tuple(int(c) for c in channel)
+            if isinstance(channel, np.ndarray) and channel.ndim == 1 and channel.size == self.n and self.n > 1:
+                raise ParameterError(f"{name}: the {what} channel argument is an array with one entry per trial "
+                                     f"({self.n}); channel names the same channels for every trial. "
+                                     + per_trial, parameter="channel", value=channel)
+            try:
+                items = list(channel)
+            except TypeError:
+                raise ParameterError(f"{name}: {what} channel must be None, an int or a sequence of ints, got "
+                                     f"{type(channel).__name__}", parameter="channel", value=channel) from None
+            if not items or any(isinstance(c, (bool, np.bool_)) or not isinstance(c, (numbers.Integral, np.integer))
+                                for c in items):
+                raise ParameterError(f"{name}: {what} channel must be None, an int or a non-empty sequence of "
+                                     f"ints, got {channel!r}", parameter="channel", value=channel)
+            channels = tuple(int(c) for c in items)
+            if len(set(channels)) != len(channels):
+                raise ParameterError(f"{name}: {what} channel {channels} names a channel more than once; channel is "
+                                     "a set of distinct channels, the same for every trial. " + per_trial,
+                                     parameter="channel", value=channel)
         bad = [c for c in channels if not 0 <= c < size]
         if bad:
-            raise ValueError(f"{type(self.task).__name__}: {what} channel {bad[0]} is out of range "
-                             f"(the task has {size})")
+            raise ValueError(f"{name}: {what} channel {bad[0]} is out of range (the task has {size})")
         return channels
 
     def _values(self, value, n_channels, what):
