@@ -24,6 +24,9 @@ _PUBLIC = {
     "MultiTask": "psychrnn_widgets.tasks.multitask",
     "NeuroGymTask": "psychrnn_widgets.tasks.neurogym_adapter",
     "BUILTIN_TASKS": "psychrnn_widgets.tasks",
+    # the catalogs of task and model classes (how files and records name a class)
+    "register_task": "psychrnn_widgets.catalog",
+    "register_model": "psychrnn_widgets.catalog",
     # initialisers and constraints (NumPy only)
     "WeightInitializer": "psychrnn_widgets.models.initializers",
     "GaussianSpectralRadius": "psychrnn_widgets.models.initializers",
@@ -53,6 +56,8 @@ _PUBLIC = {
     "WeightFileError": "psychrnn_widgets.errors",
     "ParameterError": "psychrnn_widgets.errors",
     "TrainingDivergedError": "psychrnn_widgets.errors",
+    "UnknownClassError": "psychrnn_widgets.errors",
+    "RegistryError": "psychrnn_widgets.errors",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -56,3 +56,26 @@ class CallbackError(RuntimeError):
         super().__init__(message)
         self.callback = callback
         self.result = result
+
+
+class UnknownClassError(ParameterError):
+    """A file, a record or a caller names a task or model class that is not in the catalog.
+
+    Classes are found by their registered name only (:mod:`psychrnn_widgets.catalog`):
+    the built-ins and the classes registered in this process.  Nothing is imported
+    because a file names it.  The message lists the known names and says how to register
+    a class (``psychrnn_widgets.register_task(MyTask)``).
+    """
+
+
+class RegistryError(ParameterError):
+    """A sweep's run registry refuses a request or a file: a path that would leave the
+    registry, a ``sweep.json`` that is damaged or belongs to another sweep, a weight file
+    that does not match its record, or a lock that cannot be taken.
+
+    The message names the registry, the run or file, and what to do next.
+    """
+
+
+class RegistryWarning(UserWarning):
+    """A registry file was malformed and moved aside (quarantined); its run is done again."""

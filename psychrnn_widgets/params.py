@@ -40,12 +40,12 @@ from .transfer import TRANSFER_FUNCTION_ALIASES, TRANSFER_FUNCTION_NAMES
 
 __all__ = [
     "Parameter", "ALPHA", "NETWORK_PARAMS", "TRAIN_PARAMS", "CURRICULUM_PARAMS", "SWEEP_PARAMS", "THREAD_PARAMS",
-    "TASK_CORE_PARAMS",
+    "ENSEMBLE_PARAMS", "TASK_CORE_PARAMS",
     "REQUIRED_NETWORK_KEYS",
     "REGULARIZER_KEYS", "TRANSFER_FUNCTIONS", "RAND_INIT_NAMES", "INITIALIZER_NAMES", "OPTIMIZER_NAMES",
     "validate_network_params", "validate_train_params", "validate_values", "check_shapes", "validate_mask",
     "validate_array", "scalar",
-    "register_task_keys", "known_task_keys", "warn_unknown_keys", "describe",
+    "register_task_keys", "known_task_keys", "warn_unknown_keys", "network_key_ignores", "describe",
 ]
 
 #: transfer-function names (the NumPy and TensorFlow implementations live in transfer.py / models)
@@ -608,6 +608,15 @@ CURRICULUM_PARAMS = _declare(
 )
 
 
+def _check_plain_name(value, parameter, where):
+    """A name that is also one path component: no separators, no '..', not hidden, at most 128 characters."""
+    if (not value or len(value) > 128 or value.startswith(".") or any(c in value for c in "/\\:\0")
+            or value != value.strip()):
+        parameter.fail(value, where, "must be a plain name (letters, digits, '_', '-', '.'; not starting with '.', "
+                                     "no '/', '\\' or ':'), since it names a folder")
+    return value
+
+
 #: settings of a sweep (``psychrnn_widgets.sweeps``): how many runs, how they are grouped and executed
 SWEEP_PARAMS = _declare(
     Parameter("seed", "int", None, help="seed of the sweep: run i gets spawn_seeds(seed, n_runs)[i]",
@@ -622,6 +631,15 @@ SWEEP_PARAMS = _declare(
               label="Threads per worker", unit="threads", low=1, allow_none=True),
     Parameter("retries", "int", 1, help="times a group of runs is run again after its worker died (dask)",
               label="Retries", low=0, typical=(0, 3)),
+    Parameter("name", "str", "net", help="the networks' name, also the default registry folder sweeps/<name>-<seed>",
+              label="Name", check=_check_plain_name),
+)
+
+
+#: an ensemble built from one ``network_params`` dict (``Ensemble(network_params, n=...)``)
+ENSEMBLE_PARAMS = _declare(
+    Parameter("n", "int", None, help="how many networks to build from one network_params dict (each its own seed)",
+              label="Networks", unit="networks", low=1, allow_none=True, typical=(2, 64)),
 )
 
 
@@ -715,12 +733,23 @@ def validate_network_params(params, extra=None, warn_unknown=True, stacklevel=3)
                                            + ", ".join(repr(n) for n in INITIALIZER_NAMES))
 
     if warn_unknown:
-        ignore = set(known_task_keys()) | WEIGHT_FILE_KEYS
-        if isinstance(params.get("loss_function"), str):
-            ignore.add(params["loss_function"])
-        ignore.update(k for k in params if isinstance(k, str) and "/" in k)  # optimiser slots in weight files
-        warn_unknown_keys(params, declared, "network_params", ignore=ignore, stacklevel=stacklevel + 1)
+        warn_unknown_keys(params, declared, "network_params", ignore=network_key_ignores(params),
+                          stacklevel=stacklevel + 1)
     return out
+
+
+def network_key_ignores(params):
+    """Keys of ``params`` that are not ``network_params`` keys yet must not be warned about as unknown.
+
+    Task parameters (PsychRNN passes ``get_task_params()`` along), weight-file entries, the
+    key that holds a custom loss function (``loss_function='my_loss'``) and optimiser slots
+    (names with a '/').
+    """
+    ignore = set(known_task_keys()) | WEIGHT_FILE_KEYS
+    if isinstance(params.get("loss_function"), str):
+        ignore.add(params["loss_function"])
+    ignore.update(k for k in params if isinstance(k, str) and "/" in k)  # optimiser slots in weight files
+    return ignore
 
 
 def validate_values(values, declared=NETWORK_PARAMS, where="network_params", fill_defaults=False):

@@ -17,6 +17,7 @@ import pytest
 
 from helpers import wait_until
 from psychrnn_widgets import ParameterError, PerceptualDiscrimination, Sweep, load_weights
+from psychrnn_widgets.errors import RegistryWarning
 from psychrnn_widgets.sweeps.config import from_json, to_json
 from psychrnn_widgets.sweeps.registry import DONE_STATUSES, Registry
 from psychrnn_widgets.tasks.task import Task
@@ -123,7 +124,7 @@ def test_in_process_sweep_records_failures_and_a_rerun_trains_nothing_new(tmp_pa
     assert execution.summary()["statuses"] == {"finished": 1, "failed": 3}
     # the record names everything needed to redo the run
     record = records[0]
-    assert record["seed"] == sweep.runs[0].seed and record["config"]["task"]["class"].endswith(":FailingTask")
+    assert record["seed"] == sweep.runs[0].seed and record["config"]["task"]["class"] == "FailingTask"  # its name
     assert record["attempts"] == 1 and record["ensemble"]["size"] == 1  # its group failed: each run trained alone
     assert not [p for p in (tmp_path / "reg" / "runs").iterdir() if p.name.endswith(".tmp")]
     # a rerun skips finished runs and redoes failed ones
@@ -153,7 +154,9 @@ def test_registry_records_are_whole_and_unreadable_ones_count_as_missing(tmp_pat
     assert registry.record("run-abc")["index"] == 0
     assert not registry.is_finished("run-abc")  # no weight file
     (tmp_path / "runs" / "run-abc.json").write_text('{"format": "psychrnn_widgets-run-1", "run_id": "run-ab')
-    assert registry.record("run-abc") is None and registry.records() == []
+    with pytest.warns(RegistryWarning, match="not readable JSON"):
+        assert registry.record("run-abc") is None
+    assert registry.records() == [] and "moved aside" in registry.problem("run-abc")
     with pytest.raises(ParameterError, match="status"):
         registry.write({"run_id": "run-x", "status": "done?"})
 

@@ -6,16 +6,21 @@
 Each case is a call that must fail because of one named input: a NaN, inf, negative,
 out-of-range, wrong-type or wrong-shape value, a corrupt file, a misuse.  A case counts
 as **clear** when the call raises one of the package's errors (``ParameterError``, of
-which ``WeightFileError`` is one; ``KeyError`` for a missing required key;
-``FileNotFoundError`` for a missing file; a widget's ``TraitError``; for a panel control,
-the control refusing the value with its reason shown) whose message names the input.
-Anything else is **unclear**: another exception (a TensorFlow or NumPy traceback), a
-message that does not name the input, or no error at all (a silently wrong result).
+which ``WeightFileError``, ``RegistryError`` and ``UnknownClassError`` are kinds;
+``KeyError`` for a missing required key; ``FileNotFoundError`` for a missing file; a
+widget's ``TraitError``; for a panel control, the control refusing the value with its
+reason shown) whose message names the input.  Inputs that are allowed but almost surely
+a mistake (a misspelled key, two networks with one seed) and hostile files a run registry
+sets aside (a malformed record is moved to its quarantine) count as clear when a warning
+names them.  Anything else is **unclear**: another exception (a TensorFlow or NumPy
+traceback), a message that does not name the input, or no error or warning at all (a
+silently wrong result).
 
 The cases are generated from the parameter declarations (``psychrnn_widgets.params``:
 every declared value is walked through its own invalid examples) plus hand-written ones
 for inputs that are not parameters (arrays given to ``test`` and ``run_trials``, weight
-files, generators, curricula, perturbations, custom functions, widgets).
+files, generators, curricula, perturbations, custom functions, widgets, run registries,
+sweeps, ensembles, the class catalog).
 ``tests/test_bad_inputs.py`` runs this and requires every case to be clear.
 """
 import argparse
@@ -37,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from numpy.lib import format as npy_format  # noqa: E402
 
-CLEAR_TYPES = ("ParameterError", "WeightFileError", "KeyError", "FileNotFoundError", "TraitError")
+CLEAR_TYPES = ("ParameterError", "WeightFileError", "RegistryError", "UnknownClassError", "KeyError",
+               "FileNotFoundError", "TraitError")
 
 
 class Case:
@@ -58,7 +64,8 @@ class Case:
                 if kind in CLEAR_TYPES and named:
                     return "clear", f"{kind}: {message[:160]}"
                 return "unclear", f"{kind}: {message[:300]}"
-        if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], str) and outcome[0] == "refused":
+        if (isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], str)
+                and outcome[0] in ("refused", "warned")):
             message = outcome[1]
             return ("clear" if self.token.lower() in message.lower() else "unclear"), message[:160]
         return "unclear", f"no error (returned {type(outcome).__name__})"
@@ -381,6 +388,252 @@ def widget_cases():
     yield Case("connectivity editor", "dale_ratio 2", lambda: setattr(editor, "dale_ratio", 2.0), "dale_ratio")
 
 
+def warned(call):
+    """Run ``call`` recording warnings: ``('warned', their messages)`` if it warned, else what it returned."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = call()
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    return ("warned", " | ".join(messages)) if messages else outcome
+
+
+def registry_cases(folder, weights):
+    """Hostile and damaged run-registry files, and paths that would leave the registry."""
+    from psychrnn_widgets import PerceptualDiscrimination, Sweep
+    from psychrnn_widgets.sweeps.registry import Registry
+
+    registry = Registry(folder / "registry")
+    task = {"class": "PerceptualDiscrimination", "params": {"dt": 10, "tau": 100, "T": 100, "N_batch": 4}}
+    config = {"task": task, "network_params": {"N_rec": 6}, "train_params": {}, "values": {}, "seed": 1}
+    counter = iter(range(10 ** 6))
+
+    def fresh(**fields):
+        run_id = f"run-bad{next(counter):05d}"
+        registry.update(run_id, **dict({"index": 0, "status": "queued", "config": config, "seed": 1}, **fields))
+        return run_id
+
+    def finished():
+        run_id = fresh()
+        path, sha = registry.save_weights(run_id, weights)
+        registry.update(run_id, status="finished", weights_file=path, weights_sha256=sha)
+        return run_id
+
+    def hostile(text=None, change=None):
+        def call():
+            run_id = finished()
+            path = registry.record_path(run_id)
+            if change is not None:
+                record = json.loads(path.read_text())
+                change(record)
+                text_ = json.dumps(record)
+            else:
+                text_ = text
+            path.write_text(text_)
+            return warned(lambda: registry.record(run_id))
+        return call
+
+    documents = {"a JSON list": ("[1, 2, 3]", "JSON list"), "null": ("null", "NoneType"),
+                 "a string": ('"finished"', "JSON str"), "a number": ("7", "JSON int"),
+                 "broken JSON": ('{"format": "psychrnn_widgets-run-1", "run_', "not readable JSON"),
+                 "a NaN token": ('{"final_accuracy": NaN}', "not readable JSON"),
+                 "nested 100000 deep": ("[" * 100000 + "]" * 100000, "not readable JSON")}
+    for label, (text, token) in documents.items():
+        yield Case("hostile records", label, hostile(text=text), token)
+    changes = {
+        "format": "psychrnn_widgets-run-0", "run_id": "run-someone-else", "status": "done?", "attempts": -3,
+        "index": -1, "seed": 1.5, "final_accuracy": 7.5, "final_loss": -1.0, "training_time": "long",
+        "metrics": [1, 2], "weights_sha256": "00", "config": "PerceptualDiscrimination", "versions": ["1.0"],
+        "ensemble": {"group": "g", "size": 0}, "claim": {"driver": "me"}, "error": 3,
+    }
+    extra = {"attempts": ["1", 1.5, True, None], "final_accuracy": [-0.1, "high", True], "status": [None, 3]}
+    for key, value in changes.items():
+        for item in [value] + extra.get(key, []):
+            yield Case("hostile records", f"{key}={item!r}"[:40],
+                       hostile(change=lambda record, key=key, item=item: record.update({key: item})), key)
+    yield Case("hostile records", "finished without a weight file",
+               hostile(change=lambda record: record.pop("weights_file")), "weights_file")
+    for label, value, token in (("weights_file climbs out", "../../elsewhere.npz", "climbs out"),
+                                ("weights_file absolute", "/etc/passwd", "absolute"),
+                                ("weights_file another run's", "runs/run-other.npz", "not this run's own"),
+                                ("weights_file a list", ["runs/x.npz"], "weights_file")):
+        yield Case("hostile records", label,
+                   hostile(change=lambda record, value=value: record.update(weights_file=value)), token)
+    for name in ("os:system", "subprocess:Popen", "builtins:eval", "evil_module:boom", "psychrnn_widgets.io:x", ""):
+        def named(name=name):
+            run_id = finished()
+            path = registry.record_path(run_id)
+            record = json.loads(path.read_text())
+            record["config"]["task"]["class"] = name
+            path.write_text(json.dumps(record))
+            return registry.model(run_id)
+        yield Case("hostile records", f"task class {name!r}", named, f"{name!r}")
+
+    def damaged_file(damage):
+        def call():
+            run_id = finished()
+            path = registry.weights_path(run_id)
+            damage(path)
+            return registry.load_weights(run_id)
+        return call
+
+    def swap(path):
+        other = finished()
+        registry.save_weights(other, {**weights, "W_rec": weights["W_rec"] * 0.5})
+        path.write_bytes(registry.weights_path(other).read_bytes())
+
+    def symlink_out(path):
+        outside = folder / "outside.npz"
+        outside.write_bytes(path.read_bytes())
+        path.unlink()
+        path.symlink_to(outside)
+
+    for label, damage, token in (("truncated", lambda p: p.write_bytes(p.read_bytes()[:100]), "SHA-256"),
+                                 ("emptied", lambda p: p.write_bytes(b""), "SHA-256"),
+                                 ("swapped with another run's", swap, "SHA-256"),
+                                 ("deleted", lambda p: p.unlink(), "missing"),
+                                 ("a symlink out of the registry", symlink_out, "outside the registry")):
+        yield Case("registry weight files", label, damaged_file(damage), token)
+
+    # paths that would leave the registry
+    for run_id in ("../escaped", "../../escaped", "/tmp/escaped", "a/b", "..", ".hidden", "", 3, "x" * 200,
+                   "run-\\x", "run-\0x"):
+        for method in ("update", "save_weights", "record", "load_weights"):
+            def call(run_id=run_id, method=method):
+                if method == "update":
+                    return registry.update(run_id, status="queued")
+                if method == "save_weights":
+                    return registry.save_weights(run_id, weights)
+                return getattr(registry, method)(run_id)
+            yield Case("registry paths", f"{method}({run_id!r})"[:40], call, "plain name")
+    linked = Registry(folder / "linked")
+    (folder / "linked").mkdir()
+    (folder / "elsewhere").mkdir()
+    (folder / "linked" / "runs").symlink_to(folder / "elsewhere", target_is_directory=True)
+    yield Case("registry paths", "runs folder links out", lambda: linked.update("run-x", status="queued"),
+               "outside the registry")
+    yield Case("registry paths", "weights through a linked runs folder",
+               lambda: linked.save_weights("run-x", weights), "outside the registry")
+
+    # sweep.json: damaged, or another sweep's
+    def sweep_on(path, **kwargs):
+        return Sweep(PerceptualDiscrimination, task_params=task["params"], network_params={"N_rec": 6},
+                     seed=kwargs.pop("seed", 0), registry=path, **kwargs)
+
+    good = folder / "good-sweep"
+    sweep_on(good).registry.write_definition(sweep_on(good).definition())
+    original = (good / "sweep.json").read_text()
+    damages = {"not JSON": "{oops", "a JSON list": "[]", "seed a string": dict(seed="0"),
+               "seed changed by hand": dict(seed=5), "no combinations": dict(combinations=None),
+               "identity forged": dict(identity="0" * 64), "grid a string": dict(grid="yes")}
+    for label, damage in damages.items():
+        for seed in (None, 0):
+            def call(damage=damage, seed=seed, label=label):
+                path = folder / f"damaged-{label.replace(' ', '_')}-{seed}"
+                path.mkdir()
+                if isinstance(damage, dict):
+                    document = {k: v for k, v in json.loads(original).items()}
+                    document.update(damage)
+                    if document.get("combinations") is None:
+                        document.pop("combinations")
+                    damage = json.dumps(document)
+                (path / "sweep.json").write_text(damage)
+                return sweep_on(path, seed=seed)
+            yield Case("registry sweep.json", f"{label} (seed={seed})", call, "sweep.json")
+    for label, kwargs in (("other axes", dict(axes={"learning_rate": [0.5]})), ("other seed", dict(seed=1)),
+                          ("other name", dict(name="other")), ("other repeats", dict(repeats=2))):
+        yield Case("registry sweep.json", f"another sweep: {label}", lambda kwargs=kwargs: sweep_on(good, **kwargs),
+                   "another sweep")
+
+
+def sweep_cases():
+    """A sweep's own settings (declared in ``SWEEP_PARAMS``) and its keys, axes and names."""
+    from psychrnn_widgets import PerceptualDiscrimination, Sweep
+    from psychrnn_widgets.params import SWEEP_PARAMS
+
+    task_params = {"dt": 10, "tau": 100, "T": 100, "N_batch": 4}
+
+    def sweep(**kwargs):
+        arguments = dict(task_params=task_params, network_params={"N_rec": 6}, seed=0, registry="unused")
+        arguments.update(kwargs)
+        return Sweep(PerceptualDiscrimination, **arguments)
+
+    base = sweep()
+    # None is each setting's "use the default" (ensemble_size, retries), so it is no bad input here
+    for key in ("seed", "repeats", "ensemble_size", "name"):
+        for value in [v for v in SWEEP_PARAMS[key].invalid_examples() if v is not None or key == "name"]:
+            yield Case("sweep settings", f"{key}={_label(value)}", lambda key=key, value=value: sweep(**{key: value}),
+                       key)
+    for key in ("n_workers", "threads_per_worker", "retries"):
+        for value in [v for v in SWEEP_PARAMS[key].invalid_examples() if v is not None]:
+            yield Case("sweep settings", f"{key}={_label(value)}",
+                       lambda key=key, value=value: base.execution(in_process=True, **{key: value}), key)
+    for name in ("../up", "a/b", "/abs/path", ".hidden", "x" * 200, "a\\b", "c:d", " padded "):
+        yield Case("sweep settings", f"name={name!r}"[:40], lambda name=name: sweep(name=name), "name")
+    misspelled = {"network_params": [("N_recc", 8), ("dale_ratoi", 0.8), ("rec_nosie", 0.1), ("L2_recc", 0.1),
+                                     ("transfer_functoin", "tanh")],
+                  "task_params": [("coherance", 0.1), ("N_batchh", 8), ("directon", 1)]}
+    for where, pairs in misspelled.items():
+        for key, value in pairs:
+            def call(where=where, key=key, value=value):
+                params = dict(task_params) if where == "task_params" else {"N_rec": 6}
+                params[key] = value
+                return warned(lambda: sweep(**{where: params}))
+            yield Case("sweep keys", f"{where}[{key!r}]", call, key)
+    for axis in ("network.N_recc", "network.dale_ratoi", "task.coherance", "task.directon"):
+        yield Case("sweep keys", f"axis {axis!r}", lambda axis=axis: warned(lambda: sweep(axes={axis: [1]})),
+                   axis.split(".", 1)[1])
+    for axis in ("learnig_rate", "N_recc", "coherance", "foo.bar"):
+        yield Case("sweep keys", f"bare axis {axis!r}", lambda axis=axis: sweep(axes={axis: [1]}), axis)
+    for key in ("learnig_rate", "callbacks", "save_weights_path"):
+        yield Case("sweep keys", f"train_params[{key!r}]", lambda key=key: sweep(train_params={key: 1}), key)
+    yield Case("sweep keys", "a repeated seed axis", lambda: sweep(axes=[{"seed": 5}, {"seed": 5}]).runs, "seed")
+    yield Case("sweep keys", "an axis of no values", lambda: sweep(axes={"learning_rate": []}), "learning_rate")
+    yield Case("sweep keys", "an array of objects", lambda: __import__("psychrnn_widgets.sweeps.config",
+               fromlist=["from_json"]).from_json({"__ndarray__": [1], "dtype": "object"}), "dtype")
+
+
+def ensemble_cases():
+    """``Ensemble``'s size (declared in ``ENSEMBLE_PARAMS``), its list of params, and repeated seeds."""
+    from psychrnn_widgets import Ensemble
+    from psychrnn_widgets.params import ENSEMBLE_PARAMS
+
+    params = dict(name="e", N_in=2, N_rec=5, N_out=2, N_steps=5, dt=10.0, tau=100.0, N_batch=2)
+    for value in ENSEMBLE_PARAMS["n"].invalid_examples() + ["3", "three", [2]]:
+        yield Case("ensemble inputs", f"n={_label(value)}", lambda value=value: Ensemble(params, n=value),
+                   "Ensemble: n")
+    yield Case("ensemble inputs", "one dict without n", lambda: Ensemble(params), "n")
+    yield Case("ensemble inputs", "n disagrees with the list", lambda: Ensemble([params, params], n=3), "n=3")
+    yield Case("ensemble inputs", "an empty list", lambda: Ensemble([]), "network_params")
+    yield Case("ensemble inputs", "a list of numbers", lambda: Ensemble([1, 2]), "network_params")
+    yield Case("ensemble inputs", "different N_rec", lambda: Ensemble([params, dict(params, N_rec=6)]), "N_rec")
+    for seeds, token in (((5, 5), "same seed 5"), ((1, 2, 1), "same seed 1"), ((0, 0, 0), "same seed 0")):
+        yield Case("ensemble inputs", f"seeds {seeds}",
+                   lambda seeds=seeds: warned(lambda: Ensemble([dict(params, seed=s) for s in seeds])), token)
+
+
+def catalog_cases():
+    """Registering and looking up task and model classes by name (nothing is imported because a name says so)."""
+    from psychrnn_widgets import PerceptualDiscrimination, register_model, register_task
+    from psychrnn_widgets.catalog import model_class, task_class
+
+    for value in (int, 3, "PerceptualDiscrimination", PerceptualDiscrimination(10, 100, 200, 2)):
+        yield Case("class catalog", f"register_task({_label(value)})", lambda value=value: register_task(value),
+                   "subclasses of Task")
+        yield Case("class catalog", f"register_model({_label(value)})", lambda value=value: register_model(value),
+                   "subclasses of RNN")
+    yield Case("class catalog", "register_model(a task class)", lambda: register_model(PerceptualDiscrimination),
+               "subclasses of RNN")
+    mine = type("Mine", (PerceptualDiscrimination,), {"__module__": "bad_inputs_module"})
+    for name in ("a/b", "../x", "os:system", "", " ", 3, "x" * 200):
+        yield Case("class catalog", f"register_task(name={name!r})"[:40],
+                   lambda name=name: register_task(mine, name=name), "plain name")
+    impostor = type("PerceptualDiscrimination", (PerceptualDiscrimination,), {"__module__": "bad_inputs_module"})
+    yield Case("class catalog", "a built-in's name taken", lambda: register_task(impostor), "taken")
+    for name in ("os:system", "builtins:eval", "subprocess.Popen", "NoSuchTask", "", 3, None):
+        yield Case("class catalog", f"task_class({name!r})", lambda name=name: task_class(name), repr(name))
+        yield Case("class catalog", f"model_class({name!r})", lambda name=name: model_class(name), repr(name))
+
+
 def all_cases(folder):
     from psychrnn_widgets import Basic, PerceptualDiscrimination
 
@@ -401,6 +654,10 @@ def all_cases(folder):
     yield from curriculum_and_control_cases(model, task)
     yield from thread_cases()
     yield from widget_cases()
+    yield from registry_cases(folder, weights)
+    yield from sweep_cases()
+    yield from ensemble_cases()
+    yield from catalog_cases()
 
 
 def run():

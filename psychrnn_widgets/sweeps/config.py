@@ -24,18 +24,26 @@ it.  That one integer seeds the run's task (its batches) and its network (initia
 weights and noise, independent streams), so a run is reproducible from its record alone.
 
 A run's id is a digest of its whole configuration (seed included): the same definition
-gives the same ids, which is how a re-run finds the runs already finished.
+gives the same ids, which is how a re-run finds the runs already finished.  (The digest
+reads the task class as ``'module:QualName'``, as records named it before the catalog, so
+registries written then keep their ids.)
+
+Records and ``sweep.json`` name the task class by its registered name
+(:mod:`psychrnn_widgets.catalog`); a sweep registers the task class it is given.  Reading a
+record never imports a module.  A sweep's definition has an identity (:meth:`SweepDefinition.identity`,
+a digest of :meth:`SweepDefinition.definition`) that its registry keeps, so that another
+sweep cannot be pointed at the same registry by mistake.
+
+Unknown keys warn with a "did you mean", as ``Basic`` does: in ``network_params``,
+``task_params`` (against the task's constructor) and in ``'network.'`` / ``'task.'`` axes.
 
 Runs whose networks have the same shape and the same training schedule have the same
 :meth:`RunSpec.group_key` and are trained together as an
 :class:`~psychrnn_widgets.sweeps.ensemble.Ensemble`.
 """
 import difflib
-import hashlib
-import importlib
 import inspect
 import itertools
-import json
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -43,11 +51,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import seeding
-from ..errors import ParameterError
-from ..params import NETWORK_PARAMS, SWEEP_PARAMS, TRAIN_PARAMS, validate_network_params, validate_train_params
+from ..catalog import TASKS, class_path
+from ..errors import ParameterError, UnknownClassError
+from ..params import (NETWORK_PARAMS, SWEEP_PARAMS, TRAIN_PARAMS, network_key_ignores, validate_network_params,
+                      validate_train_params, warn_unknown_keys)
+from .records import definition_identity, digest as _digest
 
-__all__ = ["RunSpec", "SweepDefinition", "to_json", "from_json", "class_path", "resolve_class",
-           "SWEEP_TRAIN_KEYS", "SECTIONS"]
+__all__ = ["RunSpec", "SweepDefinition", "to_json", "from_json", "registered_task", "SWEEP_TRAIN_KEYS", "SECTIONS"]
 
 #: the parts of a run's configuration an axis can vary
 SECTIONS = ("task", "network", "train")
@@ -92,33 +102,49 @@ def to_json(value):
 
 
 def from_json(value):
-    """Inverse of :func:`to_json` (arrays come back as NumPy arrays)."""
+    """Inverse of :func:`to_json` (arrays come back as NumPy arrays of a numeric or boolean dtype only)."""
     if isinstance(value, dict):
         if _ARRAY_TAG in value:
-            return np.asarray(value[_ARRAY_TAG], dtype=value.get("dtype", "float64"))
+            return _array_from_json(value)
         return {key: from_json(item) for key, item in value.items()}
     if isinstance(value, list):
         return [from_json(item) for item in value]
     return value
 
 
-def _digest(data):
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _array_from_json(value):
+    dtype = value.get("dtype", "float64")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf":
+        raise ParameterError(f"an array in a sweep configuration has the dtype {value.get('dtype')!r}; only "
+                             "boolean, integer and float arrays are read", parameter="dtype", value=value.get("dtype"))
+    try:
+        return np.asarray(value[_ARRAY_TAG], dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise ParameterError(f"an array in a sweep configuration cannot be read ({error})",
+                             parameter=_ARRAY_TAG) from None
 
 
-def class_path(cls):
-    """``'module:QualName'`` of a class (how a record names its task class)."""
-    return f"{cls.__module__}:{cls.__qualname__}"
+def registered_task(task_class):
+    """The catalog name of ``task_class``, registering it under its class name if it is new.
 
-
-def resolve_class(path):
-    """The class named by :func:`class_path`."""
-    module, _, name = path.partition(":")
-    value = importlib.import_module(module)
-    for part in name.split("."):
-        value = getattr(value, part)
-    return value
+    A sweep is handed its task class by the user: registering it is what lets this
+    process read the sweep's records back (records name classes, they never import them).
+    """
+    try:
+        return TASKS.name_of(task_class)
+    except UnknownClassError:
+        pass
+    try:
+        TASKS.register(task_class)
+    except ParameterError as error:
+        raise ParameterError(f"Sweep: {error}.  Register your task under a name of its own first, e.g. "
+                             f"psychrnn_widgets.register_task({task_class.__name__}, name='my_task')",
+                             parameter="task", value=task_class) from None
+    return TASKS.name_of(task_class)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -126,6 +152,11 @@ def _constructor_names(task_class):
     signature = inspect.signature(task_class.__init__)
     return [name for name, p in list(signature.parameters.items())[1:]
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name != "seed"]
+
+
+def _takes_any_keyword(task_class):
+    """True when the task's constructor has ``**kwargs`` (then no task key is "unknown")."""
+    return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(task_class.__init__).parameters.values())
 
 
 def task_spec(task, task_params):
@@ -170,10 +201,16 @@ class RunSpec:
     error: str = field(default=None, compare=False)
 
     def config(self):
-        """The run's configuration as plain JSON (what its record holds and its id digests)."""
-        return {"task": {"class": class_path(self.task_class), "params": to_json(self.task_params)},
+        """The run's configuration as plain JSON (what its record holds); the task class by its catalog name."""
+        return {"task": {"class": registered_task(self.task_class), "params": to_json(self.task_params)},
                 "network_params": to_json(self.network_params), "train_params": to_json(self.train_params),
                 "seed": self.seed, "values": to_json(self.values)}
+
+    def digest(self):
+        """The digest of :meth:`config` that makes the run id (the class read as ``'module:QualName'``, see above)."""
+        config = self.config()
+        config["task"]["class"] = class_path(self.task_class)
+        return _digest(config)
 
     def build_task(self):
         """The run's task, seeded with the run's seed."""
@@ -241,10 +278,11 @@ class SweepDefinition:
     def __init__(self, task, task_params=None, network_params=None, train_params=None, axes=None, grid=True,
                  repeats=None, seed=None, name="net"):
         self.task_class, self.task_params = task_spec(task, task_params)
+        registered_task(self.task_class)
         self.network_params = dict(network_params or {})
         self.train_params = dict(train_params or {})
         _check_train_params(self.train_params, "the sweep's base configuration")
-        self.name = str(self.network_params.get("name", name))
+        self.name = SWEEP_PARAMS["name"].validate(self.network_params.get("name", name), "Sweep")
         self.grid = bool(grid)
         seed = SWEEP_PARAMS["seed"].validate(seed, "Sweep")
         self.seed = seeding.seed_from_global() if seed is None else seed
@@ -252,7 +290,27 @@ class SweepDefinition:
         for values in self.combinations:  # configurations must be data (recorded, hashed, sent to workers)
             to_json(values)
         to_json(self.task_params), to_json(self.network_params), to_json(self.train_params)
+        self._warn_unknown_keys()
         self._runs = None
+
+    def _warn_unknown_keys(self):
+        """Warn (with a "did you mean") about keys of network_params, task_params and axes that nobody declared."""
+        task_keys = _constructor_names(self.task_class)
+        open_task = _takes_any_keyword(self.task_class)
+        known_network = set(NETWORK_PARAMS) | set(task_keys)
+        warn_unknown_keys(self.network_params, known_network, "Sweep: network_params",
+                          ignore=network_key_ignores(self.network_params), stacklevel=5)
+        if not open_task:
+            warn_unknown_keys(self.task_params, task_keys, f"Sweep: task_params of {self.task_class.__name__}",
+                              stacklevel=5)
+        axes = {name for values in self.combinations for name in values}
+        network_axes = {name.split(".", 1)[1]: None for name in axes if name.startswith("network.")}
+        warn_unknown_keys(network_axes, known_network, "Sweep: axis 'network.<key>'",
+                          ignore=network_key_ignores(network_axes), stacklevel=5)
+        if not open_task:
+            task_axes = {name.split(".", 1)[1]: None for name in axes if name.startswith("task.")}
+            warn_unknown_keys(task_axes, task_keys, f"Sweep: axis 'task.<key>' of {self.task_class.__name__}",
+                              stacklevel=5)
 
     # ------------------------------------------------------------- combinations
     def _combinations(self, axes, grid, repeats):
@@ -320,17 +378,21 @@ class SweepDefinition:
         spec = RunSpec(run_id="", index=index, values=dict(values), seed=int(seed), task_class=self.task_class,
                        task_params=parts["task"], network_params=parts["network"], train_params=parts["train"],
                        name=self.name, error=error)
-        run_id = "run-" + _digest(spec.config())[:12]
+        run_id = "run-" + spec.digest()[:12]
         return RunSpec(run_id=run_id, index=index, values=spec.values, seed=spec.seed, task_class=spec.task_class,
                        task_params=spec.task_params, network_params=spec.network_params,
                        train_params=spec.train_params, name=spec.name, error=error)
 
     def definition(self):
-        """The sweep as plain JSON (what ``sweep.json`` in the registry holds)."""
-        return {"task": {"class": class_path(self.task_class), "params": to_json(self.task_params)},
+        """The sweep as plain JSON (what ``sweep.json`` in the registry holds, with :meth:`identity`)."""
+        return {"task": {"class": registered_task(self.task_class), "params": to_json(self.task_params)},
                 "network_params": to_json(self.network_params), "train_params": to_json(self.train_params),
                 "combinations": [to_json(c) for c in self.combinations], "grid": self.grid, "seed": self.seed,
                 "name": self.name}
+
+    def identity(self):
+        """A digest of :meth:`definition`: two sweeps with the same identity make the same runs."""
+        return definition_identity(self.definition())
 
     def __len__(self):
         return len(self.combinations)

@@ -48,7 +48,7 @@ from ..models import constraints, leaky
 from ..models._tf import GraphFunction, tf
 from ..models.basic import Basic
 from ..models.regularizers import mean_penalty
-from ..params import REGULARIZER_KEYS
+from ..params import ENSEMBLE_PARAMS, REGULARIZER_KEYS
 
 __all__ = ["Ensemble", "SHARED_KEYS"]
 
@@ -61,13 +61,11 @@ _WEIGHT_TERMS = (("in", "get_effective_W_in"), ("rec", "get_effective_W_rec"), (
 
 
 def _params_list(network_params, n):
+    n = ENSEMBLE_PARAMS["n"].validate(n, "Ensemble")
     if hasattr(network_params, "keys"):
         if n is None:
             raise ParameterError("Ensemble(network_params, n): with one network_params dict, give the number of "
                                  "networks n (or pass a list of K dicts)", parameter="n")
-        n = int(n)
-        if n < 1:
-            raise ParameterError(f"Ensemble needs n >= 1 networks, got {n}", parameter="n", value=n)
         return [dict(network_params) for _ in range(n)]
     try:
         items = list(network_params)
@@ -76,9 +74,24 @@ def _params_list(network_params, n):
                              f"{type(network_params).__name__}", parameter="network_params") from None
     if not items or not all(hasattr(p, "keys") for p in items):
         raise ParameterError("Ensemble needs a non-empty list of network_params dicts", parameter="network_params")
-    if n is not None and int(n) != len(items):
+    if n is not None and n != len(items):
         raise ParameterError(f"Ensemble: n={n} but {len(items)} network_params were given", parameter="n", value=n)
     return [dict(p) for p in items]
+
+
+def _warn_repeated_seeds(members):
+    """Warn when two networks got the same integer seed: same initial weights and noise, not independent replicates."""
+    first = {}
+    for k, member in enumerate(members):
+        seed = member.seed
+        if isinstance(seed, (int, np.integer)):
+            if int(seed) in first:
+                warnings.warn(f"Ensemble: networks {first[int(seed)]} and {k} have the same seed {int(seed)}: they "
+                              "start from the same weights and draw the same noise, so they are not independent "
+                              "replicates; give each network its own seed (or none, to have them spawned)",
+                              UserWarning, stacklevel=3)
+            first.setdefault(int(seed), k)
+    return first
 
 
 def _shared_value(member, key):
@@ -124,6 +137,7 @@ class Ensemble:
             except (KeyError, ParameterError) as error:
                 raise type(error)(f"network {k} of the ensemble: {error}") from error
         self._check_shared(members)
+        _warn_repeated_seeds(members)
         first = members[0]
         self.K = len(members)
         self.network_params = params

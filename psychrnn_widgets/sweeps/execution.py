@@ -2,16 +2,21 @@
 
 :class:`SweepExecution` is one pass over a sweep:
 
-1. the definition goes to the registry (``sweep.json``); runs whose record says
-   ``finished`` (weight file present) are skipped, every other run is (re)done;
+1. the driver takes its lock and checks the registry (:mod:`.claims`): the definition goes to
+   ``sweep.json`` (a registry of another sweep, or a damaged ``sweep.json``, stops the pass
+   with a ``RegistryError``); runs whose record says ``finished`` (weight file matching the
+   record) are skipped, runs claimed by another driver that is still running are left to it,
+   every other run is claimed and (re)done;
 2. a run whose configuration is invalid is recorded ``failed`` at once, with the error;
 3. the others are grouped by :meth:`~.config.RunSpec.group_key` (same shape and schedule)
    into ensembles of at most ``ensemble_size`` runs, split further so that every worker
    gets work, and recorded ``queued``;
 4. each group is one call of :func:`~.worker.train_group` -- a dask task, or a plain
    call with ``in_process=True`` (no dask needed);
-5. as each group's results arrive, this process (the only writer) saves each run's weight
-   file and then its record, atomically.
+5. as each group's results arrive, this process (the only writer of the runs it claimed)
+   saves each run's weight file and then its record (with the file's SHA-256), atomically;
+6. runs another driver held are waited for: when that driver has ended, the ones it did not
+   finish are claimed and done here.  Two drivers on one registry train every run once.
 
 Progress streams back while groups train (dask's worker event log: ``Worker.log_event``
 on the worker, ``Client.subscribe_topic`` here): a group's start (``running``, the
@@ -40,11 +45,15 @@ import uuid
 from dataclasses import dataclass, field
 
 from ..params import SWEEP_PARAMS
+from .claims import import_filelock
 from .registry import DONE_STATUSES, now
 from ..threads import ENVIRONMENT
 from .worker import train_group, versions, worker_thread_pools
 
-__all__ = ["SweepExecution", "RunState", "import_distributed", "default_workers"]
+__all__ = ["SweepExecution", "RunState", "import_distributed", "default_workers", "POLL_INTERVAL"]
+
+#: seconds between looks at runs that another driver is training
+POLL_INTERVAL = 0.5
 
 
 def import_distributed():
@@ -127,8 +136,9 @@ class SweepExecution:
             sweep.ensemble_size if ensemble_size is None else ensemble_size, "Sweep.run")
         self.retries = SWEEP_PARAMS["retries"].validate(SWEEP_PARAMS["retries"].default if retries is None
                                                         else retries, "Sweep.run")
+        import_filelock()  # fail early, on the caller's thread
         if not self.in_process:
-            import_distributed()  # fail early, on the caller's thread
+            import_distributed()
         self.states = {run.run_id: RunState(run.run_id, run.index, run.values, run.seed) for run in sweep.runs}
         self.specs = {run.run_id: run for run in sweep.runs}
         self.listeners = list(listeners)
@@ -139,6 +149,8 @@ class SweepExecution:
         self.wall_time = None
         self.thread = None
         self._stop = threading.Event()
+        self._held_before = set()  # runs seen claimed by another live driver during this pass
+        self.driver = None
         self._messages = queue.Queue()
         self._topic = f"psychrnn-sweep-{uuid.uuid4().hex[:12]}"
 
@@ -206,44 +218,91 @@ class SweepExecution:
                     traceback.print_exc()
             self.done.set()
 
-    def _plan(self):
-        """Record the definition, skip finished runs, fail invalid ones; the groups to train."""
+    def _plan(self, runs):
+        """Check the definition, skip finished runs, claim the others, fail invalid ones.
+
+        Returns ``(chunks to train, runs held by other drivers)``; runs another driver
+        ended while this pass waited for them count as done.
+        """
         registry = self.registry
-        registry.write_definition(self.sweep.definition())
-        groups = {}
-        for run in self.sweep.runs:
-            state = self.states[run.run_id]
-            record = registry.record(run.run_id)
-            if record is not None and registry.is_finished(run.run_id):
-                state.status, state.final_accuracy = "finished", record.get("final_accuracy")
-                state.attempts = record.get("attempts", 0)
-                self.skipped += 1
-                self._notify(state)
-                continue
-            base = dict(self._identity(run), attempts=0 if record is None else record.get("attempts", 0), error=None)
-            try:
-                if run.error:
-                    raise ValueError(run.error)
-                key = run.group_key()
-            except Exception as error:  # noqa: BLE001 - an invalid run fails alone
-                text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-                registry.update(run.run_id, **dict(base, status="failed", error=text, finished=now(),
-                                                   versions=versions()))
-                state.status, state.error = "failed", text
-                self._notify(state)
-                continue
-            registry.update(run.run_id, **base, status="queued")
-            groups.setdefault(key, []).append(run)
+        groups, held = {}, []
+        with self.driver.claiming():
+            registry.adopt_definition(self.sweep.definition())
+            for run in runs:
+                record = registry.record(run.run_id)
+                if self._done_elsewhere(run, record):
+                    continue
+                if record is not None and self.driver.holds_elsewhere(record.get("claim")):
+                    held.append(run)
+                    self._note_held(run, record)
+                    continue
+                self._claim(run, record, groups)
         chunks = []
-        for runs in groups.values():
-            size = min(self.ensemble_size, max(1, math.ceil(len(runs) / (1 if self.in_process else self.n_workers))))
-            chunks += [runs[i:i + size] for i in range(0, len(runs), size)]
-        return chunks
+        for members in groups.values():
+            size = min(self.ensemble_size,
+                       max(1, math.ceil(len(members) / (1 if self.in_process else self.n_workers))))
+            chunks += [members[i:i + size] for i in range(0, len(members), size)]
+        return chunks, held
+
+    def _done_elsewhere(self, run, record):
+        """True (and the run's state updated) when the run needs nothing from this pass."""
+        if record is None:
+            return False
+        state = self.states[run.run_id]
+        finished = self.registry.is_finished(run.run_id, record)
+        failed_by_other = record.get("status") in ("failed", "diverged") and (
+            run.run_id in self._held_before or self.driver.holds_elsewhere(record.get("claim")))
+        if not (finished or failed_by_other):
+            return False
+        state.status, state.final_accuracy = record["status"], record.get("final_accuracy")
+        state.attempts, state.error = record.get("attempts", 0), record.get("error")
+        self.skipped += 1
+        self._notify(state)
+        return True
+
+    def _note_held(self, run, record):
+        if run.run_id in self._held_before:
+            return
+        self._held_before.add(run.run_id)
+        state = self.states[run.run_id]
+        claim = record["claim"]
+        state.status = record["status"]
+        state.worker = f"another driver (pid {claim.get('pid')} on {claim.get('host')})"
+        self._notify(state)
+
+    def _claim(self, run, record, groups):
+        """Claim ``run`` for this driver: record it queued (or failed at once when invalid) and group it."""
+        registry, state = self.registry, self.states[run.run_id]
+        base = dict(self._identity(run), attempts=0 if record is None else record.get("attempts", 0), error=None,
+                    claim=self.driver.claim)
+        try:
+            if run.error:
+                raise ValueError(run.error)
+            key = run.group_key()
+        except Exception as error:  # noqa: BLE001 - an invalid run fails alone
+            text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            registry.update(run.run_id, **dict(base, status="failed", error=text, finished=now(),
+                                               versions=versions()))
+            state.status, state.error = "failed", text
+            self._notify(state)
+            return
+        registry.update(run.run_id, **base, status="queued")
+        groups.setdefault(key, []).append(run)
 
     def _run(self):
-        chunks = self._plan()
-        if not chunks:
-            return
+        from .claims import Driver
+
+        with Driver(self.registry) as driver:
+            self.driver = driver
+            pending = list(self.sweep.runs)
+            while pending and not self._stop.is_set():
+                chunks, pending = self._plan(pending)
+                if chunks:
+                    self._train(chunks)
+                elif pending:
+                    self._stop.wait(POLL_INTERVAL)  # other drivers hold these runs: look again shortly
+
+    def _train(self, chunks):
         groups = [(f"psychrnn-group-{uuid.uuid4().hex[:12]}", chunk) for chunk in chunks]
         if self.in_process:
             _InProcess(self._on_message).run(groups, self._handle_result, self._stop.is_set)
@@ -357,7 +416,8 @@ class SweepExecution:
             fields = dict(self._identity(self.specs[result["run_id"]]), status=result["status"],
                           error=result.get("error"), finished=now())
             if result.get("weights") is not None:
-                fields["weights_file"] = registry.save_weights(result["run_id"], result["weights"])
+                fields["weights_file"], fields["weights_sha256"] = registry.save_weights(result["run_id"],
+                                                                                         result["weights"])
             for name in ("metrics", "final_loss", "final_accuracy", "training_time", "worker", "versions"):
                 if name in result:
                     fields[name] = result[name]

@@ -17,12 +17,19 @@
 See :mod:`.config` (axes, seeds, run ids), :mod:`.registry` (what is recorded),
 :mod:`.execution` (grouping, dask, faults) and :mod:`.worker` (what runs on a worker).
 Running the same sweep again trains only the runs that are not ``finished``.
+
+A registry belongs to one sweep: ``sweep.json`` keeps the sweep's identity (a digest of its
+definition), and a different sweep pointed at it, or a damaged ``sweep.json``, is refused
+with a :class:`~psychrnn_widgets.errors.RegistryError` when the ``Sweep`` is made.  Two
+drivers of the same sweep on one registry share the work: each run is trained once
+(:mod:`.claims`).  The task class is registered in the catalog
+(:mod:`psychrnn_widgets.catalog`), which is how records name it.
 """
 import os
 
 from ..params import SWEEP_PARAMS
 from .config import SweepDefinition
-from .registry import Registry
+from .registry import Registry, check_same_sweep
 
 __all__ = ["Sweep"]
 
@@ -48,16 +55,20 @@ class Sweep(SweepDefinition):
 
     def __init__(self, task, task_params=None, network_params=None, train_params=None, axes=None, grid=True,
                  repeats=None, seed=None, registry=None, ensemble_size=None, name="net"):
-        if seed is None and registry is not None:
-            stored = Registry(registry).read_definition()
-            if stored is not None and isinstance(stored.get("seed"), int):
+        stored = None
+        if registry is not None:
+            stored = Registry(registry).read_definition()  # a damaged sweep.json is refused, never re-seeded
+            if seed is None and stored is not None:
                 seed = stored["seed"]  # resuming: the same seeds, hence the same run ids
         super().__init__(task, task_params, network_params, train_params, axes, grid, repeats, seed, name)
         self.ensemble_size = SWEEP_PARAMS["ensemble_size"].validate(
             SWEEP_PARAMS["ensemble_size"].default if ensemble_size is None else ensemble_size, "Sweep")
         if registry is None:
             registry = os.path.join("sweeps", f"{self.name}-{self.seed}")
+            stored = Registry(registry).read_definition()
         self.registry = Registry(registry)
+        if stored is not None:
+            check_same_sweep(self.registry.path, stored, self.definition())
         self.last_execution = None
 
     # ---------------------------------------------------------------- running
@@ -99,13 +110,20 @@ class Sweep(SweepDefinition):
         return [self.registry.record(run.run_id) for run in self.runs]
 
     def table(self):
-        """One dict per run: index, run_id, axis values, seed, status, attempts, final accuracy and loss."""
+        """One dict per run: index, run_id, axis values, seed, status, attempts, final accuracy and loss, problem.
+
+        ``problem`` says, in words, why a run will be done again although its record says
+        otherwise (a weight file that does not match its record), or why it has no record
+        (it was malformed and moved aside); None when there is nothing to report.
+        """
         rows = []
         for run, record in zip(self.runs, self.records()):
+            problem = self.registry.problem(run.run_id, record)
             record = record or {}
             rows.append({"index": run.index, "run_id": run.run_id, **run.values, "seed": run.seed,
                          "status": record.get("status", "missing"), "attempts": record.get("attempts", 0),
-                         "final_accuracy": record.get("final_accuracy"), "final_loss": record.get("final_loss")})
+                         "final_accuracy": record.get("final_accuracy"), "final_loss": record.get("final_loss"),
+                         "problem": problem})
         return rows
 
     def model(self, run):

@@ -26,6 +26,7 @@ import platform
 import socket
 import time
 import traceback
+import warnings
 
 import numpy as np
 
@@ -136,7 +137,9 @@ def _train_ensemble(runs, send, progress_interval):
 
     t0 = time.perf_counter()
     tasks = [run.build_task() for run in runs]
-    ensemble = Ensemble([run.network_params_for(task) for run, task in zip(runs, tasks)])
+    with warnings.catch_warnings():  # runs sharing a 'seed' axis value are distinct runs, on purpose
+        warnings.filterwarnings("ignore", message="Ensemble: networks .* have the same seed")
+        ensemble = Ensemble([run.network_params_for(task) for run, task in zip(runs, tasks)])
     first = runs[0].train_params
     train_params = {key: first[key] for key in ("training_iters", "loss_epoch", "clip_grads") if key in first}
     train_params.update(verbosity=False, learning_rate=[run.train_params.get("learning_rate", 0.001) for run in runs],
@@ -159,6 +162,8 @@ def _train_ensemble(runs, send, progress_interval):
             accuracy = float(task.accuracy_function(y[k], outputs[k], mask[k]))
         except NotImplementedError:
             accuracy = None
+        if accuracy is not None and not np.isfinite(accuracy):
+            accuracy = None  # e.g. no trial was scored: a record holds no NaN
         diverged = trainer.diverged.get(k)
         results.append({
             "run_id": run.run_id, "status": "diverged" if diverged else "finished",

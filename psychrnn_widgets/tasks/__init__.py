@@ -54,6 +54,7 @@ number-valued key, and ``<period>_start`` / ``<period>_end`` arrays (NaN where a
 lacks that period).  ``task.trial_correct(y, output, mask)`` scores each trial (bool);
 ``task.accuracy_function`` is its mean.
 """
+from psychrnn_widgets.catalog import register_task as _register_task
 from psychrnn_widgets.tasks.context_integration import ContextDependentIntegration
 from psychrnn_widgets.tasks.delayed_discrimination import DelayedDiscrimination
 from psychrnn_widgets.tasks.delayed_match_to_sample import DelayedMatchToSample
@@ -81,6 +82,12 @@ BUILTIN_TASKS = {
     "ProAntiSaccade": ProAntiSaccade,
     "MultiTask": MultiTask,
 }
+
+# The task catalog (psychrnn_widgets.catalog) knows the built-ins by these names: records and
+# saved runs name a task class this way and are resolved there, never by importing a module.
+for _task_class in BUILTIN_TASKS.values():
+    _register_task(_task_class)
+del _task_class
 
 __all__ = [
     "BUILTIN_TASKS",

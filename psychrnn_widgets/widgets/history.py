@@ -184,7 +184,7 @@ def save_record(record, path):
         "label": record.label,
         "model": type(model).__name__,
         "network_params": jsonable_dict(record.network_params),
-        "task": None if task is None else {"class": type(task).__name__,
+        "task": None if task is None else {"class": _task_name(type(task)),
                                            "params": jsonable_dict(task.get_task_params())},
         "epoch": trainer.epoch,
         "trials": trainer.trials,
@@ -201,12 +201,15 @@ def save_record(record, path):
 def load_record(path, name="loaded"):
     """Read a record written by :func:`save_record`: the model (from the weight file), settings, task, curves.
 
-    The task is rebuilt when it is a built-in task (by class name); otherwise ``task`` is
-    None and the dashboard keeps its own.  The model's trainer gets the saved step and
-    trial counts (the optimiser state is not saved: training continues with a fresh one).
+    The task is rebuilt when the task catalog knows its class (a built-in, or a class
+    registered in this process, by its registered name; nothing is imported because the
+    file names it); otherwise ``task`` is None and the dashboard keeps its own.  The
+    model's trainer gets the saved step and trial counts (the optimiser state is not
+    saved: training continues with a fresh one).
     """
+    from ..catalog import TASKS
+    from ..errors import UnknownClassError
     from ..models.basic import Basic
-    from ..tasks import BUILTIN_TASKS
     from ..training.trainer import Trainer
 
     weights_path, json_path = _paths(path)
@@ -220,7 +223,10 @@ def load_record(path, name="loaded"):
         raise WeightFileError(f"{json_path}: not a {FORMAT} file")
     task_info = document.get("task") or {}
     task = None
-    cls = BUILTIN_TASKS.get(task_info.get("class"))
+    try:
+        cls = TASKS.get(task_info.get("class"))
+    except UnknownClassError:
+        cls = None  # not a class this process knows: the dashboard keeps its own task
     if cls is not None:
         task = _rebuild_task(cls, task_info.get("params") or {})
     settings = dict(document.get("network_params") or {})
@@ -243,6 +249,17 @@ def load_record(path, name="loaded"):
         curves[curve] = (np.asarray(x, np.float32), np.asarray(y, np.float32))
     return NetworkRecord(model=model, network_params=settings, task=task, label=document.get("label") or name,
                          curves=curves)
+
+
+def _task_name(cls):
+    """The catalog name a saved run gives its task class (the class name when it is not registered)."""
+    from ..catalog import TASKS
+    from ..errors import UnknownClassError
+
+    try:
+        return TASKS.name_of(cls)
+    except UnknownClassError:
+        return cls.__name__
 
 
 def _rebuild_task(cls, params):
