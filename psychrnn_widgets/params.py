@@ -107,6 +107,7 @@ class Parameter:
         low, high: bounds for numbers (None: unbounded); ``low_open``/``high_open`` make them strict.
         typical: ``(low, high)`` of a sensible range, for sliders and help text.
         allow_none: None is a valid value.
+        zero_is_none: 0 (and False) are read as None, PsychRNN's ``if value:`` rule (``dale_ratio``).
         choices: allowed names for ``'choice'``; ``aliases``: ``((alias, choice), ...)`` also accepted.
         callable_ok: a ``'choice'`` parameter that also accepts a function (transfer functions).
         required: the key must be present (``KeyError`` naming it otherwise).
@@ -126,6 +127,7 @@ class Parameter:
     high_open: bool = False
     typical: tuple = None
     allow_none: bool = False
+    zero_is_none: bool = False
     choices: tuple = ()
     aliases: tuple = ()
     callable_ok: bool = False
@@ -171,7 +173,7 @@ class Parameter:
         else:
             text = self.help or "a valid value"
         if self.allow_none and kind != "seed":
-            text += " or None"
+            text += " or None" + (" (0 means None)" if self.zero_is_none else "")
         elif kind == "seed":
             text += " or None"
         return text
@@ -240,6 +242,8 @@ class Parameter:
     def validate(self, value, where="network_params"):
         """Return ``value`` normalised, or raise ``ParameterError`` naming the parameter and what is allowed."""
         value = scalar(value)
+        if self.zero_is_none and isinstance(value, numbers.Real) and value == 0:  # False too
+            value = None
         if value is None:
             if self.allow_none or self.kind == "seed" or (self.kind in ("object",) and self.default is None):
                 return None
@@ -455,9 +459,9 @@ NETWORK_PARAMS = _declare(
     _weight("L2_firing_rate", "Firing-rate penalty", "weight of the mean squared firing rate f(x) in the loss"),
     Parameter("custom_regularization", "callable", None, help="fn(model, params) -> a scalar added to the loss",
               label="Custom regulariser", allow_none=True, group="regularisation"),
-    Parameter("dale_ratio", "float", None, help="fraction of excitatory units (Dale's law); None: no sign constraint",
-              label="Excitatory fraction", low=0.0, high=1.0, typical=(0.5, 0.9), allow_none=True,
-              group="constraints"),
+    Parameter("dale_ratio", "float", None, help="fraction of excitatory units (Dale's law); None or 0: no sign "
+              "constraint (0 means no Dale's law, as in PsychRNN)", label="Excitatory fraction", low=0.0, high=1.0,
+              typical=(0.5, 0.9), allow_none=True, zero_is_none=True, group="constraints"),
     Parameter("autapses", "bool", True, help="whether a unit may connect to itself", label="Self-connections",
               group="constraints"),
     Parameter("input_connectivity", "mask", None, help="which input weights exist (N_rec, N_in), 1 = connected",
@@ -503,10 +507,18 @@ REQUIRED_NETWORK_KEYS = tuple(name for name, p in NETWORK_PARAMS.items() if p.re
 ALPHA = Parameter("alpha", "float", None, help="dt / tau: the fraction of a time constant one step covers",
                   label="Step / time constant", low=0.0, low_open=True, high=1.0, allow_none=True, group="time")
 
+#: metadata our weight files store as ``meta_<name>`` (format 2 on): PsychRNN's "weights as
+#: network_params" pattern would otherwise read them as its parameters (a NumPy string is no
+#: transfer function there, and a float64 ``dt`` or ``rec_noise`` breaks its float32 graph)
+WEIGHT_FILE_META = ("dt", "tau", "rec_noise", "transfer_function")
+
 #: keys found in weight files and ``get_weights()`` dicts that are not parameters (PsychRNN's
 #: "weights as network_params" pattern passes them all in)
 WEIGHT_FILE_KEYS = frozenset({"format", "model", "alpha", "dt", "tau", "rec_noise", "transfer_function",
-                              "dale_ratio"})
+                              "dale_ratio", *(f"meta_{name}" for name in WEIGHT_FILE_META)})
+
+#: ``format`` markers of our weight files that stored "no Dale's law" as a NaN ``dale_ratio``
+NAN_DALE_RATIO_FORMATS = ("psychrnn_widgets-weights-1",)
 
 
 def _check_optimizer(value, parameter, where):
@@ -698,6 +710,7 @@ def validate_network_params(params, extra=None, warn_unknown=True, stacklevel=3)
     if not hasattr(params, "keys"):
         raise ParameterError(f"network_params must be a dict, got {type(params).__name__}",
                              parameter="network_params", value=params, allowed="a dict")
+    params = _dale_ratio_of_old_files(params)
     declared = dict(NETWORK_PARAMS)
     declared.update(extra or {})
     for key in REQUIRED_NETWORK_KEYS:
@@ -750,6 +763,24 @@ def network_key_ignores(params):
         ignore.add(params["loss_function"])
     ignore.update(k for k in params if isinstance(k, str) and "/" in k)  # optimiser slots in weight files
     return ignore
+
+
+def _dale_ratio_of_old_files(params):
+    """``params`` with a NaN ``dale_ratio`` read as None when an old weight file of ours says so; else an error.
+
+    Files written before format 2 stored "no Dale's law" as NaN.  Passed in the PsychRNN way
+    (``{**params, **dict(np.load(f))}``) their ``format`` entry comes along and identifies
+    them; a NaN without it is refused with a ``ParameterError`` saying how to load such a file.
+    """
+    value = scalar(params.get("dale_ratio"))
+    if not (isinstance(value, float) and math.isnan(value)):
+        return params
+    marker = scalar(params.get("format"))
+    if isinstance(marker, str) and marker in NAN_DALE_RATIO_FORMATS:
+        return {**params, "dale_ratio": None}
+    NETWORK_PARAMS["dale_ratio"].fail(
+        value, "network_params", "must be a number in [0, 1] or None; NaN meant 'no Dale's law' only in weight "
+        "files of format 1 (load those with load_weights or load_weights_path)")
 
 
 def validate_values(values, declared=NETWORK_PARAMS, where="network_params", fill_defaults=False):

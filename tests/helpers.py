@@ -88,6 +88,7 @@ NUMPY_TRANSFER = {
     "tanh": np.tanh,
     "softplus": lambda v: np.log1p(np.exp(-np.abs(v))) + np.maximum(v, 0.0),
     "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
+    "elu": lambda v: np.where(v > 0, v, np.exp(np.minimum(v, 0.0)) - 1.0),
     "linear": lambda v: v,
 }
 

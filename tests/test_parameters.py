@@ -218,3 +218,26 @@ def test_unknown_network_keys_warn_like_unknown_train_keys_but_task_and_file_key
         weights = Basic(small_params(name="file")).get_weights()
         validate_network_params({**task.get_task_params(), "name": "n", "N_rec": N_REC, **weights,
                                  "W_rec/Adam": np.zeros((N_REC, N_REC))})
+
+
+@pytest.mark.parametrize("zero", [0, 0.0, np.array(0.0), np.float32(0.0), False])
+def test_dale_ratio_zero_means_no_dales_law_wherever_it_is_read(zero):
+    """PsychRNN applies Dale's law `if self.dale_ratio:`; every reader of the declaration agrees."""
+    from psychrnn_widgets.widgets.connectivity import ConnectivityEditor
+    from psychrnn_widgets.widgets.network_panel import NetworkPanel
+
+    assert NETWORK_PARAMS["dale_ratio"].validate(zero) is None
+    assert "0 means None" in NETWORK_PARAMS["dale_ratio"].allowed and "PsychRNN" in NETWORK_PARAMS["dale_ratio"].help
+    with pytest.raises(ParameterError, match="dale_ratio"):
+        NETWORK_PARAMS["dale_ratio"].validate(True)  # not a fraction
+    model = Basic(small_params(name="z", dale_ratio=zero))
+    assert model.dale_ratio is None
+    weights = dict(model.get_weights(), dale_ratio=zero)
+    assert BasicSimulator(weights=weights).dale_ratio is None
+    editor = ConnectivityEditor(weights["W_rec"], dale_ratio=zero)
+    assert editor.dale_ratio is None and editor.n_exc is None
+    panel = NetworkPanel(dict(N_rec=N_REC, dale_ratio=zero))
+    assert not panel.controls["dale_enabled"].value and panel.network_params["dale_ratio"] is None
+    panel.controls["dale_enabled"].value = True
+    panel.controls["dale_ratio"].value = 0.0
+    assert panel.valid and panel.network_params["dale_ratio"] is None and "no Dale" in panel.message.value

@@ -12,9 +12,11 @@ PsychRNN itself is not needed: its load-time maths is re-applied here in NumPy, 
 
 The real two-way check against an installed PsychRNN is ``tools/psychrnn_side_by_side.py``.
 """
+import importlib.util
 import os
 import subprocess
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -23,7 +25,7 @@ import pytest
 
 from helpers import DATA, global_reference_pickle, object_npy, reference_run, with_member
 from psychrnn_widgets.errors import ParameterError, WeightFileError
-from psychrnn_widgets.io.weight_files import export_psychrnn, load_weights
+from psychrnn_widgets.io.weight_files import export_psychrnn, load_weights, save_weights
 from psychrnn_widgets.models.basic import Basic
 from psychrnn_widgets.tasks.perceptual_discrimination import PerceptualDiscrimination
 
@@ -226,6 +228,159 @@ def test_export_of_a_trained_dale_network_runs_under_psychrnn_maths(tmp_path):
     back = again.test(x, noise=False)
     np.testing.assert_allclose(back[0], want_outputs, atol=1e-6, rtol=0)
     np.testing.assert_allclose(back[1], want_states, atol=1e-6, rtol=0)
+
+
+# ------------------------------------------------- every combination, both ways back in
+def _side_by_side_tool():
+    """``tools/psychrnn_side_by_side.py`` as a module (it imports only the standard library at the top)."""
+    spec = importlib.util.spec_from_file_location("psychrnn_side_by_side", REPO / "tools" / "psychrnn_side_by_side.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SBS = _side_by_side_tool()
+#: the tool's combination matrix (every pair of levels of dale_ratio, mask, frozen W_rec, autapses,
+#: transfer function, Dale_out): the same cells run here without PsychRNN
+CELLS = SBS.matrix_cells("pairwise", seed=11)
+M_STEPS, M_BATCH = 20, 4
+
+
+def _cell_id(cell):
+    return "-".join(str(cell[key]) for key in SBS.FACTORS)
+
+
+def _cell_network(cell, tmp_path):
+    """The cell's network with raw weights as training leaves them (any sign, entries under masked zeros)."""
+    arrays = SBS.cell_arrays(np, cell)
+    params = dict(name=f"cell_{cell['id']}", N_in=2, N_rec=SBS.M_N_REC, N_out=2, N_steps=M_STEPS, dt=DT, tau=TAU,
+                  N_batch=M_BATCH, rec_noise=0.0, seed=cell["seed"], transfer_function=cell["transfer"],
+                  autapses=cell["autapses"], W_rec_train=cell["frozen"] != "W_rec_train", dale_ratio=cell["dale_ratio"])
+    params.update({key: arrays[key] for key in ("rec_connectivity", "Dale_out") if key in arrays})
+    model = Basic(params)
+    rng = np.random.default_rng(cell["seed"])
+    n = SBS.M_N_REC
+    model.set_weights({"W_in": rng.normal(0, 0.5, (n, 2)), "W_rec": rng.normal(0, 0.8 / np.sqrt(n), (n, n)),
+                       "W_out": rng.normal(0, 0.5, (2, n)), "b_rec": rng.normal(0, 0.1, n),
+                       "b_out": rng.normal(0, 0.1, 2)})
+    if "fixed" in arrays:  # a frozen part of W_rec: a short training run must leave it as it is
+        before = model.get_weights()["W_rec"]
+        x, y = random_batch(cell["seed"], B=M_BATCH, T=M_STEPS), np.zeros((M_BATCH, M_STEPS, 2), np.float32)
+        model.train(iter([(x, y, np.ones_like(y))] * 2), {"training_iters": 2 * M_BATCH, "verbosity": False,
+                                                        "learning_rate": 0.05, "fixed_weights": {"W_rec": arrays["fixed"]}})
+        after = model.get_weights()["W_rec"]
+        assert np.array_equal(after[arrays["fixed"] == 1], before[arrays["fixed"] == 1]) and not np.array_equal(after, before)
+    return model
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=_cell_id)
+def test_every_combination_saved_here_loads_back_both_ways_with_identical_outputs(tmp_path, cell):
+    """model.save and export_psychrnn files, loaded with load_weights_path and the PsychRNN way
+    (Basic({**params, **dict(np.load(f, allow_pickle=True))})): same network, same dale_ratio."""
+    assert SBS.covers_every_pair([tuple(c[k] for k in SBS.FACTORS) for c in CELLS], SBS.FACTORS)
+    model = _cell_network(cell, tmp_path)
+    x = random_batch(cell["seed"], B=3, T=M_STEPS)
+    want = model.test(x, noise=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # export warns that PsychRNN takes a non-relu transfer function from params
+        files = {"save": model.save(tmp_path / "saved"),
+                 "export": export_psychrnn(tmp_path / "exported", model.get_weights())}
+    base = dict(name="back", N_in=2, N_rec=SBS.M_N_REC, N_out=2, N_steps=M_STEPS, dt=DT, tau=TAU, N_batch=M_BATCH)
+    for kind, path in files.items():
+        assert load_weights(path)["dale_ratio"] == cell["dale_ratio"]  # None -> None, 0.8 -> 0.8, 1 -> 1
+        # what PsychRNN 1.0 reads (`.item()`, then `if self.dale_ratio:`) and computes
+        init = psychrnn_load(path)
+        assert bool(init["dale_ratio"]) == (cell["dale_ratio"] is not None)
+        reference = psychrnn_forward(init, x, transfer=cell["transfer"])
+        np.testing.assert_allclose(want[0], reference[0], atol=1e-5, rtol=0)
+        # our own file names its transfer function; PsychRNN's form does not (pass it, as PsychRNN users do)
+        params = base if kind == "save" else dict(base, transfer_function=cell["transfer"])
+        with np.load(path, allow_pickle=True) as data:
+            loaded = {"load_weights_path": Basic(dict(params, load_weights_path=str(path))),
+                      "network_params": Basic({**params, **dict(data)})}
+        for way, again in loaded.items():
+            assert again.dale_ratio == cell["dale_ratio"], (kind, way)
+            assert again.transfer_function_name == cell["transfer"], (kind, way)
+            got = again.test(x, noise=False)
+            np.testing.assert_array_equal(got[0], want[0], err_msg=f"{kind} via {way}")
+            np.testing.assert_array_equal(got[1], want[1], err_msg=f"{kind} via {way}")
+
+
+def _old_format_file(path, weights):
+    """A file as psychrnn_widgets wrote it before format 2: NaN for no Dale's law, plain metadata names."""
+    saved = save_weights(path, weights)
+    with np.load(saved) as data:
+        members = {key: data[key] for key in data.files}
+    members["format"] = np.array("psychrnn_widgets-weights-1")
+    members["dale_ratio"] = np.array(np.nan)
+    for name in ("dt", "tau", "rec_noise", "transfer_function"):
+        members[name] = members.pop(f"meta_{name}")
+    np.savez(saved, **members)
+    return saved
+
+
+def test_no_dale_is_stored_as_a_zero_psychrnn_reads_as_falsy_and_we_read_as_none(tmp_path):
+    model = Basic(dict(name="nd", N_in=2, N_rec=6, N_out=2, N_steps=10, dt=DT, tau=TAU, N_batch=2, seed=3,
+                       transfer_function="tanh"))
+    path = model.save(tmp_path / "no_dale")
+    with np.load(path, allow_pickle=False) as data:  # never pickled
+        stored = data["dale_ratio"]
+    assert stored.dtype == np.float64 and stored.shape == () and float(stored) == 0.0
+    # PsychRNN 1.0: WeightInitializer(load_weights_path) and WeightInitializer(**params) both
+    # unwrap with .item() and apply Dale's law `if self.dale_ratio:`
+    with np.load(path, allow_pickle=True) as data:
+        assert not data["dale_ratio"].item()
+    assert load_weights(path)["dale_ratio"] is None
+    x = random_batch(4, B=2, T=10)
+    want = model.test(x, noise=False)
+    base = dict(name="b", N_in=2, N_rec=6, N_out=2, N_steps=10, dt=DT, tau=TAU, N_batch=2)
+    for again in (Basic(dict(base, load_weights_path=str(path))), Basic({**base, **dict(np.load(path))})):
+        assert again.dale_ratio is None and again.transfer_function_name == "tanh"
+        np.testing.assert_array_equal(again.test(x, noise=False)[0], want[0])
+
+
+def test_an_old_file_with_a_nan_dale_ratio_still_loads_as_no_dale(tmp_path):
+    model = Basic(dict(name="old", N_in=2, N_rec=6, N_out=2, N_steps=10, dt=DT, tau=TAU, N_batch=2, seed=4,
+                       transfer_function="softplus"))
+    path = _old_format_file(tmp_path / "old", model.get_weights())
+    x = random_batch(5, B=2, T=10)
+    want = model.test(x, noise=False)
+    assert load_weights(path)["dale_ratio"] is None and load_weights(path)["transfer_function"] == "softplus"
+    base = dict(name="b", N_in=2, N_rec=6, N_out=2, N_steps=10, dt=DT, tau=TAU, N_batch=2)
+    with np.load(path) as data:
+        members = dict(data)
+    for again in (Basic(dict(base, load_weights_path=str(path))), Basic({**base, **members})):
+        assert again.dale_ratio is None and again.transfer_function_name == "softplus"
+        np.testing.assert_array_equal(again.test(x, noise=False)[0], want[0])
+    # without its format entry a NaN could mean anything: a clear error that says how to load the file
+    del members["format"]
+    with pytest.raises(ParameterError, match=r"dale_ratio.*NaN.*load_weights_path") as info:
+        Basic({**base, **members})
+    assert info.value.parameter == "dale_ratio"
+
+
+@pytest.mark.parametrize("zero", [0, 0.0, np.array(0.0), np.array(0, dtype=object), False])
+def test_dale_ratio_zero_means_no_dales_law_as_in_psychrnn(zero):
+    base = dict(name="z", N_in=2, N_rec=6, N_out=2, N_steps=10, dt=DT, tau=TAU, N_batch=2, seed=5)
+    model, plain = Basic(dict(base, dale_ratio=zero)), Basic(base)
+    assert model.dale_ratio is None
+    x = random_batch(6, B=2, T=10)
+    np.testing.assert_array_equal(model.test(x, noise=False)[0], plain.test(x, noise=False)[0])
+    assert (model.get_weights()["W_rec"] < 0).any() and (model.get_weights()["W_out"] != 0).all()
+
+
+@pytest.mark.parametrize("which", FIXTURES)
+def test_psychrnn_fixture_loads_as_network_params_the_psychrnn_way(which):
+    path = DATA / f"{which}_pd_basic_weights.npz"
+    with np.load(DATA / f"{which}_pd_basic_batch.npz") as batch:
+        x, outputs, states = batch["x"], batch["outputs"], batch["states"]
+    params = {key: value for key, value in params_for(path, N_rec=20).items() if key != "load_weights_path"}
+    with np.load(path, allow_pickle=True) as data:  # PsychRNN's pickled dale_ratio (None); master: a pickled relu
+        model = Basic({**params, **dict(data)})
+    assert model.dale_ratio is None and model.transfer_function_name == "relu"
+    got = model.test(x, noise=False)
+    np.testing.assert_allclose(got[0], outputs, **TOL)
+    np.testing.assert_allclose(got[1], states, **TOL)
 
 
 # ------------------------------------------------------------------------- safety

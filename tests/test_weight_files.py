@@ -102,9 +102,12 @@ def test_saved_file_is_pickle_free_and_typed(tmp_path):
     path = save_weights(tmp_path / "net", make_weights(dale_ratio=None))
     with np.load(path, allow_pickle=False) as data:
         stored = {key: data[key] for key in data.files}  # would raise on any object array
-    assert str(stored["format"]) == weight_files.FORMAT
-    assert stored["dale_ratio"].dtype == np.float64 and np.isnan(stored["dale_ratio"])
-    assert stored["transfer_function"].dtype.kind == "U" and str(stored["transfer_function"]) == "tanh"
+    assert str(stored["format"]) == weight_files.FORMAT == "psychrnn_widgets-weights-2"
+    assert stored["dale_ratio"].dtype == np.float64 and stored["dale_ratio"].shape == () and stored["dale_ratio"] == 0
+    # PsychRNN would read the plain names dt, tau, rec_noise, transfer_function as its parameters
+    assert stored["meta_transfer_function"].dtype.kind == "U" and str(stored["meta_transfer_function"]) == "tanh"
+    assert {"meta_dt", "meta_tau", "meta_rec_noise"} <= set(stored) and "alpha" in stored
+    assert not {"dt", "tau", "rec_noise", "transfer_function"} & set(stored)
     assert not any("/" in key for key in stored)
 
 
@@ -115,9 +118,12 @@ def test_npz_suffix_is_appended_and_parents_created(tmp_path):
     assert load_weights(tmp_path / "deep" / "dir" / "net")["dale_ratio"] == 0.8  # suffix optional
 
 
-def test_our_dale_ratio_zero_stays_zero(tmp_path):
-    # Only PsychRNN files map 0 to None (PsychRNN ignored Dale's law then); ours keep it.
-    assert load_weights(save_weights(tmp_path / "net", make_weights(dale_ratio=0.0)))["dale_ratio"] == 0.0
+@pytest.mark.parametrize("zero", [0, 0.0, np.array(0.0), np.float32(0), False])
+def test_dale_ratio_zero_means_no_dale_as_in_psychrnn(tmp_path, zero):
+    weights = make_weights(dale_ratio=None)
+    loaded = load_weights(save_weights(tmp_path / "net", dict(weights, dale_ratio=zero)))
+    assert loaded["dale_ratio"] is None
+    assert_same(loaded, weights)  # the same file as for None
 
 
 def test_float64_input_loads_as_float32(tmp_path):
@@ -384,7 +390,7 @@ def test_export_reproduces_effective_weights_under_psychrnn_maths(tmp_path, dale
     path = export_psychrnn(tmp_path / "for_psychrnn", weights)
     assert path.name == "for_psychrnn.npz"
     init, ratio, effective = psychrnn_load_maths(path)
-    assert ratio == dale_ratio and (ratio is None or type(ratio) is float)
+    assert ratio == (dale_ratio or None) and (ratio is None or type(ratio) is float)  # 0: no Dale's law
     assert init["dale_ratio"].dtype == object and init["dale_ratio"].shape == ()
     assert set(init) == CORE_KEYS - {"transfer_function"}
     for key in ("W_rec", "W_in", "W_out"):

@@ -8,7 +8,7 @@ objects, so ``numpy.load(path, allow_pickle=False)`` reads every entry.
 =========================  =================  ====================================
 key                        dtype, shape       meaning
 =========================  =================  ====================================
-``format``                 str, ()            ``'psychrnn_widgets-weights-1'``
+``format``                 str, ()            ``'psychrnn_widgets-weights-2'``
 ``W_in``                   float32 (N_rec,N_in)   *effective* input weights
 ``W_rec``                  float32 (N_rec,N_rec)  *effective* recurrent weights
 ``W_out``                  float32 (N_out,N_rec)  *effective* output weights
@@ -18,13 +18,33 @@ key                        dtype, shape       meaning
 ``rec_connectivity``,
 ``output_connectivity``
 ``Dale_rec``, ``Dale_out`` (N_rec,N_rec)      diagonal sign (+1/-1) and readout gate
-``dale_ratio``             float64, ()        fraction of E units; **NaN = None**
-``transfer_function``      str, ()            name (``relu``, ``tanh``...); **'' = unknown**
-``alpha, dt, tau,          float64, ()        optional metadata
-rec_noise``
+``dale_ratio``             float64, ()        fraction of E units; **0.0 = no Dale's law**
+``meta_transfer_function`` str, ()            name (``relu``, ``tanh``...); **'' = unknown**
+``alpha``,                 float64, ()        optional metadata
+``meta_dt``, ``meta_tau``,
+``meta_rec_noise``
 ``model``                  str, ()            optional class name (``'Basic'``, ``'LSTM'``...)
 any other key              numeric array      e.g. LSTM/GRU gate weights ``W_f``, ``b_f``...
 =========================  =================  ====================================
+
+Every value means the same network in PsychRNN 1.0, whichever way it loads the file:
+
+* ``dale_ratio``: PsychRNN applies Dale's law only ``if dale_ratio:``, so "no Dale's law" is
+  stored as 0.0 (falsy there, and read back as ``None`` here; ``dale_ratio=0`` means no
+  Dale's law in this package too).  PsychRNN's ``Basic(load_weights_path=...)`` and its
+  ``Basic({**params, **dict(np.load(f, allow_pickle=True))})`` both unwrap it with
+  ``.item()`` and so leave Dale's law off.
+* ``dt``, ``tau``, ``rec_noise`` and the transfer function carry a ``meta_`` prefix
+  (:data:`~psychrnn_widgets.params.WEIGHT_FILE_META`): in that second pattern PsychRNN would
+  take the plain names as its parameters, and a string is no transfer function and a float64
+  ``dt`` or ``rec_noise`` breaks its float32 graph.  Pass ``transfer_function`` in ``params``
+  when PsychRNN loads a file (it never reads it from one); :func:`load_weights` returns the
+  plain names.
+
+Format 1 (``'psychrnn_widgets-weights-1'``, earlier versions) stored "no Dale's law" as NaN
+and the metadata under the plain names; it still loads here (NaN and 0.0 both read as
+``None``).  The marker changed because a reader of format 1 would take a stored 0.0 as
+"Dale's law, every unit inhibitory", another network; such a reader refuses format 2 instead.
 
 "Effective" means masks and Dale signs are already applied (``W[post, pre]``).  Keys
 holding ``'/'`` (optimizer slots such as ``W_rec/Adam``) are never written or returned;
@@ -38,7 +58,8 @@ restricted unpickler that accepts plain values and references to known transfer 
 only (see :mod:`psychrnn_widgets.io.safe_unpickle`), so opening a weight file can never
 run code.  PsychRNN 1.0 files carry no transfer function: ``transfer_function`` is
 ``None`` and the caller defaults to relu.  PsychRNN applies Dale's law only when
-``dale_ratio`` is truthy, so a PsychRNN file with ``dale_ratio == 0`` loads as ``None``.
+``dale_ratio`` is truthy, so a PsychRNN file with ``dale_ratio == 0`` loads as ``None``
+(the declaration of ``dale_ratio`` reads 0 as None everywhere).
 PsychRNN's stored ``Dale_out`` is returned as is (its default is a copy of ``Dale_rec``,
 +1/-1, a PsychRNN bug): the stored ``W_out`` was computed with it, so consumers must
 re-apply the file's ``Dale_out``, not one rebuilt from ``dale_ratio``.
@@ -60,16 +81,16 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from ..errors import ParameterError, WeightFileError
-from ..params import NETWORK_PARAMS
+from ..params import NETWORK_PARAMS, WEIGHT_FILE_META
 from ..transfer import canonical_name, name_of
 from .atomic import write_atomic
 from .safe_unpickle import read_npz_safely
 
 __all__ = ["FORMAT", "save_weights", "load_weights", "export_psychrnn", "read_npz_safely", "rate_network_sizes",
-           "RATE_NETWORK_KEYS", "MASK_KEYS"]
+           "plain_names", "stored_dale_ratio", "RATE_NETWORK_KEYS", "MASK_KEYS"]
 
 #: Value of the ``format`` entry in files written by :func:`save_weights`.
-FORMAT = "psychrnn_widgets-weights-1"
+FORMAT = "psychrnn_widgets-weights-2"
 _FLOAT_METADATA = ("alpha", "dt", "tau", "rec_noise")
 _PSYCHRNN_KEYS = ("init_state", "W_in", "W_rec", "W_out", "b_rec", "b_out")
 #: what a rate network (Basic) needs from a weights dict or file
@@ -156,16 +177,17 @@ def save_weights(path, weights):
     would need pickling (object dtype), naming its key.
     """
     members = {"format": np.array(FORMAT)}
-    for key, value in weights.items():
+    for key in weights:
         if not isinstance(key, str):
             raise ParameterError(f"weight names must be strings, got {key!r}")
+    for key, value in plain_names(weights).items():
         if "/" in key or key == "format":
             continue  # optimizer slots / our own marker
         if key in MASK_KEYS and value is not None:
             _check_mask(value, key, "save_weights", error=ParameterError)
         array = _plain_array(key, value)
         if array is not None:
-            members[key] = array
+            members[f"meta_{key}" if key in WEIGHT_FILE_META else key] = array
     return _write_npz_atomic(_npz_path(path), members)
 
 
@@ -184,11 +206,11 @@ def load_weights(path):
     if ours:
         _check_format(path, raw.pop("format"))
     weights = {"dale_ratio": None, "transfer_function": None}
-    for key, array in raw.items():
+    for key, array in (plain_names(raw) if ours else raw).items():
         if "/" in key:
             continue
         try:
-            weights[key] = _from_file(key, array, psychrnn_file=not ours)
+            weights[key] = _from_file(key, array)
         except (TypeError, ValueError) as exc:
             raise WeightFileError(f"{path}: entry {key!r}: {exc}") from None
         if key in MASK_KEYS:
@@ -218,6 +240,22 @@ def export_psychrnn(path, weights):
     return _write_npz_atomic(_npz_path(path), _psychrnn_members(weights))
 
 
+def plain_names(weights):
+    """A copy of ``weights`` with format-2 ``meta_<name>`` entries under their plain names.
+
+    ``weights``: a dict, or what ``numpy.load`` returns for one of our files (the PsychRNN
+    pattern ``dict(np.load(f))``).  ``meta_dt, meta_tau, meta_rec_noise,
+    meta_transfer_function`` become ``dt, tau, rec_noise, transfer_function`` unless the plain
+    name is already there; everything else is kept as is.
+    """
+    out = {key: weights[key] for key in weights.keys()}
+    for name in WEIGHT_FILE_META:
+        stored = out.pop(f"meta_{name}", None)
+        if stored is not None and out.get(name) is None:
+            out[name] = stored
+    return out
+
+
 # ------------------------------------------------------------------------- writing
 def _npz_path(path):
     name = os.fsdecode(os.fspath(path))
@@ -228,8 +266,9 @@ def _npz_path(path):
 
 def _plain_array(key, value):
     """The array stored for ``weights[key]`` (``None`` to omit it)."""
-    if key == "dale_ratio":
-        return np.array(math.nan if value is None else _dale_ratio(value), dtype=np.float64)
+    if key == "dale_ratio":  # 0.0 for None: falsy in PsychRNN's `if self.dale_ratio:`, never pickled
+        ratio = stored_dale_ratio(value)
+        return np.array(0.0 if ratio is None else ratio, dtype=np.float64)
     if key == "transfer_function":
         name = name_of(value)
         if name is None and value is not None:
@@ -280,21 +319,19 @@ def _single(array):
     return array.reshape(()).item()
 
 
-def _dale_ratio(value):
-    """A stored or given dale_ratio: None (NaN in our files, None in PsychRNN's) or its declared range."""
+def stored_dale_ratio(value):
+    """A stored or given dale_ratio: None (0.0 in our files, NaN in format 1, None or 0 in PsychRNN's) or in [0, 1]."""
     if isinstance(value, np.ndarray):
         value = _single(value)
     if isinstance(value, float) and math.isnan(value):
         return None
-    return NETWORK_PARAMS["dale_ratio"].validate(value, "weights")
+    return NETWORK_PARAMS["dale_ratio"].validate(value, "weights")  # 0 -> None, PsychRNN's `if self.dale_ratio:`
 
 
-def _from_file(key, array, psychrnn_file):
+def _from_file(key, array):
     """Convert one stored array to its value in the weights dict."""
     if key == "dale_ratio":
-        ratio = _dale_ratio(array)
-        # PsychRNN applies Dale's law only `if self.dale_ratio:`, so 0 meant "no Dale".
-        return None if psychrnn_file and ratio == 0.0 else ratio
+        return stored_dale_ratio(array)
     if key == "transfer_function":
         name = _single(array)
         if name is None or name == "":
@@ -351,7 +388,7 @@ def _psychrnn_members(weights):
         if arrays[key].shape != shape:
             raise ParameterError(f"weights[{key!r}] has shape {arrays[key].shape}, expected {shape}")
 
-    ratio = _dale_ratio(weights.get("dale_ratio"))
+    ratio = stored_dale_ratio(weights.get("dale_ratio"))
     sign = np.ones(N_rec, np.float32)
     if ratio is not None:
         sign[int(ratio * N_rec):] = -1.0

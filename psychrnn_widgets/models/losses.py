@@ -48,7 +48,8 @@ class LossFunction:
     """PsychRNN's ``LossFunction(params)``: ``set_model_loss(model)`` and the built-in losses as methods.
 
     ``type`` is the loss name; ``set_model_loss(model)`` evaluates it on the model's
-    ``predictions``, ``y`` and ``output_mask`` (set while the model computes a loss).
+    ``predictions``, ``y`` and ``output_mask``: the batch being trained inside the training
+    step, the last training batch after ``train`` (see :class:`~psychrnn_widgets.models.rnn.RNN`).
     """
 
     def __init__(self, params):

@@ -9,8 +9,10 @@ weight does not depend on the network size:
 
 ``Regularizer(params)`` has PsychRNN's methods: ``set_model_regularization(model)``,
 ``L1_weight_reg(model)``, ``L2_weight_reg(model)``, ``L2_firing_rate_reg(model)`` (the
-latter two read ``model.states``, set by the model while it computes a loss, as in
-PsychRNN); the training step calls ``set_model_regularization(model, states)``.
+firing-rate term reads ``model.states``, as in PsychRNN: the batch being trained inside
+the training step, the last batch after ``test`` or ``train``; see
+:class:`~psychrnn_widgets.models.rnn.RNN`); the training step calls
+``set_model_regularization(model, states)``.
 """
 from ..errors import ParameterError
 from ..params import NETWORK_PARAMS, REGULARIZER_KEYS

@@ -28,11 +28,13 @@ weights are drawn from NumPy's global generator and the noise seed from TensorFl
 global seed, so ``np.random.seed(...)`` / ``tf.random.set_seed(...)`` make runs repeatable
 as in PsychRNN.
 """
+import warnings
+
 import numpy as np
 
 from .. import seeding, transfer
 from ..errors import ParameterError
-from ..params import NETWORK_PARAMS, validate_network_params
+from ..params import NETWORK_PARAMS, scalar, validate_network_params
 from . import constraints
 from ._tf import GraphFunction, tf
 from .initializers import initializer_from_params
@@ -67,6 +69,35 @@ def resolve_transfer_function(value):
                          parameter="transfer_function", value=value)
 
 
+#: PsychRNN's attributes that hold one batch; custom losses and regularisers read them
+BATCH_ATTRIBUTES = ("x", "y", "output_mask", "predictions", "states")
+
+
+class _BatchAttribute:
+    """``model.x``, ``.y``, ``.output_mask``, ``.predictions``, ``.states``: the last batch's tensor.
+
+    Reading one that the last batch has no value for raises ``AttributeError`` saying when
+    it exists; assigning one sets it until the next batch (some PsychRNN code does that).
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, model, owner=None):
+        if model is None:
+            return self
+        return model._batch_value(self.name)
+
+    def __set__(self, model, value):
+        if model._batch is None:
+            model._batch = {"source": "assigned"}
+        model._batch[self.name] = value
+
+    def __delete__(self, model):
+        if model._batch is None or model._batch.pop(self.name, None) is None:
+            raise AttributeError(self.name)
+
+
 def _global_tf_seed():
     """A noise seed that honours ``tf.random.set_seed`` (random when no global seed is set)."""
     return int(tf.random.uniform([], 0, 2**62, dtype=tf.int64))
@@ -80,7 +111,25 @@ class RNN:
     ``W_in (N_rec,N_in), W_rec (N_rec,N_rec), W_out (N_out,N_rec), b_rec (N_rec,),
     b_out (N_out,), init_state (1,N_rec)`` (raw, before masks and Dale signs).
     ``params`` is the dict as given; ``values`` the validated one (every declared key).
+
+    The last batch, as PsychRNN's custom losses and regularisers read it (float32 tensors):
+    ``x (B,T,N_in)``, ``y (B,T,N_out)``, ``output_mask (B,T,N_out)``, ``predictions
+    (B,T,N_out)``, ``states (B,T,N_rec)``.  Inside the compiled training step they are the
+    symbolic tensors of the batch being trained (``loss_function``,
+    ``custom_regularization`` and ``Regularizer`` see them there); afterwards:
+
+    * after ``test(x)``: that ``x`` and its ``predictions`` and ``states`` (with the noise
+      ``test`` used); ``y`` and ``output_mask`` raise ``AttributeError`` (``test`` has no
+      targets; they hold the targets of the last *training* batch);
+    * after ``train(...)``: the last training batch's ``x, y, output_mask``; its
+      ``predictions`` and ``states`` are computed on first access, with the weights as
+      they are then and recurrent noise off (training used noise, and the weights before
+      the last update);
+    * before any batch: ``AttributeError`` saying when they exist.
     """
+
+    x, y, output_mask, predictions, states = (_BatchAttribute() for _ in BATCH_ATTRIBUTES)
+    _batch = None  # {'source': ..., name: tensor}: what they hold (None: no batch yet)
 
     #: whether this model uses the rate-network variables W_in, W_rec, b_rec, init_state
     uses_rate_weights = True
@@ -108,11 +157,7 @@ class RNN:
         self.dale_ratio = NETWORK_PARAMS["dale_ratio"].validate(self.initializer.get_dale_ratio(), "initializer")
         self._check_initial_shapes(init)
 
-        tf_value = v["transfer_function"] if "transfer_function" in self.params else None
-        file_name = init.get("transfer_function") if self.load_weights_path is not None else None
-        if tf_value is None:
-            tf_value = file_name or v["transfer_function"]
-        self.transfer_function, self.transfer_function_name = resolve_transfer_function(tf_value)
+        self.transfer_function, self.transfer_function_name = resolve_transfer_function(self._transfer_choice(init))
 
         trainable = {key: v[key + "_train"] for key in _RATE_VARIABLES}
         self.W_in_train, self.W_rec_train, self.W_out_train = (trainable[k] for k in ("W_in", "W_rec", "W_out"))
@@ -151,6 +196,28 @@ class RNN:
         for klass in reversed(cls.__mro__):
             declared.update(getattr(klass, "parameters", None) or {})
         return declared
+
+    def _transfer_choice(self, init):
+        """``network_params['transfer_function']`` if given, else the one stored with the weights (relu by default).
+
+        Stored: in the weight file (``load_weights_path``), or as ``meta_transfer_function``
+        when one of our files came in as ``network_params`` (``{**params, **dict(np.load(f))}``).
+        A given one that differs from the stored one wins, with a warning.
+        """
+        if self.load_weights_path is not None:
+            stored = init.get("transfer_function")
+        else:
+            stored = scalar(self.params.get("meta_transfer_function")) or None
+            stored = None if stored is None else NETWORK_PARAMS["transfer_function"].validate(
+                stored, "network_params['meta_transfer_function']")
+        if "transfer_function" not in self.params:
+            return stored or self.values["transfer_function"]
+        given = self.values["transfer_function"]
+        if stored is not None and transfer.name_of(given) not in (None, transfer.name_of(stored)):
+            warnings.warn(f"network_params['transfer_function']={transfer.name_of(given)!r} overrides the "
+                          f"transfer function {transfer.name_of(stored)!r} stored with the weights; the network "
+                          "differs from the one that was saved", UserWarning, stacklevel=4)
+        return given
 
     def _check_initial_shapes(self, init):
         expected = {"W_out": (self.N_out, self.N_rec)}
@@ -257,17 +324,64 @@ class RNN:
 
     # -------------------------------------------------------- loss and testing
     def compute_loss(self, x, y, output_mask, noise=True):
-        """``(total, outputs, states)``: loss + regularisation for one batch (call inside a tape)."""
+        """``(total, outputs, states)``: loss + regularisation for one batch (call inside a tape).
+
+        ``x`` (B, T, N_in), ``y`` and ``output_mask`` (B, T, N_out) -> a scalar and
+        ``outputs (B,T,N_out)``, ``states (B,T,N_rec)``.  While the loss and the regularisers
+        run, ``self.x, y, output_mask, predictions, states`` are this batch's tensors
+        (PsychRNN's custom losses and regularisers read them).  Traced inside a
+        ``tf.function`` they are symbolic and the previous values come back afterwards;
+        called eagerly, the batch stays as the last one.
+        """
         outputs, states = self.forward_pass(x, noise=noise)
-        # PsychRNN's custom losses/regularisers may read these attributes
-        self.x, self.y, self.output_mask, self.predictions, self.states = x, y, output_mask, outputs, states
+        previous = self._batch
+        self._batch = {"source": "loss", "x": x, "y": y, "output_mask": output_mask, "predictions": outputs,
+                       "states": states}
         try:
             loss = _scalar_tensor(self.loss_function(outputs, y, output_mask), f"the loss function {self.loss_name!r}",
                                   "fn(predictions, y, output_mask)")
             reg = self.regularizer.set_model_regularization(self, states) if self.regularizer.active else 0.0
         finally:
-            del self.x, self.y, self.output_mask, self.predictions, self.states
+            if tf.executing_eagerly():
+                self.remember_batch(x, y, output_mask, outputs, states)
+            else:
+                self._batch = previous  # never leak a graph's symbolic tensors out of it
         return loss + reg, outputs, states
+
+    def remember_batch(self, x, y=None, output_mask=None, predictions=None, states=None):
+        """Make this batch what ``self.x, y, output_mask, predictions, states`` hold.
+
+        Args:
+            x: inputs (B, T, N_in); ``y``, ``output_mask``: targets and mask (B, T, N_out),
+                None when there are none (``test``).
+            predictions, states: outputs (B, T, N_out) and states (B, T, N_rec) of ``x``;
+                None: computed on first access with the current weights, noise off.
+
+        ``test`` calls it; so does the trainer at the end of a ``train`` call (last batch).
+        """
+        batch = {"source": "train" if y is not None else "test"}
+        for name, value in zip(BATCH_ATTRIBUTES, (x, y, output_mask, predictions, states)):
+            if value is not None:
+                batch[name] = tf.convert_to_tensor(value, tf.float32)
+        self._batch = batch
+
+    def _batch_value(self, name):
+        batch = self._batch
+        if batch is None:
+            raise AttributeError(
+                f"model.{name} is not set yet: x, y, output_mask, predictions and states hold the last batch run "
+                "through the model, after test(x) (x, predictions, states) or train(...) (all five)")
+        if name not in batch and name in ("predictions", "states") and "x" in batch:
+            batch["predictions"], batch["states"] = self._forward_function(False)(batch["x"])
+        if name not in batch:
+            if batch["source"] == "test":
+                raise AttributeError(
+                    f"model.{name} has no value: the last batch came from test(x), which has no targets; y and "
+                    "output_mask hold the targets of the last training batch, so read them after train(...) (or "
+                    "assign them yourself)")
+            raise AttributeError(f"model.{name} was not set with the last batch (assign it, or run test(x) or "
+                                 "train(...))")
+        return batch[name]
 
     def _forward_function(self, noise):
         noise = bool(noise and self.rec_noise > 0)
@@ -301,12 +415,14 @@ class RNN:
             noise: ``False`` switches recurrent noise off (PsychRNN always adds it).
 
         Returns:
-            ``(outputs (B,T,N_out), states (B,T,N_rec))`` as float32 NumPy arrays.
+            ``(outputs (B,T,N_out), states (B,T,N_rec))`` as float32 NumPy arrays; the batch
+            becomes ``self.x``, ``self.predictions`` and ``self.states`` (as tensors).
         """
-        x = self.as_input_batch(trial_batch, "trial_batch")
-        outputs, states = self._forward_function(noise)(tf.constant(x))
+        x = tf.constant(self.as_input_batch(trial_batch, "trial_batch"))
+        outputs, states = self._forward_function(noise)(x)
         if noise:
             self.advance_noise()
+        self.remember_batch(x, predictions=outputs, states=states)
         return outputs.numpy(), states.numpy()
 
     # ------------------------------------------------------------------ weights
@@ -398,6 +514,7 @@ class RNN:
     def destruct(self):
         """Kept for PsychRNN compatibility: there is no global graph or session to reset."""
         self._forward_functions.clear()
+        self._batch = None
 
     def __repr__(self):
         dale = "" if self.dale_ratio is None else f", dale_ratio={self.dale_ratio}"

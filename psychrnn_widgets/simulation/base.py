@@ -39,6 +39,7 @@ import numpy as np
 
 from .. import seeding
 from ..errors import ParameterError, WeightFileError
+from ..io.weight_files import load_weights, plain_names, stored_dale_ratio
 from ..params import ALPHA, NETWORK_PARAMS, scalar
 from ..transfer import name_of, numpy_transfer_function
 
@@ -140,7 +141,7 @@ class Simulator:
         self.weights = weights
         self._set_constants(cls, params, stored)
         self._set_transfer_function(cls, transfer_function, params, stored)
-        self.dale_ratio = self._dale_ratio(weights.get("dale_ratio"))
+        self.dale_ratio = stored_dale_ratio(weights.get("dale_ratio"))  # 0, 0.0 and NaN (format 1): None
         self._load_weights(cls, weights)
 
     # ------------------------------------------------------------------ sources
@@ -178,15 +179,14 @@ class Simulator:
             stored["transfer_function"] = name
             stored["custom_transfer"] = name is None and getattr(model, "transfer_function", None) is not None
             return weights, stored
-        if self.source == "weights_path":
-            from ..io.weight_files import load_weights  # NumPy only
 
+        if self.source == "weights_path":
             weights = load_weights(given["weights_path"])
         else:
             raw = given["weights"]
             if not isinstance(raw, Mapping) and not hasattr(raw, "keys"):
                 raise ParameterError(f"{cls}: weights must be a dict of arrays, got {type(raw).__name__}")
-            weights = {key: raw[key] for key in raw.keys()}
+            weights = plain_names(raw)  # numpy.load of our file: meta_dt... under their plain names
         stored = {key: weights.get(key) for key in ("alpha", "dt", "tau", "rec_noise")}
         value = weights.get("transfer_function")
         if isinstance(value, np.ndarray) and value.size == 1:
@@ -262,13 +262,6 @@ class Simulator:
             )
         self.transfer_function = numpy_transfer_function(explicit)
         self.transfer_function_name = name
-
-    @staticmethod
-    def _dale_ratio(value):
-        value = scalar(value)
-        if isinstance(value, float) and math.isnan(value):
-            return None  # our weight files write NaN for None
-        return NETWORK_PARAMS["dale_ratio"].validate(value, "weights")
 
     # ------------------------------------------------------------------ weights
     def _array(self, cls, weights, key, shape=None):

@@ -309,6 +309,10 @@ class _Run:
                              message=f"{type(error).__name__}: {error}", total_epochs=self.total_epochs,
                              global_epoch=trainer.epoch, global_trials=trainer.trials)
             raise
+        finally:
+            batch = getattr(self, "last_batch", None)
+            if batch is not None:  # model.x, y, output_mask (PsychRNN's attributes): the last training batch
+                self.model.remember_batch(*batch[:3])
         t2 = perf_counter()
         if self.verbose:
             print("Optimization finished!" if outcome == "done" else f"Training stopped at epoch {self.epoch}.")

@@ -25,7 +25,7 @@ import traitlets
 from psychrnn_widgets import transfer
 from psychrnn_widgets.errors import ParameterError
 from psychrnn_widgets.models.constraints import n_excitatory
-from psychrnn_widgets.params import NETWORK_PARAMS, REGULARIZER_KEYS, validate_mask
+from psychrnn_widgets.params import NETWORK_PARAMS, REGULARIZER_KEYS, scalar, validate_mask
 from psychrnn_widgets.widgets.controls import ParameterControl
 
 __all__ = ["NetworkPanel", "INITIALIZERS", "REGULARIZER_KEYS", "DECLARED_CONTROLS"]
@@ -86,7 +86,7 @@ class NetworkPanel(widgets.VBox):
         self.model = None
         self._mask = None
         self._notes_extra = []
-        dale = p.get("dale_ratio")
+        dale = scalar(p.get("dale_ratio")) or None  # 0 means no Dale's law
         start = {
             "N_rec": p.get("N_rec", NETWORK_PARAMS["N_rec"].default),
             "dale_ratio": 0.8 if dale is None else dale,
@@ -185,8 +185,10 @@ class NetworkPanel(widgets.VBox):
         if c["dale_enabled"].value:
             ratio = self._declared("dale_ratio", errors)
             params["dale_ratio"] = ratio
-            n_e = n_excitatory(ratio, n_rec)
-            if n_e == 0:
+            n_e = None if ratio is None else n_excitatory(ratio, n_rec)
+            if ratio is None:
+                notes.append("dale_ratio 0 means no Dale's law (PsychRNN's rule): no sign constraint.")
+            elif n_e == 0:
                 notes.append("dale_ratio gives no excitatory unit: with Dale's law the output "
                              "reads excitatory units only, so the output is constant.")
             elif n_e == n_rec and ratio < 1:
