@@ -79,7 +79,7 @@ def step_times(k_networks, rounds):
     import numpy as np
 
     from psychrnn_widgets import Basic, Ensemble
-    from psychrnn_widgets.sweeps.ensemble_training import EnsembleTrainer
+    from psychrnn_widgets import EnsembleTrainer
     from psychrnn_widgets.training.trainer import Trainer
 
     tasks, params = make_work(k_networks)

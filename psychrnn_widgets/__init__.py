@@ -36,13 +36,15 @@ _PUBLIC = {
     "Basic": "psychrnn_widgets.models.basic",
     "LSTM": "psychrnn_widgets.models.lstm",
     "GRU": "psychrnn_widgets.models.gru",
+    "Ensemble": "psychrnn_widgets.models.ensemble",
     # training
+    "Trainer": "psychrnn_widgets.training.trainer",
+    "EnsembleTrainer": "psychrnn_widgets.training.trainer",
     "TrainingControl": "psychrnn_widgets.training.events",
     "TrainingEvent": "psychrnn_widgets.training.events",
     "Curriculum": "psychrnn_widgets.training.curriculum",
     "default_metric": "psychrnn_widgets.training.curriculum",
-    # many networks: ensembles (TensorFlow) and sweeps (dask, imported when a sweep runs)
-    "Ensemble": "psychrnn_widgets.sweeps.ensemble",
+    # many networks: sweeps (dask, imported when a sweep runs)
     "Sweep": "psychrnn_widgets.sweeps.sweep",
     # TensorFlow's thread pools (set before TensorFlow starts)
     "set_tensorflow_threads": "psychrnn_widgets.threads",

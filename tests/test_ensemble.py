@@ -1,9 +1,11 @@
-"""Ensembles: K networks in one compiled step equal the same networks trained alone (issue #14)."""
+"""Ensembles: K networks in one compiled step equal the same networks trained alone (issue #14), from the one
+stack that trains one network too (issue #20)."""
 import numpy as np
 import pytest
 
-from psychrnn_widgets import Basic, BasicSimulator, Ensemble, ParameterError, PerceptualDiscrimination, TrainingControl
-from psychrnn_widgets.sweeps.ensemble_training import EnsembleTrainer
+from psychrnn_widgets import (Basic, BasicSimulator, Ensemble, EnsembleTrainer, ParameterError,
+                              PerceptualDiscrimination, TrainingControl)
+from psychrnn_widgets.models.losses import BUILTIN_LOSSES
 
 N_REC, N_BATCH, STEPS = 16, 16, 20
 RAW_KEYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")
@@ -181,3 +183,56 @@ def test_one_task_for_all_networks_stop_control_and_continuing():
     assert kinds[0] == "start" and kinds[-1] == "stopped" and kinds.count("step") == 3
     ensemble.train(small_task(seed=1), dict(training_iters=N_BATCH * 2, verbosity=False))
     assert EnsembleTrainer.of(ensemble).epoch == 5
+
+
+# ------------------------------------------------------------------ one stack for 1...K networks (issue 20)
+def test_one_network_and_an_ensemble_train_through_the_same_trainer_and_step():
+    """DESIGN §8: the Ensemble is the K > 1 face of the models/training stack, not a second stack."""
+    import psychrnn_widgets
+    import psychrnn_widgets.sweeps
+    from psychrnn_widgets.models.ensemble import Ensemble as ModelsEnsemble
+    from psychrnn_widgets.training.step import TrainingStep
+    from psychrnn_widgets.training.trainer import Trainer
+
+    assert psychrnn_widgets.Ensemble is psychrnn_widgets.sweeps.Ensemble is ModelsEnsemble
+    assert psychrnn_widgets.EnsembleTrainer is psychrnn_widgets.sweeps.EnsembleTrainer is Trainer
+    ensemble, model = Ensemble(base_params(), n=2, seed=0), Basic(base_params(seed=3))
+    assert ensemble.n_networks == 2 and model.n_networks is None
+    assert EnsembleTrainer.of(ensemble) is Trainer.of(ensemble) and type(Trainer.of(model)) is Trainer
+    assert type(Trainer.of(ensemble).training_step()) is type(Trainer.of(model).training_step()) is TrainingStep
+
+
+def test_the_time_loop_layout_is_chosen_in_one_place():
+    """leaky.leaky_pass chooses between the hoisted and the fused layout for every model; nobody else does."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "psychrnn_widgets"
+    choosers = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+            if name in ("FUSED_LOOP_MIN_N_REC", "hoisted_recurrence", "fused_recurrence"):
+                choosers.add(str(path.relative_to(package)))
+    assert choosers == {"models/leaky.py"}, choosers
+
+
+def scaled_mse(predictions, y, output_mask):
+    import tensorflow as tf
+
+    return 2.0 * tf.reduce_mean(tf.square(output_mask * (predictions - y)))
+
+
+@pytest.mark.parametrize("loss", ["custom"] + sorted(BUILTIN_LOSSES))
+def test_a_loss_named_in_network_params_trains_the_same_in_an_ensemble(loss):
+    """Every built-in loss by name (a loss added to models/losses.py included) and a custom one by name."""
+    extra = dict(loss_function="scaled", scaled=scaled_mse) if loss == "custom" else dict(loss_function=loss)
+    params = [base_params(seed=41 + k, **extra) for k in range(2)]
+    batches = [fixed_batches(seed=k, steps=4) for k in range(2)]
+    ensemble = Ensemble(params)
+    losses, _, _ = ensemble.train([iter(b) for b in batches], dict(training_iters=N_BATCH * 4, verbosity=False,
+                                                                    loss_epoch=1))
+    for k in range(2):
+        alone, alone_losses = train_alone(params[k], batches[k], 0.001)
+        np.testing.assert_allclose(losses[:, k], alone_losses, rtol=0, atol=1e-5)
+        assert max_difference(alone.get_variable_values(), ensemble.get_variable_values(k)) <= 1e-5

@@ -3,6 +3,7 @@
 The dask tests start every process themselves, bind to 127.0.0.1, and stop what they
 started by PID; runs are tiny (8 units, 30 time steps, a few steps).
 """
+import ast
 import importlib.util
 import json
 import os
@@ -312,3 +313,51 @@ print("ok")
             assert forbidden not in source, f"{path.name} names {forbidden}"
         top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
         assert not any("dask" in line or "distributed" in line for line in top_level), path
+
+
+#: what defining a model or a training step takes: compiled functions, gradients, variables and updates,
+#: the training layer's step and optimiser, the models' maths (DESIGN §8: sweeps/ only configures, executes, records)
+MODEL_AND_STEP_NAMES = {
+    "function", "GraphFunction", "GradientTape", "custom_gradient", "gradient", "while_loop", "scan",
+    "Variable", "assign", "assign_add", "assign_sub", "apply_gradients", "minimize",
+    "TrainingStep", "OptimizerState", "Adam", "LastGood", "keep_masks",
+    "LeakyUpdate", "leaky_pass", "hoisted_recurrence", "fused_recurrence", "effective_W_rec", "effective_W_in",
+    "effective_W_out", "forward_pass", "compute_loss", "recurrent_timestep",
+}
+MODEL_AND_STEP_MODULES = ("models._tf", "models.leaky", "models.constraints", "training.step", "training.optim",
+                          "tensorflow", "keras")
+
+
+def model_or_step_definitions(path):
+    """``(line, what)`` for each piece of a model or a training step that ``path`` defines or builds."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found.extend((node.lineno, f"imports {m}") for m in modules if m.endswith(MODEL_AND_STEP_MODULES)
+                         or m.startswith(("tensorflow", "keras")))
+            if isinstance(node, ast.ImportFrom):
+                found.extend((node.lineno, f"imports {a.name}") for a in node.names if a.name in MODEL_AND_STEP_NAMES)
+        elif isinstance(node, ast.Attribute) and node.attr in MODEL_AND_STEP_NAMES:
+            found.append((node.lineno, f"uses .{node.attr}"))
+        elif isinstance(node, ast.Name) and node.id in MODEL_AND_STEP_NAMES:
+            found.append((node.lineno, f"uses {node.id}"))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in MODEL_AND_STEP_NAMES:
+            found.append((node.lineno, f"defines {node.name}"))
+        elif isinstance(node, ast.ClassDef) and any(ast.unparse(b).split(".")[-1] in ("RNN", "Basic", "Ensemble")
+                                                    for b in node.bases):
+            found.append((node.lineno, f"defines a model class {node.name}"))
+    return found
+
+
+def test_sweeps_define_no_model_and_no_training_step():
+    """Issue 20, DESIGN §8: one stack for 1...K networks lives in models/ and training/; sweeps/ configures,
+    executes and records (no tf.function, no GradientTape, no optimiser update, no model class)."""
+    sweeps = ROOT / "psychrnn_widgets" / "sweeps"
+    found = {f"{path.name}:{line} {what}" for path in sorted(sweeps.glob("*.py"))
+             for line, what in model_or_step_definitions(path)}
+    assert not found, sorted(found)
+    # the check sees such code where it is (the one stack's own modules are full of it)
+    models = ROOT / "psychrnn_widgets"
+    for module in ("models/ensemble.py", "training/step.py", "training/optim.py"):
+        assert model_or_step_definitions(models / module), module

@@ -203,7 +203,7 @@ def test_models_import_the_training_layer_only_in_rnn_train():
         for module, function in _imports(path):
             if "training" in module:
                 upward.append((path.name, module, function))
-    assert upward == [("rnn.py", "..training.trainer", "train")]
+    assert upward == [("rnn.py", "..training.trainer", "train_with_trainer")]
 
 
 def test_no_widget_reads_private_attributes_of_models_trainers_or_tasks():
@@ -224,20 +224,61 @@ def test_no_widget_reads_private_attributes_of_models_trainers_or_tasks():
 
 
 # --------------------------------------------------------------------------- TensorFlow internals
-def test_tensorflow_private_apis_we_rely_on_still_exist():
+#: what the package relies on beyond TensorFlow's documented behaviour (each one is checked below)
+TENSORFLOW_INTERNALS = {"tensorflow.__path__", "tf.raw_ops.BatchMatMulV3", "ZerosLike"}
+
+
+def _tensorflow_internals_used(path):
+    """``(line, what)`` for each reach into TensorFlow's internals in ``path`` (code only, docstrings aside)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tensorflow."):
+            found.append((node.lineno, f"from {node.module} import"))
+        elif isinstance(node, ast.Import):
+            found.extend((node.lineno, f"import {a.name}") for a in node.names if a.name.startswith("tensorflow."))
+        elif isinstance(node, ast.Attribute):
+            base = ast.unparse(node.value)
+            if node.attr in ("raw_ops", "__path__") and base in ("tf", "tensorflow"):
+                found.append((node.lineno, f"{base}.{node.attr}"))
+            elif node.attr.startswith("_") and not node.attr.startswith("__") and base in ("tf", "tensorflow"):
+                found.append((node.lineno, f"{base}.{node.attr}"))
+            elif node.attr == "python" and base in ("tf", "tensorflow"):
+                found.append((node.lineno, f"{base}.python"))
+        elif isinstance(node, ast.Constant) and node.value == "ZerosLike":
+            found.append((node.lineno, "the op type 'ZerosLike'"))
+    return found
+
+
+def test_tensorflow_internals_are_all_in_one_module_and_each_is_named():
+    """Issue 20: every reach into TensorFlow's internals lives in models/_tf.py, which lists them."""
+    from psychrnn_widgets.models import _tf
+
+    assert set(_tf.TENSORFLOW_INTERNALS) == TENSORFLOW_INTERNALS
+    elsewhere = {f"{path.relative_to(PACKAGE)}:{line} {what}" for path in sorted(PACKAGE.rglob("*.py"))
+                 if path.name != "_tf.py" for line, what in _tensorflow_internals_used(path)}
+    assert not elsewhere, f"TensorFlow internals outside models/_tf.py: {sorted(elsewhere)}"
+    used = " ".join(what for _, what in _tensorflow_internals_used(PACKAGE / "models" / "_tf.py"))
+    assert "tensorflow.__path__" in used and "tf.raw_ops" in used and "'ZerosLike'" in used, used
+    assert "tensorflow.python" not in used, used  # no private TensorFlow module is imported
+
+
+def test_tensorflow_internals_we_rely_on_still_work():
     """If a TensorFlow release changes these, this fails loudly; the package keeps working through its fallbacks."""
     import tensorflow as tf
 
     from psychrnn_widgets.models import _tf, leaky
 
-    from tensorflow.python.tools import module_util  # noqa: F401 - the Keras start-up skip (_tf.py)
+    # tf.raw_ops.BatchMatMulV3: the batched product on Eigen
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4, 2)).astype(np.float32), rng.standard_normal((3, 2, 5)).astype(np.float32)
+    np.testing.assert_allclose(_tf.batch_matmul_on_eigen(tf.constant(a), tf.constant(b)).numpy(), a @ b, rtol=1e-5)
+    c = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    np.testing.assert_allclose(_tf.batch_matmul_on_eigen(tf.constant(a), tf.constant(c), transpose_a=True).numpy(),
+                               np.swapaxes(a, 1, 2) @ c, rtol=1e-5)
 
-    assert callable(module_util.get_parent_dir_for_name)
-    assert _tf.GraphFunction is not None
-
-    # the fused backward loop recognises the zeros TensorFlow passes for its unused states output
+    # ZerosLike: the fused backward loop recognises the zeros TensorFlow passes for its unused states output
     seen = []
-    original = leaky._is_unused_output_gradient
+    original = leaky.is_unused_output_gradient
 
     def spy(gradient):
         seen.append(original(gradient))
@@ -253,11 +294,11 @@ def test_tensorflow_private_apis_we_rely_on_still_exist():
         return tape.gradient(total, model.trainable_variables)
 
     try:
-        leaky._is_unused_output_gradient = spy
+        leaky.is_unused_output_gradient = spy
         threshold, leaky.FUSED_LOOP_MIN_N_REC = leaky.FUSED_LOOP_MIN_N_REC, 0
         gradients()
     finally:
-        leaky._is_unused_output_gradient = original
+        leaky.is_unused_output_gradient = original
         leaky.FUSED_LOOP_MIN_N_REC = threshold
     assert seen == [True], "TensorFlow no longer builds unused-output gradients with a ZerosLike op"
 
@@ -266,10 +307,14 @@ def test_keras_start_up_skip_is_active_in_a_fresh_process():
     import subprocess
     import sys
 
-    code = ("import psychrnn_widgets.models._tf as t, sys\n"
-            "print(t.KERAS_IMPORT_SKIPPED, 'keras.src.optimizers' in sys.modules)\n")
+    # tensorflow.__path__: the None TensorFlow leaves there for the missing tf_keras is gone, so tools that walk
+    # TensorFlow's packages (pkgutil) work as without the skip
+    code = ("import psychrnn_widgets.models._tf as t, sys, pkgutil\n"
+            "modules = {m.name for m in pkgutil.iter_modules(t.tf.__path__)}\n"
+            "print(t.KERAS_IMPORT_SKIPPED, 'keras.src.optimizers' in sys.modules, None in t.tf.__path__,\n"
+            "      {'python', 'math', 'keras'} <= modules)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.stdout.split() == ["True", "False"], done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "False", "False", "True"], done.stderr[-2000:]
 
 
 def test_tensorflow_start_up_chatter_does_not_reach_stderr():

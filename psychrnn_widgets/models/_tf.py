@@ -1,16 +1,27 @@
-"""TensorFlow, imported once with an actionable error if it is missing.
+"""TensorFlow, imported once with an actionable error if it is missing; every use of TensorFlow's internals.
 
 TensorFlow is an optional dependency (NumPy-only layers work without it); the extras
 ``psychrnn_widgets[cpu]`` and ``psychrnn_widgets[gpu]`` install it.
 
+TensorFlow's internals: what the package relies on beyond TensorFlow's documented
+behaviour lives in this module and nowhere else, listed in :data:`TENSORFLOW_INTERNALS`;
+``tests/test_trainer.py`` names each one, checks that it still works and that no other
+module of the package reaches into TensorFlow.
+
 Start-up: ``import tensorflow`` ends by importing ``keras.src.optimizers`` eagerly (about
 1.5 s on 2 cores, matplotlib included) only so that Keras optimisers are registered for
-SavedModel loading; nothing here uses Keras.  When this module is the first to import
-TensorFlow, that eager import is skipped: TensorFlow tries ``tf_keras`` instead when
-``TF_USE_LEGACY_KERAS`` is set, and ignores the ImportError when ``tf_keras`` is not
-installed.  The variable is set only for the duration of the import and only when the
-user has not set it and ``tf_keras`` is absent; ``tf.keras`` still loads Keras 3 on first
-use (it reads the variable then), exactly as without this.
+SavedModel loading; nothing here uses Keras.  TensorFlow 2.21 has no switch for that
+import.  When this module is the first to import TensorFlow, it is skipped through the one
+public lever there is: TensorFlow tries ``tf_keras`` instead when ``TF_USE_LEGACY_KERAS``
+is set, and ignores the ImportError when ``tf_keras`` is not installed.  The variable is
+set only for the duration of the import and only when the user has not set it and
+``tf_keras`` is absent; ``tf.keras`` still loads Keras 3 on first use (it reads the
+variable then), exactly as without this.  TensorFlow leaves one thing behind: the
+``tf_keras`` API folder it looked for, which does not exist, as a ``None`` first on
+``tensorflow.__path__`` -- and ``pkgutil.iter_modules(tf.__path__)`` (documentation and
+completion tools walk packages that way) raises ``TypeError`` on it.  That ``None`` is
+removed (:func:`_drop_missing_keras_folder`); without the skip the entry would name
+``keras/api/_v2``, which Keras 3 does not have, so nothing else changes.
 """
 import importlib.util
 import os
@@ -110,33 +121,19 @@ def _import_tensorflow():
         tensorflow = _import_quietly(lambda: importlib.import_module("tensorflow"))
     finally:
         del os.environ["TF_USE_LEGACY_KERAS"]
-    KERAS_IMPORT_SKIPPED = _restore_keras_path(tensorflow)
+    _drop_missing_keras_folder(tensorflow)
+    KERAS_IMPORT_SKIPPED = "keras.src.optimizers" not in sys.modules
     return tensorflow
 
 
-def _restore_keras_path(tensorflow):
-    """TensorFlow put the (missing) tf_keras API folder first on its ``__path__``: restore the Keras 3 one.
+def _drop_missing_keras_folder(tensorflow):
+    """Remove the ``None`` TensorFlow put on its ``__path__`` for the missing ``tf_keras`` (see the module doc).
 
-    Uses TensorFlow's private ``tensorflow.python.tools.module_util`` (the test
-    ``test_tensorflow_private_apis_we_rely_on_still_exist`` fails loudly if a release
-    changes it).  Fallback when it is gone: import Keras' optimisers now, which is what
-    TensorFlow would have done (the start-up saving is lost, ``tf.keras`` keeps working).
-    Returns True if the saving was kept.
+    TensorFlow internal no. 1 of :data:`TENSORFLOW_INTERNALS`: the layout of
+    ``tensorflow.__path__`` after an import with ``TF_USE_LEGACY_KERAS`` set.  Only entries
+    that are not folders at all are dropped, so a release that stops adding one changes nothing.
     """
-    try:
-        from tensorflow.python.tools import module_util
-
-        keras_dir = module_util.get_parent_dir_for_name("keras.api._v2.keras")
-        restored = [keras_dir if path is None else path for path in tensorflow.__path__]
-        tensorflow.__path__[:] = [path for path in restored if path is not None]
-        return True
-    except Exception:  # noqa: BLE001 - a TensorFlow release changed its private layout
-        tensorflow.__path__[:] = [path for path in tensorflow.__path__ if path is not None]
-        try:
-            import keras.src.optimizers  # noqa: F401 - what TensorFlow's own import does
-        except ImportError:
-            pass
-        return False
+    tensorflow.__path__[:] = [path for path in tensorflow.__path__ if path is not None]
 
 
 try:
@@ -182,4 +179,36 @@ class GraphFunction:
         return self._with_fallback(lambda function: function.get_concrete_function(*args, **kwargs))
 
 
-__all__ = ["tf", "GraphFunction", "KERAS_IMPORT_SKIPPED", "quiet_stderr"]
+def batch_matmul_on_eigen(a, b, transpose_a=False):
+    """``a @ b`` over a leading batch axis (``a^T b`` per batch entry with ``transpose_a``), on Eigen.
+
+    TensorFlow internal no. 2 of :data:`TENSORFLOW_INTERNALS`: ``tf.raw_ops.BatchMatMulV3``
+    (``tf.matmul`` builds ``BatchMatMulV2``, which TensorFlow's oneDNN rewrite takes over;
+    ``V3`` is left to Eigen, much cheaper for small matrices, see
+    :func:`psychrnn_widgets.models.leaky.matmul`).  ``a`` (K, I, J), ``b`` (K, J, L) (or
+    (K, I, L) with ``transpose_a``) -> (K, I, L) or (K, J, L).
+    """
+    return tf.raw_ops.BatchMatMulV3(x=a, y=b, Tout=a.dtype, adj_x=transpose_a)
+
+
+def is_unused_output_gradient(gradient):
+    """True for the zeros TensorFlow passes as the gradient of an output nobody used (graph mode).
+
+    TensorFlow internal no. 3 of :data:`TENSORFLOW_INTERNALS`: TensorFlow builds them with an
+    op of type ``ZerosLike``.  Anything unrecognised counts as used, which is correct, only
+    slower (the fused backward loop then adds a (T, B, N) tensor of zeros).
+    """
+    op = getattr(gradient, "op", None)  # eager tensors have none: treat as used
+    return getattr(op, "type", None) == "ZerosLike"
+
+
+#: Every use of TensorFlow beyond its documented behaviour, all in this module (a test names each)
+TENSORFLOW_INTERNALS = {
+    "tensorflow.__path__": "a None left there by the Keras start-up skip is removed (_drop_missing_keras_folder)",
+    "tf.raw_ops.BatchMatMulV3": "small batched products on Eigen rather than oneDNN (batch_matmul_on_eigen)",
+    "ZerosLike": "the op type of an unused output's gradient (is_unused_output_gradient)",
+}
+
+
+__all__ = ["tf", "GraphFunction", "KERAS_IMPORT_SKIPPED", "quiet_stderr", "batch_matmul_on_eigen",
+           "is_unused_output_gradient", "TENSORFLOW_INTERNALS"]

@@ -5,8 +5,10 @@
     y_{t+1} = f(x_{t+1}) W_out_eff^T + b_out
 
 The update and its gradient live in :mod:`psychrnn_widgets.models.leaky`
-(:class:`~psychrnn_widgets.models.leaky.LeakyUpdate`); ``forward_pass`` runs one of its two
-time-loop layouts (chosen by ``N_rec``), ``recurrent_timestep`` (the generic path, the
+(:class:`~psychrnn_widgets.models.leaky.LeakyUpdate`); ``forward_pass`` is its
+:func:`~psychrnn_widgets.models.leaky.leaky_pass` (one of two time-loop layouts, chosen by
+``N_rec``; an :class:`~psychrnn_widgets.models.ensemble.Ensemble` runs the same pass with a
+network axis), ``recurrent_timestep`` (the generic path, the
 fixed-point finder) runs the same step once.  Noise for a whole pass is drawn in one call
 before the loop (not at all when ``rec_noise`` is 0 or noise is off) and enters the drive
 divided by alpha (``alpha (d + noise/alpha) == alpha d + noise``).  The training step is
@@ -47,29 +49,20 @@ class Basic(RNN):
         return outputs, tf.transpose(states, [1, 0, 2])
 
     def forward_pass_time_major(self, x, noise=True):
-        """Like :meth:`forward_pass` but ``states`` time-major, (T, B, N_rec) (no transpose)."""
+        """Like :meth:`forward_pass` but ``states`` time-major, (T, B, N_rec) (no transpose).
+
+        The pass is :func:`~psychrnn_widgets.models.leaky.leaky_pass` (which chooses the time-loop layout).
+        """
         x = tf.convert_to_tensor(x, tf.float32)
-        update = self.update
-        x_time_major = tf.transpose(x, [1, 0, 2])
-        W_in_T, W_T = tf.transpose(self.get_effective_W_in()), tf.transpose(self.get_effective_W_rec())
-        s0 = self.initial_state(tf.shape(x)[0])
         noise_term = None
         if noise and self.rec_noise > 0:
             n_steps, batch = tf.shape(x)[1], tf.shape(x)[0]
             scale = np.sqrt(2.0 * self.alpha) * self.rec_noise / self.alpha
             noise_term = scale * self.noise_for_pass([n_steps, batch, self.N_rec])
-        if self.N_rec < leaky.FUSED_LOOP_MIN_N_REC:
-            drive = tf.einsum("tbn,nr->tbr", x_time_major, W_in_T) + self.b_rec
-            if noise_term is not None:
-                drive = drive + noise_term
-            states = leaky.hoisted_recurrence(update)(drive, W_T, s0)
-            outputs = tf.einsum("tbr,or->bto", self.transfer_function(states), self.get_effective_W_out())
-        else:
-            W_out_T = tf.transpose(self.get_effective_W_out())
-            args = [x_time_major, W_in_T, self.b_rec, W_T, W_out_T, s0] + ([] if noise_term is None else [noise_term])
-            readouts, states = leaky.fused_recurrence(update, noise_term is not None)(*args)
-            outputs = tf.transpose(readouts, [1, 0, 2])
-        return outputs + self.b_out, states
+        readouts, states = leaky.leaky_pass(self.update, x, self.get_effective_W_in(), self.b_rec,
+                                            self.get_effective_W_rec(), self.get_effective_W_out(),
+                                            self.initial_state(tf.shape(x)[0]), noise_term)
+        return readouts + self.b_out, states
 
 
 class BasicScan(Basic):

@@ -13,29 +13,35 @@ loop -- so a new term in the update touches exactly one forward and one backward
 Two layouts of the same maths, both with a hand-written backward pass through time (one
 ``tf.while_loop`` back), checked against TensorFlow's automatic gradient in the tests:
 
-* :func:`hoisted_recurrence` (below ``FUSED_LOOP_MIN_N_REC`` units): the drive of all
-  steps, ``f'`` of all states and the weight gradient are single operations outside the
-  loops, so each time step runs as few operations as possible (what costs at small N);
+* :func:`hoisted_recurrence` (a program narrower than ``FUSED_LOOP_MIN_N_REC`` units): the
+  drive of all steps, ``f'`` of all states and the weight gradient are single operations
+  outside the loops, so each time step runs as few operations as possible (what costs at small N);
 * :func:`fused_recurrence` (from it on): the input projection, the readout and all
   weight-gradient products run inside the loops, so no (T, B, N) tensor other than the
   states is written and read back (what costs at large N).
 
-Both work time-major: ``x`` (T, B, N_in), states (T, B, N).
+Both work time-major: ``x`` (T, B, N_in), states (T, B, N).  :func:`leaky_pass` is the
+whole forward pass of a rate network on a batch and the one place where the layout is
+chosen; every model built on this update (:class:`~psychrnn_widgets.models.basic.Basic`,
+:class:`~psychrnn_widgets.models.ensemble.Ensemble`) runs through it.
 
 An optional leading *network* axis of size K trains K same-shaped networks in one
-program (:class:`~psychrnn_widgets.sweeps.ensemble.Ensemble`): weights get shape
+program (:class:`~psychrnn_widgets.models.ensemble.Ensemble`): weights get shape
 (K, ...), states (T, K, B, N), and every product in :meth:`LeakyUpdate.step` and
 :meth:`~LeakyUpdate.step_backward` becomes a batched matmul over the K networks, which
-never mix.  Whether the axis is there is read from the static rank of ``W_T`` (2: one
-network, 3: K networks), so the one-network program is the same as before.
+never mix.  Whether the axis is there is read from the static rank of the recurrent
+weights (2: one network, 3: K networks), so the one-network program has no axis at all.
 """
-from ._tf import tf
+from ._tf import batch_matmul_on_eigen, is_unused_output_gradient, tf
 
-#: From this many recurrent units on, ``Basic`` uses :func:`fused_recurrence` (input
-#: projection, readout and weight gradients inside the time loops: fewer passes over
-#: (T, B, N) tensors; the N_rec 256 step went from ~470 to ~300 ms).  Below it,
-#: :func:`hoisted_recurrence` (drive, f' and weight gradient outside the loops: half the
-#: operations per time step, which is what costs at N_rec 50).  See benchmarks/README.md.
+#: From a program this wide on (K networks of N_rec units: K * N_rec), :func:`leaky_pass`
+#: uses :func:`fused_recurrence` (input projection, readout and weight gradients inside the
+#: time loops: fewer passes over (T, B, N) tensors; the N_rec 256 step went from ~470 to
+#: ~300 ms).  Below it, :func:`hoisted_recurrence` (drive, f' and weight gradient outside
+#: the loops: half the operations per time step, which is what costs at N_rec 50).  For an
+#: ensemble the width counts every network: the hoisted layout's (T, K, B, N) intermediates
+#: stop fitting in the caches as K grows (16 hello-world networks: the fused step took about
+#: half as long).  See benchmarks/README.md.
 FUSED_LOOP_MIN_N_REC = 128
 
 
@@ -48,17 +54,17 @@ def matmul(a, b, transpose_a=False):
 
     One network: ``tf.matmul``.  With a network axis (rank 3), the products with a small
     dimension (the input projection and the readout, N_in or N_out <= ``EIGEN_PRODUCT_MAX_DIM``)
-    run as ``BatchMatMulV3`` on Eigen: TensorFlow's oneDNN rewrite of ``BatchMatMulV2`` (what
-    ``tf.matmul`` builds) costs about 0.1 ms per call however small the matrices, against
-    0.02-0.03 ms on Eigen for (16, 50, 2) x (16, 2, 50); for (16, 50, 50) x (16, 50, 50)
-    oneDNN was the faster (0.14 against 0.15 ms).  Measured on 2 cores: the K = 16
-    hello-world ensemble step took 133 ms this way, 146 ms with ``tf.matmul`` throughout and
-    172 ms with Eigen throughout.
+    run on Eigen (:func:`~psychrnn_widgets.models._tf.batch_matmul_on_eigen`): TensorFlow's
+    oneDNN rewrite of ``BatchMatMulV2`` (what ``tf.matmul`` builds) costs about 0.1 ms per
+    call however small the matrices, against 0.02-0.03 ms on Eigen for (16, 50, 2) x (16, 2, 50);
+    for (16, 50, 50) x (16, 50, 50) oneDNN was the faster (0.14 against 0.15 ms).  Measured
+    on 2 cores: the K = 16 hello-world ensemble step took 133 ms this way, 146 ms with
+    ``tf.matmul`` throughout and 172 ms with Eigen throughout.
     """
     if a.shape.rank == 3:
         dims = [d for d in (a.shape[-2], a.shape[-1], b.shape[-1]) if d is not None]
         if dims and min(dims) <= EIGEN_PRODUCT_MAX_DIM:
-            return tf.raw_ops.BatchMatMulV3(x=a, y=b, Tout=a.dtype, adj_x=transpose_a)
+            return batch_matmul_on_eigen(a, b, transpose_a)
     return tf.matmul(a, b, transpose_a=transpose_a)
 
 
@@ -127,17 +133,6 @@ def _sum_of_products(a, b, networks):
         return matmul(a, b, transpose_a=True)
     n_a, n_b = tf.shape(a)[-1], tf.shape(b)[-1]
     return tf.matmul(tf.reshape(a, [-1, n_a]), tf.reshape(b, [-1, n_b]), transpose_a=True)
-
-
-def _is_unused_output_gradient(gradient):
-    """True for the zeros TensorFlow passes as the gradient of an output nobody used (graph mode).
-
-    TensorFlow builds them with an op of type ``ZerosLike`` (an implementation detail:
-    ``tests/test_basic_model.py`` fails loudly if a TensorFlow release changes it, and
-    anything unrecognised counts as used, which is correct, only slower).
-    """
-    op = getattr(gradient, "op", None)  # eager tensors have none: treat as used
-    return getattr(op, "type", None) == "ZerosLike"
 
 
 def hoisted_recurrence(update):
@@ -225,7 +220,7 @@ def fused_recurrence(update, with_noise):
             W = tf.linalg.matrix_transpose(W_T)
             W_out = tf.linalg.matrix_transpose(W_out_T)
             networks = _has_network_axis(W_T)
-            states_used = not _is_unused_output_gradient(d_states)  # no state regulariser: skip (T, B, N) zeros
+            states_used = not is_unused_output_gradient(d_states)  # no state regulariser: skip (T, B, N) zeros
 
             def back_step(t, previous, next_rates, next_gain, carry, d_W_T, d_W_in_T, d_b, d_W_out_T, noise_grads):
                 """Step x_t -> x_{t+1}: from G_{t+2}'s share ``carry`` to G_{t+1}'s share of x_t."""
@@ -265,3 +260,45 @@ def fused_recurrence(update, with_noise):
         def recurrence(x, W_in_T, b, W_T, W_out_T, s0):
             return run(x, W_in_T, b, W_T, W_out_T, s0, None)
     return recurrence
+
+
+def leaky_pass(update, x, W_in, b_rec, W_rec, W_out, s0, noise=None):
+    """The forward pass of one rate network, or of K along a leading network axis, on a batch.
+
+    The one place where the time-loop layout is chosen: :func:`hoisted_recurrence` for a
+    program narrower than ``FUSED_LOOP_MIN_N_REC`` units (``K * N``), else
+    :func:`fused_recurrence`.
+
+    Args:
+        update: the :class:`LeakyUpdate` (alpha, f).
+        x: inputs, batch-major: (B, T, N_in), or (K, B, T, N_in) for K networks.
+        W_in, W_rec, W_out: the *effective* weights ``W[post, pre]``: (N, N_in), (N, N),
+            (N_out, N), each with a leading K axis for K networks.
+        b_rec: (N,), or (K, N).
+        s0: the initial states x_0, (B, N), or (K, B, N).
+        noise: None, or the recurrent noise already divided by alpha, time-major:
+            (T, B, N), or (T, K, B, N).
+
+    Returns:
+        ``(readouts, states)``: ``f(x_t) W_out^T`` for t = 1..T, batch-major (B, T, N_out)
+        or (K, B, T, N_out) (``b_out`` is the caller's to add), and the states x_1..x_T,
+        time-major (T, B, N) or (T, K, B, N).
+    """
+    networks = W_rec.shape.rank == 3
+    k = "k" if networks else ""  # the network axis in einsum subscripts
+    time_major = [2, 0, 1, 3] if networks else [1, 0, 2]
+    batch_major = [1, 2, 0, 3] if networks else [1, 0, 2]
+    x_time_major = tf.transpose(x, time_major)
+    W_in_T, W_T = tf.linalg.matrix_transpose(W_in), tf.linalg.matrix_transpose(W_rec)
+    b = b_rec[:, None, :] if networks else b_rec  # broadcast over the batch
+    width = W_rec.shape[-1] * (W_rec.shape[0] if networks else 1)
+    if width < FUSED_LOOP_MIN_N_REC:
+        drive = tf.einsum(f"t{k}bi,{k}ir->t{k}br", x_time_major, W_in_T) + b
+        if noise is not None:
+            drive = drive + noise
+        states = hoisted_recurrence(update)(drive, W_T, s0)
+        readouts = tf.einsum(f"t{k}br,{k}or->{k}bto", update.transfer_function(states), W_out)
+        return readouts, states
+    args = [x_time_major, W_in_T, b, W_T, tf.linalg.matrix_transpose(W_out), s0] + ([] if noise is None else [noise])
+    readouts, states = fused_recurrence(update, noise is not None)(*args)
+    return tf.transpose(readouts, batch_major), states

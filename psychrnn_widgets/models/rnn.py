@@ -137,6 +137,9 @@ class RNN:
     prefers_xla = False
     #: a subclass's own ``network_params`` keys: ``{name: params.Parameter}``
     parameters = {}
+    #: the size of a leading network axis on the weights (``None``: one network, no axis;
+    #: an :class:`~psychrnn_widgets.models.ensemble.Ensemble` has K)
+    n_networks = None
 
     def __init__(self, params):
         self.params = dict(params) if hasattr(params, "keys") else params
@@ -497,12 +500,10 @@ class RNN:
         ``callbacks`` and ``control`` for live use.  Calling ``train`` again continues from
         the current weights, the optimiser state and the epoch count.
 
-        The one call from the models layer up into the training layer: the model's
-        :class:`~psychrnn_widgets.training.trainer.Trainer` (created on first use) does the work.
+        The model's :class:`~psychrnn_widgets.training.trainer.Trainer` (created on first
+        use) does the work (:func:`train_with_trainer`).
         """
-        from ..training.trainer import Trainer  # the documented upward call (see the layering test)
-
-        return Trainer.of(self).train(trial_batch_generator, train_params)
+        return train_with_trainer(self, trial_batch_generator, train_params)
 
     def train_curric(self, train_params):
         """PsychRNN's wrapper: ``train`` on ``train_params['curriculum']`` (required)."""
@@ -520,6 +521,18 @@ class RNN:
         dale = "" if self.dale_ratio is None else f", dale_ratio={self.dale_ratio}"
         sizes = f"N_in={self.N_in}, N_rec={self.N_rec}, N_out={self.N_out}"
         return f"{type(self).__name__}(name={self.name!r}, {sizes}{dale})"
+
+
+def train_with_trainer(model, source, train_params=None):
+    """``Trainer.of(model).train(source, train_params)``: the one call from the models layer up into the training layer.
+
+    PsychRNN's ``model.train(...)`` is a method of the model, so the models layer calls up
+    here, lazily, and only here (a layering test holds it to this one place); every model,
+    one network or an :class:`~psychrnn_widgets.models.ensemble.Ensemble`, trains through it.
+    """
+    from ..training.trainer import Trainer  # the documented upward call (see the layering test)
+
+    return Trainer.of(model).train(source, train_params)
 
 
 def _scalar_tensor(value, what, signature):

@@ -39,7 +39,7 @@ Unknown keys warn with a "did you mean", as ``Basic`` does: in ``network_params`
 
 Runs whose networks have the same shape and the same training schedule have the same
 :meth:`RunSpec.group_key` and are trained together as an
-:class:`~psychrnn_widgets.sweeps.ensemble.Ensemble`.
+:class:`~psychrnn_widgets.models.ensemble.Ensemble`.
 """
 import difflib
 import inspect

@@ -3,7 +3,7 @@
 :func:`train_group` is the function a sweep submits (to ``dask.distributed`` or, without
 dask, calls in its own process).  It takes :class:`~.config.RunSpec` s (data, and the
 task class by reference), builds each run's task and network from its seed, trains them
-together as one :class:`~.ensemble.Ensemble` and returns one dict per run holding only
+together as one :class:`~psychrnn_widgets.models.ensemble.Ensemble` and returns one dict per run holding only
 NumPy arrays, numbers, strings, lists and dicts -- never a TensorFlow object:
 
 ``{'run_id', 'status': 'finished'|'diverged'|'failed', 'weights': {...} (as
@@ -13,7 +13,7 @@ Basic.get_weights()), 'metrics': {'epoch', 'trials', 'loss', 'accuracy'}, 'final
 Faults: if building or training the ensemble raises, every run of the group is tried
 again alone, so one bad run cannot fail the others; a run that still raises comes back
 ``failed`` with its traceback.  A network whose loss diverges comes back ``diverged``
-(the others are unaffected, see :mod:`.ensemble_training`).
+(the others are unaffected, see :mod:`psychrnn_widgets.training.trainer`).
 
 Progress: ``progress`` is a dask event topic (the worker publishes with
 ``Worker.log_event``; the sweep subscribes) or a callable (in-process runs).  Messages:
@@ -131,9 +131,8 @@ class _Progress:
 
 def _train_ensemble(runs, send, progress_interval):
     """Train ``runs`` as one ensemble; one result dict per run."""
-    from ..models._tf import tf
-    from .ensemble import Ensemble
-    from .ensemble_training import EnsembleTrainer
+    from ..models.ensemble import Ensemble
+    from ..training.trainer import Trainer
 
     t0 = time.perf_counter()
     tasks = [run.build_task() for run in runs]
@@ -148,13 +147,12 @@ def _train_ensemble(runs, send, progress_interval):
     train_params["callbacks"] = [reporter]
     ensemble.train(tasks, train_params)
     reporter.flush()
-    trainer = EnsembleTrainer.of(ensemble)
+    trainer = Trainer.of(ensemble)
 
     batches = [task.get_trial_batch()[:3] for task in tasks]  # fresh trials after the training batches
     x, y, mask = (np.stack([b[i] for b in batches]) for i in range(3))
     outputs, _ = ensemble.test(x, noise=False)
-    final_losses, _ = ensemble.compute_losses(tf.constant(x), tf.constant(y), tf.constant(mask), noise=False)
-    final_losses = final_losses.numpy()
+    final_losses = ensemble.losses(x, y, mask)
     elapsed = time.perf_counter() - t0
     results = []
     for k, (run, task) in enumerate(zip(runs, tasks)):

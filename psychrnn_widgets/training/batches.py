@@ -5,7 +5,9 @@ shapes, finite, from a Task (its ``training_batches()``, else ``batch_generator(
 ``(x, y, mask[, trial_params])``, or a Curriculum (whichever stage is current).  A batch
 that is malformed is a :class:`~psychrnn_widgets.errors.ParameterError` naming the
 source (the task's class) and the expected shapes -- not a TensorFlow error later.
-No TensorFlow here.
+:class:`NetworkBatches` does the same for K networks trained together (one source for all,
+or one each), stacking the batches along a leading network axis; :func:`batch_source`
+picks the one a model needs.  No TensorFlow here.
 """
 from inspect import isgenerator
 
@@ -13,7 +15,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["BatchSource"]
+__all__ = ["BatchSource", "NetworkBatches", "batch_source"]
 
 
 class BatchSource:
@@ -82,3 +84,51 @@ class BatchSource:
                 raise ParameterError(f"{name} from {where} holds NaN or infinite values", parameter=name)
             arrays.append(array)
         return x, arrays[0], arrays[1]
+
+
+class NetworkBatches:
+    """Batches for K networks trained together, stacked along a leading network axis.
+
+    Args:
+        sources: one Task or batch generator (the same trials for every network) or a list
+            of K of them (each network its own trials).
+        n_networks: K.
+    """
+
+    def __init__(self, sources, n_networks):
+        self.n_networks = n_networks
+        if isinstance(sources, (list, tuple)):
+            if len(sources) != n_networks:
+                raise ParameterError(f"training K={n_networks} networks needs one source for all of them or one per "
+                                     f"network, got {len(sources)}", parameter="trial_batch_generator")
+            self.sources = [BatchSource(s, None) for s in sources]
+        else:
+            self.sources = [BatchSource(sources, None)]
+
+    def next(self, model):
+        """``(x (K,B,T,N_in), y (K,B,T,N_out), mask (K,B,T,N_out))`` float32, each network's batch checked."""
+        batches = [source.next(model) for source in self.sources]
+        shape = batches[0][0].shape[:2]
+        for k, batch in enumerate(batches[1:], start=1):
+            if batch[0].shape[:2] != shape:
+                raise ParameterError(f"the batch of network {k} has (batch, time) = {batch[0].shape[:2]} but network "
+                                     f"0's has {shape}: the networks of an ensemble train on batches of one shape",
+                                     parameter="trial_batch_generator")
+        if len(batches) == 1:
+            return tuple(np.broadcast_to(a, (self.n_networks,) + a.shape) for a in batches[0])
+        return tuple(np.stack([b[i] for b in batches]) for i in range(3))
+
+    def accuracy(self, y, outputs, mask):
+        """(K,) accuracies of the networks' outputs (K,B,T,N_out) (NaN where a task has no accuracy function)."""
+        values = []
+        for k in range(self.n_networks):
+            value = self.sources[k if len(self.sources) > 1 else 0].accuracy(y[k], outputs[k], mask[k])
+            values.append(np.nan if value is None else value)
+        return np.array(values)
+
+
+def batch_source(source, curriculum=None, n_networks=None):
+    """Where a model's training batches come from: a :class:`BatchSource`, or :class:`NetworkBatches` for K networks."""
+    if n_networks is None:
+        return BatchSource(source, curriculum)
+    return NetworkBatches(source, n_networks)

@@ -6,7 +6,7 @@
 (``tf.compat.v1.train.AdamOptimizer``, which PsychRNN uses, with eps = 1e-8.)  The update
 can be masked per entry (``fixed_weights``: frozen entries stay bit-identical).
 
-For K networks trained together (an :class:`~psychrnn_widgets.sweeps.ensemble.Ensemble`)
+For K networks trained together (an :class:`~psychrnn_widgets.models.ensemble.Ensemble`)
 ``Adam(variables, learning_rates, n_networks=K)`` keeps the step count ``t`` and the
 learning rate per network ((K,) vectors); variables and slots carry the network axis
 first, and :meth:`Adam.apply` takes a (K,) ``active`` mask: a network that is not active
@@ -14,12 +14,13 @@ in a step (a non-finite loss, frozen) keeps its weights, moments and ``t`` bit-i
 The update of an active network is the same elementwise arithmetic as for one network.
 
 :class:`LastGood` keeps a copy of the weights (and the optimiser's slots) for which the
-loss was last finite, so a diverging step can be undone exactly.  Both live in a
+loss was last finite, so a diverging step can be undone exactly (for K networks, network
+by network).  :class:`OptimizerState` holds both for a trainer; they live in a
 :class:`~psychrnn_widgets.training.trainer.Trainer`, never on the model.
 """
 from ..models._tf import tf
 
-__all__ = ["Adam", "LastGood"]
+__all__ = ["Adam", "LastGood", "OptimizerState"]
 
 
 def per_network(values, like):
@@ -111,3 +112,53 @@ class LastGood:
         for copy, variable in zip(self.copies, self.variables):
             variable.assign(tf.where(per_network(networks, copy), copy, variable))
         return tf.constant(False)
+
+
+class OptimizerState:
+    """Adam's slots and the last-good snapshot for a list of variables (shared by a trainer's steps).
+
+    Args:
+        variables: the trained ``tf.Variable`` s (with a leading network axis for K networks).
+        learning_rate: a number, or (K,) numbers for K networks.
+        n_networks: None for one network, K for K networks.
+    """
+
+    def __init__(self, variables, learning_rate, n_networks=None):
+        self.variables = list(variables)
+        self.n_networks = n_networks
+        self.adam = Adam(self.variables, learning_rate, n_networks=n_networks)
+        self.last_good = LastGood(self.variables + self.adam.slots)
+        self._external_copy = None
+
+    # an external (Keras) optimiser runs eagerly outside the graph: snapshot it in NumPy
+    def save_external(self, optimizer):
+        slots = getattr(optimizer, "variables", None) or []
+        if callable(slots):  # tf.compat.v1 optimisers: a method
+            slots = slots()
+        tracked = self.variables + [v for v in slots if hasattr(v, "assign")]
+        self._external_copy = [(v, v.numpy().copy()) for v in tracked]
+
+    def restore(self, networks=None):
+        """Put back the weights and optimiser state copied before the last update.
+
+        ``networks``: for K networks, a (K,) bool of those to put back (None: all).
+        """
+        if self._external_copy is not None:
+            for variable, value in self._external_copy:
+                variable.assign(value)
+        elif networks is None or self.n_networks is None:
+            self.last_good.restore()
+        else:
+            self.last_good.restore_where(tf.constant(networks, tf.bool))
+
+    def save(self, networks=None):
+        """Copy the current weights and optimiser state (they were just found to give a finite loss).
+
+        ``networks``: for K networks, a (K,) bool of those to copy (None: all).
+        """
+        if self._external_copy is not None:
+            self._external_copy = [(v, v.numpy().copy()) for v, _ in self._external_copy]
+        elif networks is None or self.n_networks is None:
+            self.last_good.save()
+        else:
+            self.last_good.save_where(tf.constant(networks, tf.bool))

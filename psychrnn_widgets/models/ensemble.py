@@ -1,10 +1,16 @@
-"""``Ensemble``: K same-shaped ``Basic`` networks with a leading network axis (DESIGN §7).
+"""``Ensemble``: K same-shaped ``Basic`` networks along a leading network axis (DESIGN §7, §8).
+
+The K > 1 face of the one stack: the same leaky update and the same forward pass
+(:func:`~psychrnn_widgets.models.leaky.leaky_pass`, which chooses the time-loop layout)
+as :class:`~psychrnn_widgets.models.basic.Basic`, the same effective-weight maths
+(:mod:`~psychrnn_widgets.models.constraints`), and the same trainer
+(:class:`~psychrnn_widgets.training.trainer.Trainer`, whose compiled step and loop carry
+the network axis; ``Basic`` is the case without it).
 
 Networks of PsychRNN's size are latency-bound on a CPU: one 50-unit step keeps a small
 part of the machine's arithmetic busy.  An ensemble runs K networks in one program: every
-weight gets a leading axis of size K and the recurrence of
-:mod:`psychrnn_widgets.models.leaky` (the one forward step and the one backward step)
-runs on it as batched matrix products, in which the K networks never mix.
+weight gets a leading axis of size K and the recurrence runs on it as batched matrix
+products, in which the K networks never mix.
 
 Each network keeps its own
 
@@ -14,9 +20,8 @@ Each network keeps its own
   builds each member once and stacks its values), and effective weights through
   :mod:`psychrnn_widgets.models.constraints`;
 * loss (the loss function is evaluated per network);
-* when training (:class:`~psychrnn_widgets.sweeps.ensemble_training.EnsembleTrainer`):
-  learning rate, Adam state, gradient clipping (norm per network and per tensor),
-  frozen weights and the roll-back of a diverging step.
+* when training: learning rate, Adam state, gradient clipping (norm per network and per
+  tensor), frozen weights and the roll-back of a diverging step.
 
 So a network trained in an ensemble ends where the same ``Basic`` trained alone on the
 same batches ends (to float32 rounding: a batched product may sum in another order; the
@@ -44,11 +49,13 @@ import numpy as np
 
 from .. import seeding
 from ..errors import ParameterError
-from ..models import constraints, leaky
-from ..models._tf import GraphFunction, tf
-from ..models.basic import Basic
-from ..models.regularizers import mean_penalty
 from ..params import ENSEMBLE_PARAMS, REGULARIZER_KEYS
+from . import constraints, leaky
+from ._tf import GraphFunction, tf
+from .basic import Basic
+from .losses import BUILTIN_LOSSES
+from .regularizers import mean_penalty
+from .rnn import train_with_trainer
 
 __all__ = ["Ensemble", "SHARED_KEYS"]
 
@@ -98,13 +105,16 @@ def _shared_value(member, key):
     if key == "transfer_function":
         return member.transfer_function_name or member.transfer_function
     if key == "loss_function":
-        return member.loss_name if member.loss_name in ("mean_squared_error", "binary_cross_entropy") \
-            else member.loss_function
+        return member.loss_name if member.loss_name in BUILTIN_LOSSES else member.loss_function
     return getattr(member, key)
 
 
 class Ensemble:
     """K ``Basic`` networks of the same shape, run and trained together; see the module docstring.
+
+    For the trainer it is a model with a network axis: :attr:`n_networks` is K (``None`` for
+    a ``Basic``), :meth:`compute_loss` gives (K,) losses, :attr:`trainable_variables` carry
+    the axis first and :attr:`trainable` says which network trains which of them.
 
     Args:
         network_params: a list of K ``network_params`` dicts, or one dict used for all K
@@ -115,13 +125,17 @@ class Ensemble:
             from NumPy's global generator.  Every network ends up with a recorded seed.
 
     Attributes:
-        K: number of networks.  ``N_in, N_rec, N_out, alpha, dt, tau``: shared sizes.
+        K, n_networks: number of networks.  ``N_in, N_rec, N_out, alpha, dt, tau``: shared sizes.
         network_params: the K dicts as used (seeds filled in).
         seeds: the K seeds.
         dale: (K,) bool, which networks follow Dale's law.
         rec_noise: (K,) float64.
         trainable: ``{variable name: (K,) bool}`` from each network's ``*_train`` flags.
     """
+
+    #: the stacked step gains nothing from XLA here (see benchmarks/README.md, "Ensembles");
+    #: ``train_params['jit_compile']=True`` still compiles it
+    prefers_xla = False
 
     def __init__(self, network_params, n=None, seed=None):
         params = _params_list(network_params, n)
@@ -260,44 +274,50 @@ class Ensemble:
         """``x`` (K, B, T, N_in) -> ``(outputs (K, B, T, N_out), states (T, K, B, N_rec))`` (tensors).
 
         States stay time-major (what the loss of the firing rate reads); :meth:`test`
-        returns them network-major.  The time-loop layout is chosen as ``Basic`` chooses
-        it, with the program's width ``K * N_rec`` in place of ``N_rec``: the hoisted
-        layout's (T, K, B, N) intermediates stop fitting in the caches as K grows (at
-        K = 16 hello-world networks the fused layout's step took about half as long).
+        returns them network-major.  The pass is ``Basic``'s
+        (:func:`~psychrnn_widgets.models.leaky.leaky_pass`) with the network axis; it
+        chooses the time-loop layout by the program's width ``K * N_rec``.
         """
         x = tf.convert_to_tensor(x, tf.float32)
-        update = leaky.LeakyUpdate(self.alpha, self.transfer_function)
-        x_time_major = tf.transpose(x, [2, 0, 1, 3])  # (T, K, B, N_in)
-        W_in_T = tf.linalg.matrix_transpose(self.get_effective_W_in())
-        W_T = tf.linalg.matrix_transpose(self.get_effective_W_rec())
         n_steps, batch = tf.shape(x)[2], tf.shape(x)[1]
-        s0 = tf.tile(self.init_state, [1, batch, 1])  # (K, B, N)
         noise_term = self._noise(n_steps, batch) if noise and (self.rec_noise > 0).any() else None
-        b_rec = self.b_rec[:, None, :]
-        if self.K * self.N_rec < leaky.FUSED_LOOP_MIN_N_REC:  # one program's width: K networks of N_rec units
-            drive = tf.einsum("tkbi,kir->tkbr", x_time_major, W_in_T) + b_rec
-            if noise_term is not None:
-                drive = drive + noise_term
-            states = leaky.hoisted_recurrence(update)(drive, W_T, s0)
-            outputs = tf.einsum("tkbr,kor->kbto", self.transfer_function(states), self.get_effective_W_out())
-        else:
-            W_out_T = tf.linalg.matrix_transpose(self.get_effective_W_out())
-            args = [x_time_major, W_in_T, b_rec, W_T, W_out_T, s0] + ([] if noise_term is None else [noise_term])
-            readouts, states = leaky.fused_recurrence(update, noise_term is not None)(*args)
-            outputs = tf.transpose(readouts, [1, 2, 0, 3])
-        return outputs + self.b_out[:, None, None, :], states
+        readouts, states = leaky.leaky_pass(
+            leaky.LeakyUpdate(self.alpha, self.transfer_function), x, self.get_effective_W_in(), self.b_rec,
+            self.get_effective_W_rec(), self.get_effective_W_out(), tf.tile(self.init_state, [1, batch, 1]),
+            noise_term)
+        return readouts + self.b_out[:, None, None, :], states
 
-    def compute_losses(self, x, y, output_mask, noise=True):
-        """``(losses (K,), outputs (K, B, T, N_out))``: each network's loss + regularisation.
+    def compute_loss(self, x, y, output_mask, noise=True):
+        """``(losses (K,), outputs (K, B, T, N_out), states (T, K, B, N_rec))``: each network's loss + regularisation.
 
-        The loss function runs once per network (``tf.vectorized_map`` over the network
-        axis), so a custom loss ``fn(predictions, y, output_mask)`` works unchanged.
+        ``x`` (K, B, T, N_in), ``y`` and ``output_mask`` (K, B, T, N_out).  The loss
+        function runs once per network (``tf.vectorized_map`` over the network axis), so a
+        custom loss ``fn(predictions, y, output_mask)`` works unchanged.
         """
         outputs, states = self.forward_pass(x, noise=noise)
         losses = tf.vectorized_map(lambda args: tf.cast(self.loss_function(*args), tf.float32),
                                    (outputs, y, output_mask))
         reg = self.regularization(states)
-        return (losses + reg if reg is not None else losses), outputs
+        return (losses + reg if reg is not None else losses), outputs, states
+
+    def losses(self, x, y, output_mask, noise=False):
+        """Each network's loss + regularisation on a batch, as (K,) float32 NumPy values.
+
+        ``x`` (K, B, T, N_in) or (B, T, N_in) for every network; ``y`` and ``output_mask``
+        (K, B, T, N_out) or (B, T, N_out).  Noise is off by default (deterministic
+        evaluation; no noise counter moves).
+        """
+        x = self.as_network_batch(x, "x")
+        shape = x.shape[:3] + (self.N_out,)
+        targets = []
+        for name, value in (("y", y), ("output_mask", output_mask)):
+            array = np.asarray(value, dtype=np.float32)
+            if array.shape not in (shape, shape[1:]):
+                raise ParameterError(f"{name} must have shape {shape[1:]} or {shape} to go with x, got {array.shape}",
+                                     parameter=name, value=array.shape)
+            targets.append(tf.constant(np.broadcast_to(array, shape)))
+        losses, _, _ = self.compute_loss(tf.constant(x), *targets, noise=noise)
+        return losses.numpy()
 
     def regularization(self, states):
         """(K,) regularisation terms (PsychRNN's means over effective matrices and rates), or None."""
@@ -370,14 +390,28 @@ class Ensemble:
         return self.model(k).get_weights()
 
     # ------------------------------------------------------------------- training
+    @property
+    def n_networks(self):
+        """K: the size of the leading network axis the trainer's step carries (``None`` for one ``Basic``)."""
+        return self.K
+
+    @property
+    def trainable_variables(self):
+        """The stacked variables some network trains (which ones: :attr:`trainable`), network axis first."""
+        return [v for key, v in self.variables.items() if self.trainable[key].any()]
+
     def train(self, sources, train_params=None):
-        """Train the K networks together; see :meth:`~psychrnn_widgets.sweeps.ensemble_training.EnsembleTrainer.train`.
+        """Train the K networks together: :meth:`Trainer.train <psychrnn_widgets.training.trainer.Trainer.train>`.
+
+        ``sources``: one Task or batch generator (the same trials for every network) or a
+        list of K (each network its own trials, e.g. each with its own seed: what a sweep
+        does, so that a network's result does not depend on its ensemble).
+        ``train_params``: PsychRNN's keys; ``learning_rate`` and ``fixed_weights`` may be
+        one value for all or a list of K.  A second call continues.
 
         Returns ``(losses (records, K), training_time, initialization_time)``.
         """
-        from .ensemble_training import EnsembleTrainer
-
-        return EnsembleTrainer.of(self).train(sources, train_params)
+        return train_with_trainer(self, sources, train_params)
 
     def __len__(self):
         return self.K
