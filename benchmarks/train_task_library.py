@@ -13,6 +13,7 @@ and the wall time of ``train`` (TensorFlow on CPU).  ``tests/test_task_training.
 each task to a lower accuracy at a smaller budget, on seeds that are not in the table.
 """
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -32,17 +33,17 @@ from psychrnn_widgets.tasks import BUILTIN_TASKS  # noqa: E402
 #: case name -> (constructor overrides, N_rec, budget in trials, learning rate); a case is a built-in
 #: task (its name) or a task in another form ("Task (form)", the class before the parenthesis)
 CASES = {
-    "PerceptualDiscrimination": ({}, 50, 4000, 0.001),
+    "PerceptualDiscrimination": ({}, 50, 8000, 0.001),
     "DelayedDiscrimination": ({}, 50, 20000, 0.005),
     "MatchToCategory": ({}, 50, 10000, 0.005),
-    "ContextDependentIntegration": ({}, 50, 20000, 0.005),
+    "ContextDependentIntegration": ({}, 50, 30000, 0.005),
     "GoNoGo": ({}, 50, 10000, 0.005),
     "FlipFlop": ({}, 64, 100000, 0.005),
-    "ReadySetGo": ({}, 64, 30000, 0.005),
-    "DelayedMatchToSample": ({}, 64, 30000, 0.005),
-    "DelayedMatchToSample (sequence)": ({"mode": "sequence", "T": 3300.0}, 64, 30000, 0.005),
+    "ReadySetGo": ({}, 64, 100000, 0.005),
+    "DelayedMatchToSample": ({}, 64, 100000, 0.005),
+    "DelayedMatchToSample (sequence)": ({"mode": "sequence", "T": 3300.0}, 128, 200000, 0.005),
     "ProAntiSaccade": ({}, 64, 20000, 0.005),
-    "MultiTask": ({}, 64, 30000, 0.005),
+    "MultiTask": ({}, 64, 100000, 0.005),
 }
 
 
@@ -119,73 +120,92 @@ def flipflop_memories(model, task, tolerance=None, seed=0):
     return memories
 
 
+def _table(results, seeds_by_case):
+    """TASK_LIBRARY.md's lines from ``results``: case -> {"seeds": {seed: [accuracy, seconds]}, ...}."""
+    all_seeds = sorted({int(s) for case in results.values() for s in case["seeds"]})
+    seed_text = (f"{all_seeds[0]}-{all_seeds[-1]}" if all_seeds == list(range(all_seeds[0], all_seeds[-1] + 1))
+                 else ", ".join(map(str, all_seeds)))
+    lines = [
+        "# Task library: a small Basic network trained on every built-in task",
+        "",
+        f"Written by `benchmarks/train_task_library.py` (seeds {seed_text}; CPU TensorFlow). "
+        "Accuracy: the task's own `accuracy_function` (each task's docstring states its scoring rule and "
+        "source) on a fresh 500-trial batch (task seed 1000 + seed), recurrent noise off. Chance: the task's "
+        "`chance_level`, what an answer that ignores the stimulus scores. Batch 50 trials, Adam, dt 10 ms, "
+        "tau 100 ms, default task settings unless the case says otherwise. Train time: wall time of `train` "
+        "(median over seeds), indicative only (the machine was shared). The accuracy tests "
+        "(`tests/test_task_training.py`) use other seeds.",
+        "",
+        "| task | N_rec | budget (trials) | learning rate | chance | accuracy (median) | range over seeds "
+        "| seeds below 0.9 | train time (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in [n for n in CASES if n in results] + [n for n in results if n not in CASES]:
+        case = results[name]
+        accs = [a for a, _ in case["seeds"].values()]
+        secs = [t for _, t in case["seeds"].values()]
+        lines.append(f"| {name} | {case['N_rec']} | {case['budget']} | {case['learning_rate']:g} | "
+                     f"{case['chance']:.3f} | {statistics.median(accs):.3f} | {min(accs):.3f}–{max(accs):.3f} | "
+                     f"{sum(a < 0.9 for a in accs)} of {len(accs)} | {statistics.median(secs):.1f} |")
+    memories = results.get("FlipFlop", {}).get("memories")
+    if memories:
+        n_memories = 2 ** make_task("FlipFlop", 0).n_bits
+        order = sorted(memories, key=int)
+        counts = [memories[seed] for seed in order]
+        lines += [
+            "",
+            "## FlipFlop: a stable fixed point at every memory",
+            "",
+            "For each FlipFlop network above: fixed points with zero input (`analysis.find_fixed_points`, "
+            "from 512 states visited on 200 trials plus noise of std 0.05), read out through the network; "
+            f"a memory (one of the {n_memories} corners of +-1) counts when a *stable* fixed point's outputs "
+            "are all within the task's tolerance (0.5) of it.",
+            "",
+            "| seed | " + " | ".join(order) + " |",
+            "|---|" + "---|" * len(order),
+            "| memories with a stable fixed point | " + " | ".join(str(c) for c in counts) + " |",
+            "",
+            f"All {n_memories} on {sum(c == n_memories for c in counts)} of {len(counts)} seeds.",
+        ]
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="*", default=list(CASES), help="case names (default: all)")
     parser.add_argument("--seeds", nargs="*", type=int, default=list(range(10)))
     parser.add_argument("--budget", type=int, default=None, help="override every case's budget (trials)")
     parser.add_argument("--save-weights", default=None, metavar="DIR", help="keep every trained network in DIR")
+    parser.add_argument("--results", default=None, metavar="JSON",
+                        help="merge each case's results into this file as they finish (a long run can be split "
+                             "or resumed; the table is written from everything in it)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
 
-    rows, memories = [], {}
+    results_path = Path(args.results) if args.results else None
+    results = json.loads(results_path.read_text()) if results_path and results_path.exists() else {}
     for name in args.tasks:
-        results = []
+        per_seed, memories = {}, {}
         for seed in args.seeds:
-            results.append(train_and_score(name, seed, budget=args.budget, save_weights=args.save_weights,
-                                           memories=memories))
-            found = f", stable memories {len(memories[seed])}/8" if name == "FlipFlop" else ""
-            print(f"  {name} seed {seed}: accuracy {results[-1][0]:.3f} ({results[-1][1]:.1f} s){found}", flush=True)
-        accs = [r[0] for r in results]
-        secs = [r[1] for r in results]
-        _, N_rec, budget, lr = results[0][1:]
-        chance = make_task(name, 0).chance_level
-        row = (name, N_rec, budget, lr, chance, statistics.median(accs), min(accs), max(accs),
-               sum(a < 0.9 for a in accs), statistics.median(secs))
-        rows.append(row)
-        print(f"{name:32s} N_rec {N_rec:3d}  {budget:6d} trials  lr {lr:g}  chance {chance:.3f}  accuracy median "
-              f"{row[5]:.3f} [{row[6]:.3f}, {row[7]:.3f}]  below 0.9: {row[8]}/{len(accs)}  {row[9]:.1f} s",
-              flush=True)
-    if not args.no_write:
-        seeds = args.seeds
-        seed_text = (f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1))
-                     else ", ".join(map(str, seeds)))
-        lines = [
-            "# Task library: a small Basic network trained on every built-in task",
-            "",
-            f"Written by `benchmarks/train_task_library.py` ({len(seeds)} seeds: {seed_text}; CPU TensorFlow). "
-            "Accuracy: the task's own `accuracy_function` (each task's docstring states its scoring rule and "
-            "source) on a fresh 500-trial batch, recurrent noise off. Chance: the task's `chance_level`, what "
-            "an answer that ignores the stimulus scores. Batch 50 trials, Adam, dt 10 ms, tau 100 ms, default "
-            "task settings. Train time: wall time of `train` (median over seeds), indicative only (the machine "
-            "may be shared). The accuracy tests (`tests/test_task_training.py`) use other seeds.",
-            "",
-            "| task | N_rec | budget (trials) | learning rate | chance | accuracy (median) | range over seeds "
-            "| seeds below 0.9 | train time (s) |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:g} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:.3f}–{r[7]:.3f} "
-                  f"| {r[8]} of {len(args.seeds)} | {r[9]:.1f} |" for r in rows]
+            accuracy, seconds, N_rec, budget, lr = train_and_score(
+                name, seed, budget=args.budget, save_weights=args.save_weights, memories=memories)
+            per_seed[str(seed)] = [accuracy, seconds]
+            found = f", stable memories {len(memories[seed])}/8" if seed in memories else ""
+            print(f"  {name} seed {seed}: accuracy {accuracy:.3f} ({seconds:.1f} s){found}", flush=True)
+        case = {"N_rec": N_rec, "budget": budget, "learning_rate": lr, "chance": make_task(name, 0).chance_level,
+                "seeds": per_seed}
         if memories:
-            n_memories = 2 ** make_task("FlipFlop", 0).n_bits
-            counts = [len(memories[seed]) for seed in sorted(memories)]
-            lines += [
-                "",
-                "## FlipFlop: a stable fixed point at every memory",
-                "",
-                "For each FlipFlop network above: fixed points with zero input (`analysis.find_fixed_points`, "
-                "from 512 states visited on 200 trials plus noise of std 0.05), read out through the network; "
-                f"a memory (one of the {n_memories} corners of +-1) counts when a *stable* fixed point's outputs "
-                "are all within the task's tolerance (0.5) of it.",
-                "",
-                "| seed | " + " | ".join(str(seed) for seed in sorted(memories)) + " |",
-                "|---|" + "---|" * len(memories),
-                "| memories with a stable fixed point | " + " | ".join(str(c) for c in counts) + " |",
-                "",
-                f"All {n_memories} on {sum(c == n_memories for c in counts)} of {len(counts)} seeds.",
-            ]
+            case["memories"] = {str(seed): len(found) for seed, found in memories.items()}
+        results[name] = case
+        accs = [a for a, _ in per_seed.values()]
+        print(f"{name:32s} N_rec {N_rec:3d}  {budget:6d} trials  lr {lr:g}  chance {case['chance']:.3f}  accuracy "
+              f"median {statistics.median(accs):.3f} [{min(accs):.3f}, {max(accs):.3f}]  below 0.9: "
+              f"{sum(a < 0.9 for a in accs)}/{len(accs)}", flush=True)
+        if results_path:
+            results_path.write_text(json.dumps(results, indent=1) + "\n")
+    if not args.no_write:
         out = Path(__file__).resolve().parent / "TASK_LIBRARY.md"
-        out.write_text("\n".join(lines) + "\n")
+        out.write_text("\n".join(_table(results, args.seeds)) + "\n")
         print(f"wrote {out}")
 
 

@@ -1,13 +1,14 @@
 """A small ``Basic`` network learns every built-in task within a small budget.
 
 Each case: the task at dt = 20 ms (half the steps of dt = 10, to keep the suite fast),
-tau = 100 ms, batches of 50, default task settings; ``Basic`` with ``N_rec`` units, seed 0;
-Adam at ``learning_rate`` for ``budget`` trials; then the task's own accuracy on a fresh
-300-trial batch (recurrent noise off) must reach ``threshold``, well above what an
-untrained network scores.  The thresholds sit below what was measured for seeds 0-2
-(listed per case) so that numerical differences between machines do not matter.
-``benchmarks/train_task_library.py`` trains longer at dt = 10 ms and records the accuracy
-reached (``benchmarks/TASK_LIBRARY.md``).
+tau = 100 ms, batches of 50, default task settings; ``Basic`` with ``N_rec`` units and
+seed 100 -- a seed that ``benchmarks/TASK_LIBRARY.md`` (seeds 0-9) does not use; Adam at
+``learning_rate`` for ``budget`` trials; then the task's own accuracy on a fresh 300-trial
+batch (recurrent noise off) must reach ``threshold``, well above the task's chance level
+(an answer that ignores the stimulus).  The thresholds sit below what was measured for
+seeds 100 and 101 (listed per case) so that numerical differences between machines do not
+matter.  ``benchmarks/train_task_library.py`` trains longer at dt = 10 ms and records the
+accuracy reached over ten seeds.
 """
 import warnings
 
@@ -18,18 +19,21 @@ pytest.importorskip("tensorflow")
 from psychrnn_widgets.models.basic import Basic  # noqa: E402
 from psychrnn_widgets.tasks import BUILTIN_TASKS  # noqa: E402
 
-#: task -> (N_rec, budget in trials, learning rate, threshold); the comment: accuracy measured for seeds 0, 1, 2
+#: the seed of the networks and tasks trained here (not one of the table's)
+SEED = 100
+
+#: task -> (N_rec, budget in trials, learning rate, threshold); the comment: accuracy measured for seeds 100, 101
 CASES = {
-    "PerceptualDiscrimination": (50, 3000, 0.01, 0.8),      # 0.997, 0.967, 1.000
-    "DelayedDiscrimination": (50, 6000, 0.01, 0.8),         # 0.927, 0.900, 0.917
-    "MatchToCategory": (50, 3000, 0.01, 0.85),              # 0.997, 0.983, 0.980
-    "ContextDependentIntegration": (50, 6000, 0.01, 0.82),  # 0.910, 0.907, 0.887 (ignoring the context: ~0.75)
-    "GoNoGo": (50, 3000, 0.01, 0.8),                        # 1.000, 0.863, 1.000
-    "FlipFlop": (64, 10000, 0.01, 0.75),                    # 0.890, 0.853, 0.827
-    "ReadySetGo": (64, 15000, 0.005, 0.5),                  # 0.857, 0.843, 0.543 (untrained: 0)
-    "DelayedMatchToSample": (64, 20000, 0.005, 0.75),       # 0.823, 0.903, 0.907
-    "ProAntiSaccade": (64, 6000, 0.01, 0.85),               # 0.990, 1.000, 1.000
-    "MultiTask": (64, 6000, 0.01, 0.7),                     # 0.867, 0.840, 0.757
+    "PerceptualDiscrimination": (50, 3000, 0.01, 0.85),      # 0.993, 1.000 (chance 0.5)
+    "DelayedDiscrimination": (50, 6000, 0.01, 0.75),         # 0.920, 0.877
+    "MatchToCategory": (50, 3000, 0.01, 0.85),               # 0.983, 0.997
+    "ContextDependentIntegration": (50, 15000, 0.01, 0.8),   # 0.897, 0.940 (fixation held until the go)
+    "GoNoGo": (50, 3000, 0.01, 0.85),                        # 1.000, 0.977
+    "FlipFlop": (64, 60000, 0.01, 0.8),                      # 1.000, 1.000 (chance 0.002; 40,000: 0.857, 0.570)
+    "ReadySetGo": (64, 30000, 0.005, 0.65),                  # 0.783, 0.923 (chance 0.455)
+    "DelayedMatchToSample": (64, 40000, 0.005, 0.7),         # 0.813, 0.920
+    "ProAntiSaccade": (64, 6000, 0.01, 0.85),                # 0.957, 0.933 (chance 0.2)
+    "MultiTask": (64, 10000, 0.01, 0.65),                    # 0.803, 0.740
 }
 
 
@@ -39,7 +43,7 @@ def make(name, seed, N_batch):
         return BUILTIN_TASKS[name].with_defaults(dt=20, tau=100, N_batch=N_batch, seed=seed)
 
 
-def trained_accuracy(name, seed=0):
+def trained_accuracy(name, seed=SEED):
     """Train the case ``name`` with ``seed``; the accuracy on a fresh 300-trial batch."""
     N_rec, budget, learning_rate, _ = CASES[name]
     task = make(name, seed, 50)
@@ -58,7 +62,9 @@ def test_every_builtin_task_has_a_training_case():
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_basic_network_learns_the_task(name):
-    assert trained_accuracy(name) >= CASES[name][3]
+    accuracy = trained_accuracy(name)
+    assert accuracy >= CASES[name][3]
+    assert accuracy > make(name, SEED, 1).chance_level + 0.1  # learnt, not guessed
 
 
 def test_the_tasks_notebooks_custom_task_learns_at_its_full_budget(monkeypatch):

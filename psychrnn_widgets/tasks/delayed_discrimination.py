@@ -1,7 +1,11 @@
 """Delayed (vibrotactile) frequency discrimination, after Romo et al. (1999), Nature 399:470.
 
-Two stimuli separated by a delay; the network must report whether the first frequency
-was higher or lower than the second.  PsychRNN's trial structure.
+Source: Romo, Brody, Hernandez & Lemus (1999), "Neuronal correlates of parametric working
+memory in the prefrontal cortex", Nature 399:470 (the task: Fig. 1).  Two vibrations of
+frequencies f1 and f2 are separated by a delay; the monkey reported whether f2 was higher
+or lower than f1.  The trial structure, the frequency pairs and the scoring are
+PsychRNN's ``DelayedDiscrimination``: the network's choice is the output with the larger
+time-mean over the decision period (the mask), compared with the target's; chance 0.5.
 """
 from __future__ import annotations
 

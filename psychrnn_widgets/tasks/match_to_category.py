@@ -1,6 +1,11 @@
 """Match-to-category on a ring of direction-tuned inputs.
 
-Loosely after Freedman & Assad (2006), Nature 443:85, with PsychRNN's trial structure.
+Source: Freedman & Assad (2006), "Experience-dependent representation of visual
+categories in parietal cortex", Nature 443:85 (the task: Fig. 1): motion directions were
+split by a category boundary into two categories, and monkeys reported the category of a
+sample direction.  The trial structure and the scoring are PsychRNN's
+``MatchToCategory``: the network's choice is the output with the larger time-mean over
+the response window (the mask), compared with the target's; chance 0.5.
 """
 from __future__ import annotations
 

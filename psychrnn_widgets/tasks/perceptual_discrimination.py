@@ -1,7 +1,11 @@
 """Two-alternative forced-choice perceptual discrimination (random-dot-motion style).
 
-Loosely after Britten et al. (1992), J. Neurosci. 12:4745, with PsychRNN's trial
-structure so that networks and results are comparable.
+Source: Britten, Shadlen, Newsome & Movshon (1992), "The analysis of visual motion: a
+comparison of neuronal and psychophysical performance", J. Neurosci. 12:4745 (Methods):
+monkeys reported the net direction of a random-dot stimulus of varying coherence by a
+saccade to one of two targets.  The trial structure and the scoring are PsychRNN's
+``PerceptualDiscrimination`` (Ehrlich et al. 2021, eNeuro), so that networks and results
+are comparable with PsychRNN's.
 """
 from __future__ import annotations
 
@@ -73,6 +77,11 @@ class PerceptualDiscrimination(Task):
     with onset ``U * T/2``, duration ``U * T/4 + T/8``, ``offset = onset + duration``;
     Gaussian input noise on every step and channel, std ``psychrnn_noise_std(dt,
     stim_noise)`` (0.0447 at ``dt = 10``).
+
+    Scoring (PsychRNN's): the network's choice is the output with the larger time-mean over
+    the masked steps (from stimulus offset on); a trial is correct when it is the stronger
+    channel.  There is no fixation requirement (the mask is 0 before the stimulus ends).
+    Chance level 0.5.
 
     Args:
         dt, tau, T, N_batch: see :class:`~psychrnn_widgets.tasks.task.Task`.
