@@ -44,6 +44,7 @@ __all__ = [
     "REQUIRED_NETWORK_KEYS",
     "REGULARIZER_KEYS", "TRANSFER_FUNCTIONS", "RAND_INIT_NAMES", "INITIALIZER_NAMES", "OPTIMIZER_NAMES",
     "validate_network_params", "validate_train_params", "validate_values", "check_shapes", "validate_mask",
+    "LOSS_FUNCTION_NAMES",
     "validate_array", "scalar",
     "register_task_keys", "known_task_keys", "warn_unknown_keys", "network_key_ignores", "describe",
 ]
@@ -57,6 +58,9 @@ INITIALIZER_NAMES = ("GaussianSpectralRadius", "AlphaIdentity", "WeightInitializ
 #: optimisers that may be named by a string in ``train_params['optimizer']``
 OPTIMIZER_NAMES = ("adam",)
 REGULARIZER_KEYS = ("L1_in", "L1_rec", "L1_out", "L2_in", "L2_rec", "L2_out", "L2_firing_rate")
+#: the built-in losses (``psychrnn_widgets.models.losses``): PsychRNN's two, then the cross-entropy over
+#: actions that NeuroGym trains with (softmax over the outputs, the target's largest channel as the class)
+LOSS_FUNCTION_NAMES = ("mean_squared_error", "binary_cross_entropy", "categorical_cross_entropy")
 
 _MISSING = object()
 
@@ -449,8 +453,8 @@ NETWORK_PARAMS = _declare(
                 label=f"Train {key}", group="training")
       for key in ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")),
     Parameter("loss_function", "object", "mean_squared_error",
-              help="'mean_squared_error', 'binary_cross_entropy', or the name of a key holding fn(pred, y, mask)",
-              label="Loss", group="training"),
+              help=", ".join(repr(name) for name in LOSS_FUNCTION_NAMES)
+              + ", or the name of a key holding fn(pred, y, mask)", label="Loss", group="training"),
     *(_weight(key, f"{'L1' if key.startswith('L1') else 'L2'} penalty on "
               f"{ {'in': 'input weights', 'rec': 'recurrent weights', 'out': 'output weights'}[key.split('_')[1]]}",
               f"weight of the mean {'|w|' if key.startswith('L1') else 'w²'} of the effective "
@@ -721,12 +725,12 @@ def validate_network_params(params, extra=None, warn_unknown=True, stacklevel=3)
     _check_time_constants(out)
     check_shapes(out)
     loss = out["loss_function"]
-    if isinstance(loss, str) and loss not in ("mean_squared_error", "binary_cross_entropy"):
+    if isinstance(loss, str) and loss not in LOSS_FUNCTION_NAMES:
         if not callable(params.get(loss)):
             NETWORK_PARAMS["loss_function"].fail(
                 loss, "network_params",
-                "must be 'mean_squared_error', 'binary_cross_entropy', or the name of a key that holds your "
-                f"function (network_params[{loss!r}] = fn(predictions, y, output_mask))")
+                "must be " + ", ".join(repr(name) for name in LOSS_FUNCTION_NAMES) + ", or the name of a key "
+                f"that holds your function (network_params[{loss!r}] = fn(predictions, y, output_mask))")
     elif not isinstance(loss, str) and not callable(loss):
         NETWORK_PARAMS["loss_function"].fail(loss, "network_params")
     initializer = out["initializer"]

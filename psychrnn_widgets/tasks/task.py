@@ -319,6 +319,11 @@ class Task:
     #: learnt the task.  A number (a subclass may compute it from its settings as a property);
     #: None: not stated.
     chance_level = None
+    #: the loss the task is meant to be trained with, by name (one of ``params.LOSS_FUNCTION_NAMES``), or
+    #: None for the network's default (PsychRNN's mean squared error).  :meth:`get_task_params` names it
+    #: as ``loss_function``, so a network built from those parameters trains with it unless its
+    #: ``network_params`` name another loss.
+    preferred_loss = None
     #: names of duration parameters (ms: a number or ``(min, max)``) that lay out the trial's
     #: periods end to end, as NeuroGym's ``timing`` (see :meth:`sample_timing`)
     timing = ()
@@ -827,8 +832,10 @@ class Task:
         Holds ``N_in, N_out, dt, tau, T, N_batch, alpha, N_steps``, every declared
         parameter and any other public attribute a user task set (all registered as task
         keys, so :func:`~psychrnn_widgets.params.validate_network_params` does not warn
-        about them), never the random generator or private attributes.  Editing it does
-        not change the task.
+        about them), never the random generator or private attributes; and
+        ``loss_function`` when the task has a :attr:`preferred_loss` (no other task's
+        parameters name a loss, so their networks keep PsychRNN's mean squared error).
+        Editing it does not change the task.
         """
         out = {name: getattr(self, name) for name in self._CORE}
         for name in self.parameter_names():
@@ -840,6 +847,8 @@ class Task:
             if isinstance(value, _RANDOM_STATE_TYPES):
                 continue
             out[name] = value
+        if self.preferred_loss is not None:
+            out.setdefault("loss_function", self.preferred_loss)
         for name, value in out.items():
             try:
                 out[name] = copy.deepcopy(value)

@@ -30,6 +30,7 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
+from ..params import NETWORK_PARAMS
 from ..training.trainer import Trainer
 from .analysis_tab import AnalysisTab
 from .curriculum_panel import CurriculumPanel
@@ -68,11 +69,13 @@ def _optional_views():
 
 
 def _task_shape(task):
-    return tuple(float(getattr(task, key)) for key in NETWORK_SHAPING_TASK_KEYS)
+    """The task's sizes a network depends on, and the loss the task names (the network is trained with it)."""
+    loss = task.get_task_params().get("loss_function", NETWORK_PARAMS["loss_function"].default)
+    return (*(float(getattr(task, key)) for key in NETWORK_SHAPING_TASK_KEYS), loss)
 
 
 def _model_shape(model):
-    return (float(model.N_in), float(model.N_out), float(model.dt), float(model.tau))
+    return (float(model.N_in), float(model.N_out), float(model.dt), float(model.tau), model.loss_name)
 
 
 class Lab(widgets.VBox):

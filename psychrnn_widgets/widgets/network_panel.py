@@ -328,13 +328,18 @@ class NetworkPanel(widgets.VBox):
     def full_params(self, task, name="lab_net"):
         """Complete ``network_params`` for ``task`` (raises ``ParameterError`` if invalid).
 
-        Returns a dict with the task's ``N_in, N_out, N_steps, dt, tau, N_batch``, the
-        panel's keys, ``name`` and, for a non-default choice, an ``initializer`` object.
+        Returns a dict with the task's ``N_in, N_out, N_steps, dt, tau, N_batch``, the loss
+        its ``get_task_params()`` names (a task's ``preferred_loss``, e.g. NeuroGym's
+        cross-entropy; none for PsychRNN's mean squared error), the panel's keys, ``name``
+        and, for a non-default choice, an ``initializer`` object.
         """
         params, errors, _ = self.check()
         if errors:
             raise ParameterError(" ".join(errors))
         full = {key: getattr(task, key) for key in TASK_KEYS}
+        loss = task.get_task_params().get("loss_function")
+        if loss is not None:
+            full["loss_function"] = loss
         full.update(params)
         full["name"] = name
         init = self.controls["initializer"].value

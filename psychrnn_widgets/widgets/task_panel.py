@@ -8,7 +8,12 @@ a user's own included.
   every built-in task (:data:`~psychrnn_widgets.tasks.BUILTIN_TASKS`), the tasks passed
   in ``tasks=`` and the class of the task the panel started with.  Picking a name shows
   that task -- the one last shown under that name, or a fresh one built from the class's
-  declared defaults with the current ``dt``, ``tau`` and ``N_batch``.
+  declared defaults with the current ``dt``, ``tau`` and ``N_batch``.  When NeuroGym is
+  installed, a second group follows: one entry, ``"NeuroGym environments…"``, which when
+  picked imports NeuroGym and lists its supervised environments as ``"NeuroGym · <id>"``;
+  each is made when picked, as a :class:`~psychrnn_widgets.tasks.NeuroGymTask` with the
+  current ``dt``, ``tau`` and ``N_batch`` (:mod:`~psychrnn_widgets.widgets.neurogym_choices`).
+  Without NeuroGym the group is absent and nothing is imported.
 * **Controls**: the constructor's arguments, the task's other declared parameters (e.g.
   ``stim_noise``, ``lo``, ``hi``) and, for user tasks, other public numeric attributes.
   A declared parameter gets a :class:`~psychrnn_widgets.widgets.controls.ParameterControl`
@@ -42,7 +47,9 @@ from bqplot import Axis, Figure, LinearScale, Lines
 from psychrnn_widgets.errors import ParameterError
 from psychrnn_widgets.params import TASK_CORE_PARAMS
 from psychrnn_widgets.tasks import BUILTIN_TASKS
+from psychrnn_widgets.tasks.neurogym_adapter import NeuroGymTask
 from psychrnn_widgets.tasks.task import Task, TaskParameter
+from psychrnn_widgets.widgets import neurogym_choices
 from psychrnn_widgets.widgets.controls import ParameterControl
 
 __all__ = ["TaskPanel"]
@@ -157,16 +164,26 @@ def _stride(n, limit=MAX_POINTS):
     return max(1, int(np.ceil(n / limit)))
 
 
-def _task_help(cls):
-    """The first paragraph of the task's docstring and of its module's (which cites the experiment)."""
-    def first_paragraph(doc):
-        return " ".join(inspect.cleandoc(doc or "").split("\n\n")[0].split())
+def _first_paragraph(doc):
+    return " ".join(inspect.cleandoc(doc or "").split("\n\n")[0].split())
 
-    parts = [f"<b>{html.escape(cls.__name__)}</b>: {html.escape(first_paragraph(cls.__doc__))}"]
+
+def _task_help(task):
+    """The first paragraph of the task's docstring and of its module's (which cites the experiment).
+
+    For a NeuroGym task, the environment's own description follows.
+    """
+    cls = type(task)
+    parts = [f"<b>{html.escape(cls.__name__)}</b>: {html.escape(_first_paragraph(cls.__doc__))}"]
     module = inspect.getmodule(cls)
-    cited = first_paragraph(getattr(module, "__doc__", "") if module is not None else "")
+    cited = _first_paragraph(getattr(module, "__doc__", "") if module is not None else "")
     if cited and module.__name__.startswith("psychrnn_widgets.tasks"):
         parts.append(f'<span style="color:#555">{html.escape(cited)}</span>')
+    env = getattr(task, "env", None)
+    if isinstance(task, NeuroGymTask) and env is not None:
+        base = getattr(env, "unwrapped", env)
+        described = _first_paragraph(type(base).__doc__)
+        parts.append(f"<b>{html.escape(type(base).__name__)}</b> (NeuroGym): {html.escape(described)}")
     return "<br>".join(parts)
 
 
@@ -220,6 +237,8 @@ class TaskPanel(widgets.VBox):
         self._building = None   # the task the panel is installing into ``task``
         self._choices = dict(BUILTIN_TASKS)
         self._choices.update(self._named(tasks))
+        if neurogym_choices.installed():
+            self._choices[neurogym_choices.LOAD_LABEL] = neurogym_choices.LOADER
         self._shown = {}        # name -> the task last shown under that name
         self.controls, self.errors, self.help_lines, self.parameter_controls = {}, {}, {}, {}
         self._descriptors = {}
@@ -283,7 +302,7 @@ class TaskPanel(widgets.VBox):
     # ------------------------------------------------------------ picker
     def _name_of(self, task):
         for name, entry in self._choices.items():
-            if entry is task:
+            if entry is task or (isinstance(entry, neurogym_choices.NeuroGymChoice) and entry.owns(task)):
                 return name
         cls = type(task)
         for name, entry in self._choices.items():
@@ -328,6 +347,8 @@ class TaskPanel(widgets.VBox):
         task = self._shown.get(name)
         if task is None:
             entry = self._choices[name]
+            if entry is neurogym_choices.LOADER:
+                return self._load_neurogym()
             if isinstance(entry, Task):
                 task = entry
             else:
@@ -335,7 +356,10 @@ class TaskPanel(widgets.VBox):
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        task = entry.with_defaults(**carried, seed=self._seed)
+                        if isinstance(entry, neurogym_choices.NeuroGymChoice):
+                            task = entry.build(**carried, seed=self._seed)
+                        else:
+                            task = entry.with_defaults(**carried, seed=self._seed)
                 except Exception as err:  # noqa: BLE001 - the notebook must never see it
                     self._error = f"cannot build {name} from its defaults: {type(err).__name__}: {err}"
                     self._show_message()
@@ -343,6 +367,28 @@ class TaskPanel(widgets.VBox):
                     return False
         self.task = task
         return True
+
+    def _load_neurogym(self):
+        """Replace the NeuroGym entry by NeuroGym's environments and show the default one."""
+        try:
+            loaded = neurogym_choices.choices()
+        except Exception as err:  # noqa: BLE001 - the notebook must never see it
+            self._error = f"cannot list NeuroGym's environments: {type(err).__name__}: {err}"
+            self._show_message()
+            self._sync_picker(self.task)
+            return False
+        if not loaded:
+            self._error = "NeuroGym lists no supervised environment"
+            self._show_message()
+            self._sync_picker(self.task)
+            return False
+        self._choices.pop(neurogym_choices.LOAD_LABEL, None)
+        self._choices.update(loaded)
+        default = neurogym_choices.PREFIX + neurogym_choices.DEFAULT_ENVIRONMENT
+        shown = self.pick(default if default in loaded else next(iter(loaded)))
+        if not shown:  # the picker must not keep pointing at the entry it no longer lists
+            self._sync_picker(self.task)
+        return shown
 
     # ------------------------------------------------------------ controls
     @traitlets.observe("locked")
@@ -360,7 +406,7 @@ class TaskPanel(widgets.VBox):
             else:
                 self._make_controls(task)
         self._sync_picker(task)
-        help_text = _task_help(type(task))
+        help_text = _task_help(task)
         if self.task_help.value != help_text:
             self.task_help.value = help_text
         self._draw_preview()
@@ -388,6 +434,9 @@ class TaskPanel(widgets.VBox):
             control = self.parameter_controls.get(name)
             if control is not None:
                 control.value = values[name]
+        for name in self._passthrough:  # values without a control (a NeuroGym environment) follow the task too
+            if hasattr(task, name):
+                self._passthrough[name] = getattr(task, name)
         return True
 
     def _declaration(self, cls, name):
