@@ -138,6 +138,7 @@ def task_cases():
             yield Case(f"task {name}", f"seed={value!r}",
                        lambda cls=cls, value=value: cls(**core, seed=value), "seed")
         yield Case(f"task {name}", "dt > tau", lambda cls=cls: cls(dt=200, tau=100, T=2000, N_batch=4), "dt")
+    yield from task_parameter_cases(BUILTIN_TASKS)
     from psychrnn_widgets import PerceptualDiscrimination
 
     for value in (-0.1, math.nan, math.inf, "high", [0.1, -1]):
@@ -146,6 +147,53 @@ def task_cases():
     for value in (2, -1, 0.5, "left"):
         yield Case("task PerceptualDiscrimination", f"direction={value!r}",
                    lambda value=value: PerceptualDiscrimination(10, 100, 2000, 8, direction=value), "direction")
+
+
+#: bad values of the task parameters whose declarations check them with a function (durations, value sets)
+_DURATION_BAD = (-1.0, math.nan, math.inf, "abc", (500.0, 100.0), (math.nan, 1.0), (-5.0, 5.0), [1, 2, 3])
+
+
+def task_parameter_cases(tasks):
+    """Every declared parameter of every built-in task, given a value it must refuse, in its constructor."""
+    import inspect
+
+    for name, cls in tasks.items():
+        accepted = inspect.signature(cls.__init__).parameters
+        for key, parameter in cls.parameters().items():
+            if key not in accepted or key in ("dt", "tau", "T", "N_batch", "N_in", "N_out", "tasks"):
+                continue
+            values = list(parameter.invalid_examples())
+            if parameter.unit == "ms" and parameter.kind == "object":
+                values += list(_DURATION_BAD) + ([0.0, (0.0, 100.0)] if parameter.low_open else [])
+            elif parameter.kind == "object" and parameter.name in ("coherences", "weights"):
+                values += [(), (math.nan,), (-0.1,), "many", [1, "a"]] + ([(2.0,)] if parameter.high else [])
+            for value in values:
+                if value is None and parameter.allow_none:
+                    continue
+                yield Case(f"task {name}", f"{key}={_label(value)}",
+                           lambda cls=cls, key=key, value=value: _quiet(lambda: cls.with_defaults(**{key: value})),
+                           key)
+    from psychrnn_widgets.tasks import PerceptualDiscrimination, Task, one_hot  # noqa: F401
+
+    class PerTrialChannel(PerceptualDiscrimination):
+        def describe_trials(self, trials):
+            super().describe_trials(trials)
+            trials.set_target(1.0, "decision", channel=trials["choice"])
+
+    class RepeatedChannel(PerceptualDiscrimination):
+        def describe_trials(self, trials):
+            super().describe_trials(trials)
+            trials.set_mask(1.0, None, channel=(0, 0))
+
+    for label, cls in (("a per-trial array as channel", PerTrialChannel), ("a repeated channel", RepeatedChannel)):
+        yield Case("task description", label, lambda cls=cls: cls(10, 100, 2000, 8, seed=0).generate_batch(),
+                   "channel")
+
+
+def _quiet(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a T shorter than the trial is a warning, not what is tested here
+        return call()
 
 
 def test_input_cases(model):
