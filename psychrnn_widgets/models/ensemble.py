@@ -133,8 +133,8 @@ class Ensemble:
         trainable: ``{variable name: (K,) bool}`` from each network's ``*_train`` flags.
     """
 
-    #: the stacked step gains nothing from XLA here (see benchmarks/README.md, "Ensembles");
-    #: ``train_params['jit_compile']=True`` still compiles it
+    #: XLA made the stacked step slower, not faster (its per-network loss runs through
+    #: ``tf.vectorized_map``; benchmarks/README.md, "Ensembles"); ``jit_compile=True`` still asks for it
     prefers_xla = False
 
     def __init__(self, network_params, n=None, seed=None):
