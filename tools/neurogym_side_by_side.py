@@ -217,12 +217,14 @@ def score(row, trials, outputs, lengths, seed=TEST_SEED):
     last_step = float(np.mean(final == np.array([gt[-1] for _, gt in trials])))
     env = _make(row)
     env.unwrapped.seed(seed)
-    performance = []
-    for i, (ob, _) in enumerate(trials):
+    copies = []  # every trial first: a copy that ends its trial draws the next one, and a timing given as a
+    for ob, _ in trials:  # function (ReadySetGo's) draws from the original environment's generator
         _env_trial(env)
-        trial = copy.deepcopy(env.unwrapped)   # the copy ends this trial; ``env`` draws the next one
+        copies.append(copy.deepcopy(env.unwrapped))
+        assert np.array_equal(np.asarray(copies[-1].ob, np.float32).reshape(len(ob), -1), ob)
+    performance = []
+    for i, trial in enumerate(copies):
         trial.t = trial.t_ind = 0
-        assert np.array_equal(np.asarray(trial.ob, np.float32).reshape(len(ob), -1), ob)
         result = 0.0
         for t in range(lengths[i]):
             *_, info = trial.step(int(actions[i, t]))
