@@ -40,6 +40,7 @@ from .transfer import TRANSFER_FUNCTION_ALIASES, TRANSFER_FUNCTION_NAMES
 
 __all__ = [
     "Parameter", "ALPHA", "NETWORK_PARAMS", "TRAIN_PARAMS", "CURRICULUM_PARAMS", "SWEEP_PARAMS", "THREAD_PARAMS",
+    "ANALYSIS_PARAMS", "MAX_THREADS",
     "ENSEMBLE_PARAMS", "TASK_CORE_PARAMS",
     "REQUIRED_NETWORK_KEYS",
     "REGULARIZER_KEYS", "TRANSFER_FUNCTIONS", "RAND_INIT_NAMES", "INITIALIZER_NAMES", "OPTIMIZER_NAMES",
@@ -659,14 +660,140 @@ ENSEMBLE_PARAMS = _declare(
 )
 
 
+#: most threads a TensorFlow pool may be given: far above any machine's cores (each thread
+#: reserves its stack; 10**9 of them would exhaust memory long before TensorFlow refused)
+MAX_THREADS = 1024
+
 #: TensorFlow's thread pools (``psychrnn_widgets.set_tensorflow_threads``), sized once per process
 THREAD_PARAMS = _declare(
     Parameter("intra_op", "int", None, help="threads that split one TensorFlow operation (None: leave as is; "
               "TensorFlow's default is one per core)", label="Intra-op threads", unit="threads", low=1,
-              allow_none=True),
+              high=MAX_THREADS, allow_none=True),
     Parameter("inter_op", "int", None, help="TensorFlow operations that run at once (None: leave as is; "
               "TensorFlow's default is one per core)", label="Inter-op threads", unit="threads", low=1,
-              allow_none=True),
+              high=MAX_THREADS, allow_none=True),
+)
+
+
+def _index_pair(value, parameter, where):
+    """``value`` as two integers >= 0, or the parameter's ``ParameterError``."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        parameter.fail(value, where)
+    pair = []
+    for item in value:
+        item = scalar(item)
+        if (isinstance(item, bool) or not isinstance(item, numbers.Real) or not math.isfinite(item)
+                or item != int(item) or item < 0):
+            parameter.fail(value, where)
+        pair.append(int(item))
+    return tuple(pair)
+
+
+def _check_window(value, parameter, where):
+    """``(start, stop)`` time steps, integers with ``0 <= start < stop``."""
+    start, stop = _index_pair(value, parameter, where)
+    if start >= stop:
+        parameter.fail(value, where)
+    return start, stop
+
+
+def _check_channels(value, parameter, where):
+    """Two different output channels ``(choice 0, choice 1)``, integers >= 0."""
+    first, second = _index_pair(value, parameter, where)
+    if first == second:
+        parameter.fail(value, where)
+    return first, second
+
+
+def _check_sign(value, parameter, where):
+    if isinstance(value, str) and value == "abs":
+        return value
+    if isinstance(value, (bool, np.bool_)) or value not in (1, -1):
+        parameter.fail(value, where)
+    return int(value)
+
+
+_ANALYSIS_SIZE = 100_000  # most trials, states or draws an analysis call makes
+
+#: the numeric (and a few choice) arguments of ``psychrnn_widgets.analysis``: every public
+#: function validates its arguments through these (errors name the argument)
+ANALYSIS_PARAMS = _declare(
+    Parameter("n_per_level", "int", 100, help="trials drawn at each evidence level", label="Trials per level",
+              unit="trials", low=1, high=10_000, typical=(20, 200)),
+    Parameter("n_trials", "int", None, help="trials drawn for a task whose evidence cannot be set (default "
+              "n_per_level * 10)", label="Trials", unit="trials", low=1, high=_ANALYSIS_SIZE, allow_none=True),
+    Parameter("seed", "seed", 0, help="seed of the trials an analysis draws (the same trials before and after a "
+              "lesion)", label="Seed"),
+    Parameter("threshold", "float", 0.4, help="output difference that marks a decision (reaction times)",
+              label="Decision threshold", low=0.0, low_open=True, typical=(0.1, 0.8)),
+    Parameter("rule", "choice", "commit", help="reaction time: 'commit' (from when the output stays beyond the "
+              "threshold) or 'first' (first crossing)", label="Reaction-time rule", choices=("commit", "first")),
+    Parameter("channels", "object", (0, 1), help="the two output channels compared: (choice 0, choice 1)",
+              label="Channels", check=_check_channels),
+    Parameter("ci", "choice", "hessian", help="confidence intervals of a psychometric fit: 'hessian' (Wald) or "
+              "'bootstrap'", label="Intervals", choices=("hessian", "bootstrap")),
+    Parameter("ci_level", "float", 0.95, help="coverage of the confidence intervals", label="Interval level",
+              low=0.0, high=1.0, low_open=True, high_open=True, typical=(0.68, 0.99)),
+    Parameter("n_bootstrap", "int", 200, help="refits of the parametric bootstrap", label="Bootstrap refits",
+              low=2, high=_ANALYSIS_SIZE, typical=(100, 2000)),
+    Parameter("lapses", "bool", True, help="fit the guess and lapse rates (False: a 2-parameter logistic)",
+              label="Fit lapses"),
+    Parameter("fit", "bool", True, help="fit a psychometric function to the curve", label="Fit"),
+    Parameter("correct_only", "bool", True, help="average reaction times over correct trials only",
+              label="Correct trials only"),
+    Parameter("fixed_timing", "bool", False, help="give every trial the same timing (condition averages line up)",
+              label="Fixed timing"),
+    Parameter("noise", "bool", True, help="draw the inputs with the task's input noise", label="Input noise"),
+    Parameter("bias", "float", 0.0, help="evidence at the midpoint of a psychometric function", label="Bias"),
+    Parameter("slope", "float", 1.0, help="steepness of a psychometric function (1 / evidence units)",
+              label="Slope"),
+    Parameter("guess", "float", 0.0, help="P(choice 1) far on the choice-0 side (lower asymptote)", label="Guess rate",
+              low=0.0, high=1.0),
+    Parameter("lapse", "float", 0.0, help="1 - P(choice 1) far on the choice-1 side", label="Lapse rate",
+              low=0.0, high=1.0),
+    Parameter("n_groups", "int", None, help="number of conditions (groups) to average over", label="Groups",
+              low=1, high=_ANALYSIS_SIZE, allow_none=True),
+    Parameter("n_rec", "int", None, help="number of recurrent units", label="Units", unit="units", low=1,
+              required=True),
+    Parameter("window", "object", None, help="(start, stop) time steps, 0 <= start < stop", label="Window",
+              unit="steps", allow_none=True, check=_check_window),
+    Parameter("n_components", "int", 3, help="principal components to keep", label="Components", low=1, high=1000,
+              typical=(2, 10)),
+    Parameter("n", "int", None, help="how many states (sample_states) or units (select_units) to choose",
+              label="How many", low=1, high=_ANALYSIS_SIZE, allow_none=True),
+    Parameter("noise_scale", "float", 0.0, help="standard deviation of the noise added to sampled states",
+              label="State noise", low=0.0),
+    Parameter("sign", "object", 1, help="1: the most choice-1-preferring units, -1: the choice-0 ones, 'abs': "
+              "the most selective either way", label="Preference", check=_check_sign),
+    Parameter("kind", "choice", "silence", help="what a lesion does to its units: silence, clamp or kick",
+              label="Perturbation", choices=("silence", "clamp", "kick")),
+    Parameter("value", "float", 0.0, help="state a clamp holds its units at", label="Clamp value"),
+    Parameter("delta", "float", 1.0, help="added to the units' state by a kick", label="Kick size"),
+    Parameter("step", "int", 0, help="time step of a kick", label="Kick step", unit="steps", low=0),
+    Parameter("start", "int", 0, help="first time step of a silence or clamp", label="From step", unit="steps",
+              low=0),
+    Parameter("stop", "int", None, help="time step a silence or clamp ends before (None: the end of the trial)",
+              label="To step", unit="steps", low=1, allow_none=True),
+    Parameter("q_tolerance", "float", 1e-8, help="keep points whose speed q is below this (raise it for slow "
+              "points)", label="Speed tolerance", low=0.0, low_open=True, typical=(1e-10, 1e-4)),
+    Parameter("unique_tolerance", "float", 1e-3, help="distance under which two fixed points are one",
+              label="Uniqueness distance", low=0.0, typical=(1e-4, 1e-1)),
+    Parameter("max_iterations", "int", 5000, help="most optimiser steps of the fixed-point search",
+              label="Optimiser steps", unit="steps", low=1, high=10_000_000, typical=(500, 20000)),
+    Parameter("learning_rate", "float", 0.01, help="first step size of the fixed-point search (state units)",
+              label="Search step size", low=0.0, low_open=True, typical=(1e-3, 1e-1)),
+    Parameter("final_lr_ratio", "float", 1e-3, help="the search's step size decays to learning_rate times this",
+              label="Final step ratio", low=0.0, high=1.0, low_open=True),
+    Parameter("chunk", "int", 100, help="optimiser steps between progress and Stop checks of the search",
+              label="Steps per chunk", unit="steps", low=1, high=100_000),
+    Parameter("newton_steps", "int", 8, help="Newton polishing steps after the search (0: none)",
+              label="Newton steps", unit="steps", low=0, high=1000),
+    Parameter("eps", "float", 1e-6, help="finite-difference step of a numerical Jacobian (state units)",
+              label="Difference step", low=0.0, high=1.0, low_open=True),
+    Parameter("progress", "callable", None, help="progress(fraction, message), called as the search runs",
+              label="Progress", allow_none=True),
+    Parameter("should_stop", "callable", None, help="should_stop() -> bool: cancels the search when True",
+              label="Stop check", allow_none=True),
 )
 
 

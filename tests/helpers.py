@@ -69,17 +69,46 @@ def with_member(source, target, key, npy_bytes):
     return target
 
 
-def global_reference_pickle(module, name):
-    """Pickle of a 0-d object array holding the global ``module.name``, built without importing
-    ``module`` (what np.savez writes for ``transfer_function=tf.nn.relu`` on PsychRNN master):
-    a placeholder string pickled with protocol 3 (no frames), its BINUNICODE opcode swapped
-    for a GLOBAL opcode."""
+def object_pickle_holding(opcodes):
+    """Pickle of a 0-d object array whose one value is what the pickle ``opcodes`` push.
+
+    A placeholder string pickled with protocol 3 (no frames), its BINUNICODE opcode
+    swapped for ``opcodes`` (which must leave exactly one value on the stack).
+    """
     placeholder = "PLACEHOLDER_GLOBAL"
     payload = pickle.dumps(np.array(placeholder, dtype=object), protocol=3)
     encoded = placeholder.encode()
     opcode = b"X" + len(encoded).to_bytes(4, "little") + encoded
     assert payload.count(opcode) == 1
-    return payload.replace(opcode, b"c" + module.encode() + b"\n" + name.encode() + b"\n")
+    return payload.replace(opcode, opcodes)
+
+
+def global_reference_pickle(module, name):
+    """Pickle of a 0-d object array holding the global ``module.name``, built without importing
+    ``module`` (what np.savez writes for ``transfer_function=tf.nn.relu`` on PsychRNN master)."""
+    return object_pickle_holding(b"c" + module.encode() + b"\n" + name.encode() + b"\n")
+
+
+def laughs_pickle(fanout=10, depth=8):
+    """A "billion laughs" pickle (a few hundred bytes): a 0-d object array holding a list
+    that refers ``fanout`` times to the list below it, ``depth`` levels deep, down to 0.
+
+    Pickle's memo makes the references cheap to write; expanded (``tolist()``, ``np.array``,
+    a recursive copy) it is ``fanout ** depth`` values.  Memo slots from 1000 up, clear of
+    the ones NumPy's own part of the pickle uses.
+    """
+    def put(slot):
+        return b"r" + (1000 + slot).to_bytes(4, "little")  # LONG_BINPUT
+
+    def get(slot):
+        return b"j" + (1000 + slot).to_bytes(4, "little")  # LONG_BINGET
+
+    opcodes = b"K\x00" + put(0) + b"0"  # BININT1 0, memoised, popped
+    for level in range(1, depth + 1):
+        opcodes += b"](" + get(level - 1) * fanout + b"e" + put(level)  # EMPTY_LIST MARK gets... APPENDS
+        if level < depth:
+            opcodes += b"0"  # POP: only the top list stays on the stack
+    return object_pickle_holding(opcodes)
 
 
 #: NumPy versions of the transfer functions, written independently of the package (float64)

@@ -115,7 +115,10 @@ def test_frozen_copy_from_weights_and_cancelling(trained):
     np.testing.assert_allclose(jacobians(copy, states), jacobians(model, states), atol=1e-6)
     found = find_fixed_points(copy, states, max_iterations=10000, chunk=50, should_stop=lambda: True,
                               newton_steps=0)
-    assert found.iterations == 50  # stopped after the first chunk
+    assert found.iterations == 0 and found.stopped and len(found) == 0  # stopped before it began
+    asked = iter([False, True])
+    found = find_fixed_points(copy, states, max_iterations=10000, chunk=50, should_stop=lambda: next(asked, True))
+    assert found.iterations == 50 and found.stopped  # stopped after the first chunk
     with pytest.raises(ParameterError, match="initial_states"):
         find_fixed_points(model, np.zeros((3, 7)))
     with pytest.raises(ParameterError, match="inputs"):

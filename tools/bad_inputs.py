@@ -397,9 +397,181 @@ def thread_cases():
     from psychrnn_widgets import set_tensorflow_threads
 
     for pool in ("intra_op", "inter_op"):
-        for value in (0, -1, 1.5, math.nan, "2", True, [1]):
+        for value in (0, -1, 1.5, math.nan, "2", True, [1], 10 ** 9, 1025, math.inf):
             yield Case("thread pools", f"{pool}={value!r}",
                        lambda pool=pool, value=value: set_tensorflow_threads(**{pool: value}), pool)
+
+
+def hostile_weight_file_cases(folder, weights):
+    """Bombs and wrong dtypes in weight files: each refused (bounded in time and memory), naming the file or entry."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from helpers import laughs_pickle, object_npy, object_pickle_holding
+    from psychrnn_widgets import BasicSimulator, load_weights
+    from psychrnn_widgets.io.safe_unpickle import MAX_MEMBERS
+
+    plain = {key: weights[key] for key in ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")}
+
+    def npy(array):
+        buffer = io.BytesIO()
+        npy_format.write_array(buffer, np.asanyarray(array), allow_pickle=True)
+        return buffer.getvalue()
+
+    def write(name, members, compression=zipfile.ZIP_DEFLATED):
+        path = folder / f"{name}.npz"
+        with zipfile.ZipFile(path, "w", compression=compression) as archive:
+            for key, value in members.items():
+                archive.writestr(key + ".npy", value if isinstance(value, bytes) else npy(value))
+        return path
+
+    shared = np.empty(6000, dtype=object)
+    shared[:] = [np.zeros(5000)] * 6000
+    overstated = write("overstated", plain)
+    data = bytearray(overstated.read_bytes())
+    start = 0
+    while (start := data.find(b"PK\x01\x02", start)) >= 0:  # the central directory's uncompressed sizes
+        data[start + 24:start + 28] = (2 ** 32 - 2).to_bytes(4, "little")
+        start += 4
+    overstated.write_bytes(bytes(data))
+    bombs = {
+        "billion laughs pickle": write("laughs", {**plain, "extra": object_npy(laughs_pickle(10, 8))}),
+        "shared array 6000 times": write("shared", {**plain, "extra": shared}),
+        "deflated zip bomb": write("zipbomb", {**plain, "extra": np.zeros(5 << 20, np.float32)}),
+        "overstated sizes": overstated,
+        "nested 200 deep": write("deep", {"extra": object_npy(object_pickle_holding(b"]" * 200 + b"a" * 199))}),
+        "list holding itself": write("itself", {"extra": object_npy(object_pickle_holding(
+            b"]r\xe8\x03\x00\x00j\xe8\x03\x00\x00a"))}),
+        "60 kB of text": write("text", {"extra": np.array("x" * 60_000, dtype=object)}),
+        "20,000-digit integer": write("integer", {"extra": np.array(10 ** 20_000, dtype=object)}),
+        "too many members": write("members", {f"m{i}": np.zeros(0, np.float32) for i in range(MAX_MEMBERS + 1)},
+                                  zipfile.ZIP_STORED),
+    }
+    for label, path in bombs.items():
+        yield Case("hostile weight files", label, lambda path=path: load_weights(path), path.name)
+    n_rec = plain["W_rec"].shape[0]
+    wrong = {
+        "datetime64": np.arange(n_rec * n_rec).astype("datetime64[s]").reshape(n_rec, n_rec),
+        "timedelta64": np.arange(n_rec * n_rec).astype("timedelta64[ms]").reshape(n_rec, n_rec),
+        "complex64": np.eye(n_rec, dtype=np.complex64), "complex128": np.eye(n_rec) * (1 + 1j),
+        "bytes": np.full((n_rec, n_rec), b"ab"), "void": np.zeros((n_rec, n_rec), "V4"),
+        "structured": np.zeros((n_rec, n_rec), [("w", "f4"), ("b", "f4")]),
+        "complex in an object array": np.array([[1 + 2j] * n_rec] * n_rec, dtype=object),
+    }
+    for label, W_rec in wrong.items():
+        path = write(f"dtype_{label.split()[0]}", {**plain, "W_rec": W_rec})
+        yield Case("hostile weight files", f"W_rec {label}", lambda path=path: load_weights(path), "W_rec")
+        yield Case("hostile weight files", f"simulator, W_rec {label}",
+                   lambda path=path: BasicSimulator(weights_path=str(path), params={"dt": 10, "tau": 100}), "W_rec")
+
+
+def history_file_cases(folder):
+    """The Lab's saved runs (Runs tab, Load): counts and curves checked before anything is built."""
+    from psychrnn_widgets.widgets.history import FORMAT, load_record
+
+    good = {"format": FORMAT, "label": "#1", "epoch": 5, "trials": 160, "network_params": {"N_rec": 6},
+            "curves": {"loss": [[32.0, 64.0], [0.5, 0.25]]}}
+    bad = {
+        "epoch 1e300": ({"epoch": 1e300}, "epoch"), "epoch -1": ({"epoch": -1}, "epoch"),
+        "epoch 2.5": ({"epoch": 2.5}, "epoch"), "epoch 'many'": ({"epoch": "many"}, "epoch"),
+        "trials 1e20": ({"trials": 1e20}, "trials"), "trials below epoch": ({"epoch": 9, "trials": 3}, "trials"),
+        "ragged curve": ({"curves": {"loss": [[1.0, 2.0, 3.0], [0.5]]}}, "curves['loss']"),
+        "nested curve": ({"curves": {"loss": [[1.0, [2.0]], [0.5, 0.4]]}}, "curves['loss']"),
+        "NaN in a curve": ({"curves": {"accuracy": [[1.0], [float("nan")]]}}, "curves['accuracy']"),
+        "text in a curve": ({"curves": {"loss": [["a"], [0.5]]}}, "curves['loss']"),
+        "curve not a pair": ({"curves": {"loss": [[1.0]]}}, "curves['loss']"),
+        "curves a list": ({"curves": [1, 2]}, "curves"),
+        "label a number": ({"label": 3}, "label"),
+        "settings a list": ({"network_params": [1]}, "network_params"),
+    }
+    for label, (change, token) in bad.items():
+        path = folder / f"run_{len(label)}_{abs(hash(label)) % 10 ** 6}.json"
+        path.write_text(json.dumps({**good, **change}))
+        yield Case("bad histories", label, lambda path=path: load_record(path), token)
+
+
+def analysis_cases(model, task, weights):
+    """Every declared analysis argument walked through its invalid examples, then bad arrays and one-class data."""
+    from psychrnn_widgets import analysis as A
+    from psychrnn_widgets.params import ANALYSIS_PARAMS
+
+    W = {key: weights[key] for key in ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "dt", "tau")}
+    n_rec = weights["W_rec"].shape[0]
+    rates = np.abs(np.random.default_rng(0).normal(size=(8, 10, n_rec)))
+    outputs = np.random.default_rng(1).normal(size=(8, 10, 2))
+    choices, group = np.array([0, 1] * 4), np.arange(8) % 2
+    fit = dict(levels=[-0.2, 0.0, 0.2], n_trials=[10, 10, 10], n_choice1=[2, 5, 8])
+    calls = {
+        "n_per_level": lambda v: A.condition_batch(task, n_per_level=v),
+        "n_trials": lambda v: A.condition_batch(task, n_trials=v),
+        "seed": lambda v: A.condition_batch(task, seed=v),
+        "fixed_timing": lambda v: A.condition_batch(task, fixed_timing=v),
+        "noise": lambda v: A.condition_batch(task, noise=v),
+        "threshold": lambda v: A.reaction_times(outputs, 0.0, 10, threshold=v),
+        "rule": lambda v: A.reaction_times(outputs, 0.0, 10, rule=v),
+        "channels": lambda v: A.reaction_times(outputs, 0.0, 10, channels=v),
+        "ci": lambda v: A.fit_psychometric(**fit, ci=v),
+        "ci_level": lambda v: A.fit_psychometric(**fit, ci_level=v),
+        "n_bootstrap": lambda v: A.fit_psychometric(**fit, ci="bootstrap", n_bootstrap=v),
+        "lapses": lambda v: A.fit_psychometric(**fit, lapses=v),
+        "fit": lambda v: A.psychometric_curve(evidence=[0.1, 0.2], choices=[0, 1], fit=v),
+        "correct_only": lambda v: A.chronometric_curve(W, task, correct_only=v),
+        "bias": lambda v: A.logistic_with_lapses([0.0], v, 1.0),
+        "slope": lambda v: A.logistic_with_lapses([0.0], 0.0, v),
+        "guess": lambda v: A.logistic_with_lapses([0.0], 0.0, 1.0, guess=v),
+        "lapse": lambda v: A.logistic_with_lapses([0.0], 0.0, 1.0, lapse=v),
+        "n_groups": lambda v: A.psth(rates, group, n_groups=v),
+        "n_rec": lambda v: A.unit_order(v),
+        "window": lambda v: A.choice_selectivity(rates, choices, window=v),
+        "n_components": lambda v: A.pca(rates, v),
+        "n": lambda v: A.sample_states(rates, v),
+        "noise_scale": lambda v: A.sample_states(rates, 3, noise_scale=v),
+        "sign": lambda v: A.select_units(W, "selectivity", selectivity=np.zeros(n_rec), sign=v),
+        "kind": lambda v: A.perturbations_for([0], kind=v),
+        "value": lambda v: A.perturbations_for([0], "clamp", value=v),
+        "delta": lambda v: A.perturbations_for([0], "kick", delta=v),
+        "step": lambda v: A.perturbations_for([0], "kick", step=v),
+        "start": lambda v: A.perturbations_for([0], start=v),
+        "stop": lambda v: A.perturbations_for([0], stop=v),
+        "eps": lambda v: A.state_jacobian(W, np.zeros(n_rec), eps=v),
+        **{name: (lambda v, name=name: A.find_fixed_points(model, np.zeros((2, n_rec)), **{name: v}))
+           for name in ("q_tolerance", "unique_tolerance", "max_iterations", "learning_rate", "final_lr_ratio",
+                        "chunk", "newton_steps", "progress", "should_stop")},
+    }
+    special = {"channels": [(0, 0), (0, 5), "ab", (0, 1, 2), (-1, 1)], "window": [(5, 2), (0, 99), "abc", (-1, 3)],
+               "sign": [2, "both", 0.5, None]}
+    for name, call in calls.items():
+        for value in special.get(name, ANALYSIS_PARAMS[name].invalid_examples()):
+            yield Case("analysis arguments", f"{name}={_label(value)}", lambda call=call, value=value: call(value),
+                       name)
+    arrays = {
+        "psth rates NaN": (lambda: A.psth(np.full((2, 3, 4), math.nan), [0, 1]), "rates"),
+        "psth group 1.5": (lambda: A.psth(rates, group + 0.5), "group"),
+        "psth units out of range": (lambda: A.psth(rates, group, units=[n_rec]), "units"),
+        "pca states empty": (lambda: A.pca(np.zeros((0, 4))), "states"),
+        "selectivity one class": (lambda: A.choice_selectivity(rates, np.ones(8)), "choices"),
+        "fit every trial chose 1": (lambda: A.fit_psychometric(**dict(fit, n_choice1=[10, 10, 10])), "n_choice1"),
+        "fit n_choice1 > n_trials": (lambda: A.fit_psychometric(**dict(fit, n_choice1=[2, 11, 8])), "n_choice1"),
+        "psychometric_data ragged": (lambda: A.psychometric_data([[0.1], [0.2, 0.3]], [0, 1]), "evidence"),
+        "psychometric_data choices shorter": (lambda: A.psychometric_data([0.1, 0.2], [1]), "choices"),
+        "reaction_times outputs 2-D": (lambda: A.reaction_times(outputs[0], 0.0, 10), "outputs"),
+        "reaction_times onset negative": (lambda: A.reaction_times(outputs, -1.0, 10), "onset"),
+        "reaction_times dt 0": (lambda: A.reaction_times(outputs, 0.0, 0), "dt"),
+        "eigenspectrum not square": (lambda: A.eigenspectrum(np.zeros((2, 3))), "matrix_or_source"),
+        "state_jacobian state shorter": (lambda: A.state_jacobian(W, np.zeros(2)), "state"),
+        "select_units units 1.5": (lambda: A.select_units(W, units=[1.5]), "units"),
+        "connectivity order repeats": (lambda: A.connectivity(W, order=[0] * n_rec), "order"),
+        "condition_batch levels NaN": (lambda: A.condition_batch(task, levels=[math.nan]), "levels"),
+        "condition_batch task 3": (lambda: A.condition_batch(3), "task"),
+        "simulate x wrong N_in": (lambda: A.simulate(W, np.zeros((2, 5, 7))), "x"),
+        "find_fixed_points initial_states NaN": (lambda: A.find_fixed_points(model, np.full((2, n_rec), math.nan)),
+                                                 "initial_states"),
+        "find_fixed_points inputs wrong length": (lambda: A.find_fixed_points(model, np.zeros((2, n_rec)),
+                                                                              inputs=np.zeros(5)), "inputs"),
+        "sample_states states NaN": (lambda: A.sample_states(np.full((3, 4), math.nan), 2), "states"),
+        "lesion units out of range": (lambda: A.lesion(W, task, units=[n_rec + 1]), "units"),
+        "psychometric_curve n_per_level 0": (lambda: A.psychometric_curve(W, task, n_per_level=0), "n_per_level"),
+    }
+    for label, (call, token) in arrays.items():
+        yield Case("analysis inputs", label, call, token)
 
 
 def widget_cases():
@@ -701,6 +873,9 @@ def all_cases(folder):
     yield from data_cases(model, task)
     yield from curriculum_and_control_cases(model, task)
     yield from thread_cases()
+    yield from hostile_weight_file_cases(folder, weights)
+    yield from history_file_cases(folder)
+    yield from analysis_cases(model, task, weights)
     yield from widget_cases()
     yield from registry_cases(folder, weights)
     yield from sweep_cases()

@@ -9,10 +9,13 @@ notebook a result shows its figure (PNG) when it is the value of a cell.
 """
 import dataclasses
 import io
+import os
 from numbers import Number
 from pathlib import Path
 
 import numpy as np
+
+from ..errors import ParameterError
 
 __all__ = ["AnalysisResult", "save_figure", "level_colors"]
 
@@ -30,11 +33,18 @@ def level_colors(levels):
 
 
 def save_figure(figure, path, dpi=150):
-    """Write a matplotlib ``figure`` to ``path`` (``.svg``, ``.png`` or ``.pdf``); returns the Path."""
+    """Write a matplotlib ``figure`` to ``path`` (``.svg``, ``.png`` or ``.pdf``); returns the Path.
+
+    Raises ``ParameterError`` naming ``path`` for another suffix (or a path that is not one).
+    """
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise ParameterError(f"save_figure: path must be a file path ending in .svg, .png or .pdf, got {path!r}",
+                             parameter="path", value=path, allowed="a path ending in .svg, .png or .pdf")
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(f"save a figure as .svg, .png or .pdf, got {path.name!r}")
+        raise ParameterError(f"save_figure: path must end in .svg, .png or .pdf, got {path.name!r}", parameter="path",
+                             value=path, allowed="a path ending in .svg, .png or .pdf")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format=fmt, dpi=dpi, bbox_inches="tight")
     return path

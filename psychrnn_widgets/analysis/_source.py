@@ -15,7 +15,9 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..models.constraints import n_excitatory
+from ..params import NETWORK_PARAMS
 from ..simulation.basic import BasicSimulator
+from ._inputs import array, declared, fail
 
 __all__ = ["as_simulator", "network_weights", "excitatory_mask", "simulate", "checkpoints"]
 
@@ -27,8 +29,12 @@ def checkpoints(check):
     """Within this block (this thread), every :func:`simulate` calls ``check()`` every few time steps.
 
     A caller running a long analysis in the background raises from ``check`` to abandon
-    it (the dashboard does when training starts again).
+    it (the dashboard does when training starts again).  ``check``: a function of no
+    arguments.
     """
+    if not callable(check):
+        fail("checkpoints", "check", f"must be a function of no arguments, got {type(check).__name__}", check,
+             "a function")
     token = _checkpoint.set(check)
     try:
         yield
@@ -99,10 +105,12 @@ def network_weights(source, params=None):
 def excitatory_mask(source_or_n_rec, dale_ratio=None):
     """Boolean (N_rec,): True for excitatory units (all False without Dale's law).
 
-    ``source_or_n_rec``: anything :func:`as_simulator` takes, or ``N_rec`` with ``dale_ratio``.
+    ``source_or_n_rec``: anything :func:`as_simulator` takes, or ``N_rec`` (an integer >= 1)
+    with ``dale_ratio`` (None or in [0, 1]).
     """
-    if isinstance(source_or_n_rec, (int, np.integer)):
-        n_rec = int(source_or_n_rec)
+    if isinstance(source_or_n_rec, (int, np.integer)) and not isinstance(source_or_n_rec, (bool, np.bool_)):
+        n_rec = declared("excitatory_mask", n_rec=source_or_n_rec)
+        dale_ratio = NETWORK_PARAMS["dale_ratio"].validate(dale_ratio, "excitatory_mask")
     else:
         sim = as_simulator(source_or_n_rec)
         n_rec, dale_ratio = sim.N_rec, sim.dale_ratio
@@ -112,15 +120,20 @@ def excitatory_mask(source_or_n_rec, dale_ratio=None):
     return mask
 
 
-def simulate(source, x, perturbations=None):
+def simulate(source, x, perturbations=None, rates=True):
     """Run trials without recurrent noise: ``(outputs (B, T, N_out), states (B, T, N_rec), rates)``.
 
-    ``x`` (B, T, N_in) inputs; ``perturbations`` as ``BasicSimulator.run_trials`` takes
-    them.  ``rates`` (B, T, N_rec) = f(states), with silenced units' rates 0 where they
-    are silenced (what the network actually transmits).
+    ``x`` (B, T, N_in) inputs, finite, N_in the network's; ``perturbations`` as
+    ``BasicSimulator.run_trials`` takes them.  ``rates`` (B, T, N_rec) = f(states), with
+    silenced units' rates 0 where they are silenced (what the network actually
+    transmits); None when ``rates=False`` (an analysis that needs only the outputs spares
+    an array as large as the states).
     """
     sim = as_simulator(source)
+    x = array(x, "x", "simulate", shape=("B", "T", f"N_in={sim.N_in}"))
     outputs, states = sim.run_trials(x, noise=False, perturbations=perturbations, checkpoint=_checkpoint.get())
+    if not rates:
+        return outputs, states, None
     rates = sim.transfer_function(states)
     if perturbations:
         from ..simulation.perturbations import PerturbationPlan

@@ -42,10 +42,11 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("psychrnn_widgets.analysis needs SciPy for the psychometric fit: "
                       "pip install 'psychrnn_widgets[analysis]'") from error
 
-from ..errors import ParameterError
+from ..params import TASK_CORE_PARAMS
+from ._inputs import array, declared, fail
 from ._results import AnalysisResult, level_colors
 from ._source import as_simulator, checkpoint, simulate
-from .conditions import chosen_channel, condition_batch
+from .conditions import ConditionBatch, chosen_channel, condition_batch
 
 __all__ = ["logistic_with_lapses", "fit_psychometric", "psychometric_data", "psychometric_curve",
            "reaction_times", "chronometric_curve", "output_traces", "behaviour", "PsychometricFit",
@@ -57,9 +58,23 @@ _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e")
 
 
 def logistic_with_lapses(x, bias, slope, guess=0.0, lapse=0.0):
-    """``guess + (1 - guess - lapse) * expit((x - bias) * slope)`` elementwise (x in evidence units)."""
-    x = np.asarray(x, dtype=np.float64)
-    return guess + (1.0 - guess - lapse) * special.expit((x - bias) * slope)
+    """``guess + (1 - guess - lapse) * expit((x - bias) * slope)`` elementwise (x in evidence units).
+
+    ``x``: finite evidence values, any shape (the result has it).  ``bias``, ``slope``:
+    finite numbers; ``guess``, ``lapse``: probabilities with ``guess + lapse <= 1``.
+    """
+    where = "logistic_with_lapses"
+    x = array(x, "x", where, allow_empty=True)
+    bias, slope, guess, lapse = declared(where, bias=bias, slope=slope, guess=guess, lapse=lapse)
+    if guess + lapse > 1.0:
+        fail(where, "lapse", f"plus guess must be at most 1 (P(choice 1) stays in [0, 1]), got guess {guess:g} + "
+             f"lapse {lapse:g}", lapse, "guess + lapse <= 1")
+    return _logistic(x, bias, slope, guess, lapse)
+
+
+def _logistic(x, bias, slope, guess, lapse):
+    """:func:`logistic_with_lapses` without the checks (the fit evaluates it thousands of times)."""
+    return guess + (1.0 - guess - lapse) * special.expit((np.asarray(x, dtype=np.float64) - bias) * slope)
 
 
 # --------------------------------------------------------------------------- the fit
@@ -99,7 +114,8 @@ class PsychometricFit(AnalysisResult):
 
     def predict(self, x):
         """Fitted P(choice 1) at evidence ``x`` (any shape)."""
-        return logistic_with_lapses(x, self.bias, self.slope, self.guess, self.lapse)
+        return _logistic(array(x, "x", "PsychometricFit.predict", allow_empty=True), self.bias, self.slope,
+                         self.guess, self.lapse)
 
     def curve(self, n=200):
         """``(x (n,), P (n,))``: the fitted curve over the level range."""
@@ -126,7 +142,7 @@ class PsychometricFit(AnalysisResult):
 
 
 def _negative_log_likelihood(theta, levels, n, k):
-    p = np.clip(logistic_with_lapses(levels, *theta), 1e-12, 1 - 1e-12)
+    p = np.clip(_logistic(levels, *theta), 1e-12, 1 - 1e-12)
     return -float(np.sum(k * np.log(p) + (n - k) * np.log1p(-p)))
 
 
@@ -186,30 +202,43 @@ def fit_psychometric(levels, n_trials, n_choice1, lapses=True, ci="hessian", ci_
     """Fit the 4-parameter psychometric function to per-level counts by maximum likelihood.
 
     Args:
-        levels: signed evidence levels (L,).
-        n_trials: trials per level (L,), ints >= 0.
-        n_choice1: trials per level that chose 1 (L,).
+        levels: signed evidence levels (L,), finite.
+        n_trials: trials per level (L,), whole numbers >= 0.
+        n_choice1: trials per level that chose 1 (L,), whole numbers in ``[0, n_trials]``.
         lapses: fit ``guess`` and ``lapse`` (True) or hold them at 0 (2-parameter logistic).
         ci: ``'hessian'`` or ``'bootstrap'`` (see the module docstring).
-        ci_level: coverage of the intervals.
-        n_bootstrap, seed: bootstrap refits and their random seed.
+        ci_level: coverage of the intervals, in (0, 1).
+        n_bootstrap, seed: bootstrap refits (>= 2) and their random seed.
 
     Returns:
         :class:`PsychometricFit`.
+
+    Raises:
+        ParameterError: naming the argument: wrong shapes, NaN, counts that are not whole
+            numbers or exceed ``n_trials``, fewer than two levels with trials, or data with
+            one choice only (every trial chose 1, or none did: the curve has no midpoint or
+            slope to estimate, any "fit" would be the bounds').
     """
-    levels = np.asarray(levels, dtype=np.float64)
-    n = np.asarray(n_trials, dtype=np.float64)
-    k = np.asarray(n_choice1, dtype=np.float64)
-    if not (levels.shape == n.shape == k.shape) or levels.ndim != 1:
-        raise ParameterError(f"levels, n_trials, n_choice1 must be 1-D of one length, got {levels.shape}, "
-                             f"{n.shape}, {k.shape}")
+    where = "fit_psychometric"
+    levels = array(levels, "levels", where, shape=("L",))
+    n = array(n_trials, "n_trials", where, shape=(f"L={levels.size}",), integer=True).astype(np.float64)
+    k = array(n_choice1, "n_choice1", where, shape=(f"L={levels.size}",), integer=True).astype(np.float64)
+    lapses, ci, ci_level, n_bootstrap, seed = declared(where, lapses=lapses, ci=ci, ci_level=ci_level,
+                                                       n_bootstrap=n_bootstrap, seed=seed)
+    if np.any(n < 0):
+        fail(where, "n_trials", f"must be counts >= 0, got {n.min():g}", n_trials, "whole numbers >= 0")
     if np.any(k > n) or np.any(k < 0):
-        raise ParameterError("n_choice1 must lie between 0 and n_trials at every level")
+        fail(where, "n_choice1", "must lie between 0 and n_trials at every level", n_choice1,
+             "0 <= n_choice1 <= n_trials")
     used = n > 0
     if np.unique(levels[used]).size < 2:
-        raise ParameterError("a psychometric fit needs trials at two or more evidence levels")
-    if ci not in ("hessian", "bootstrap"):
-        raise ParameterError(f"ci must be 'hessian' or 'bootstrap', got {ci!r}")
+        fail(where, "n_trials", "must have trials at two or more evidence levels for a psychometric fit",
+             n_trials, "trials at two or more levels")
+    if k.sum() in (0.0, n.sum()):
+        every = "chose 1" if k.sum() else "chose 0"
+        fail(where, "n_choice1", f"shows one choice only (every one of the {int(n.sum())} trials {every}): a "
+             "psychometric function has no midpoint or slope to fit; give trials with both choices",
+             n_choice1, "trials with both choices")
     fit_levels, fit_n, fit_k = levels[used], n[used], k[used]
     bounds = _bounds(fit_levels, lapses)
     best = _maximise(fit_levels, fit_n, fit_k, bounds, _starts(fit_levels, fit_n, fit_k, lapses))
@@ -244,7 +273,7 @@ def fit_psychometric(levels, n_trials, n_choice1, lapses=True, ci="hessian", ci_
         interval = np.where(np.isnan(interval), np.nan, np.clip(interval, lower[:, None], upper[:, None]))
     else:
         rng = np.random.default_rng(seed)
-        p_hat = logistic_with_lapses(fit_levels, *theta)
+        p_hat = _logistic(fit_levels, *theta)
         draws = []
         for _ in range(int(n_bootstrap)):
             k_b = rng.binomial(fit_n.astype(np.int64), p_hat)
@@ -268,18 +297,20 @@ def psychometric_data(evidence, choices, levels=None):
     """Counts per evidence level from per-trial arrays.
 
     Args:
-        evidence: signed evidence per trial (B,).
-        choices: choice per trial (B,), 0/1 (1 counts as "choice 1").
-        levels: the levels to count (L,); default the distinct values of ``evidence``.
+        evidence: signed evidence per trial (B,), finite.
+        choices: choice per trial (B,), whole numbers (the chosen channel; 1 counts as
+            "choice 1", -1 marks an undecided trial).
+        levels: the levels to count (L,), finite; default the distinct values of
+            ``evidence``.  Returned sorted, without repeats; trials at other values are not
+            counted.
 
     Returns:
         ``(levels (L,), n_trials (L,) int, n_choice1 (L,) int)``.
     """
-    evidence = np.asarray(evidence, dtype=np.float64)
-    choices = np.asarray(choices)
-    if evidence.shape != choices.shape or evidence.ndim != 1:
-        raise ParameterError(f"evidence and choices must be 1-D of one length, got {evidence.shape}, {choices.shape}")
-    levels = np.unique(evidence) if levels is None else np.asarray(levels, dtype=np.float64)
+    where = "psychometric_data"
+    evidence = array(evidence, "evidence", where, shape=("B",))
+    choices = array(choices, "choices", where, shape=(f"B={evidence.size}",), integer=True)
+    levels = np.unique(evidence if levels is None else array(levels, "levels", where, shape=("L",)))
     index = np.searchsorted(levels, evidence)
     inside = (index < len(levels)) & (levels[np.minimum(index, len(levels) - 1)] == evidence)
     n = np.bincount(index[inside], minlength=len(levels))
@@ -294,7 +325,9 @@ class PsychometricCurve(AnalysisResult):
     Attributes:
         levels (L,): signed evidence levels; n_trials (L,), n_choice1 (L,): counts;
         p_choice1 (L,): ``n_choice1 / n_trials`` (NaN where no trials).
-        fit: :class:`PsychometricFit` or None (not fitted, or too few levels).
+        fit: :class:`PsychometricFit` or None: not fitted (``fit=False``), trials at fewer
+            than two levels, or one choice only (every trial chose 1, or none did: there is
+            no curve to fit, see :func:`fit_psychometric`).
         accuracy (float or None): fraction of correct choices over the trials (None when
             the correct choice is not known).
     """
@@ -318,19 +351,24 @@ class PsychometricCurve(AnalysisResult):
             ax.set_title(f"bias {self.fit.bias:.3g}, slope {self.fit.slope:.3g}", fontsize=9)
 
 
-def run_batch(source, batch, perturbations=None):
-    """Simulate a :class:`ConditionBatch`: ``(outputs, states, rates, choices)`` (noise-free recurrence)."""
-    outputs, states, rates = simulate(source, batch.x, perturbations)
+def run_batch(source, batch, perturbations=None, rates=True):
+    """Simulate a :class:`ConditionBatch`: ``(outputs, states, rates, choices)`` (noise-free recurrence).
+
+    ``rates=False``: rates None (see :func:`~psychrnn_widgets.analysis.simulate`).
+    """
+    outputs, states, rates = simulate(source, batch.x, perturbations, rates=rates)
     return outputs, states, rates, chosen_channel(outputs, batch.mask)
 
 
-def _curve(evidence, choices, correct, levels, fit, ci):
+def _curve(evidence, choices, correct, levels, fit, ci, where="psychometric_curve"):
     levels, n, k = psychometric_data(evidence, choices, levels)
+    if correct is not None:
+        correct = array(correct, "correct", where, shape=(f"B={np.size(choices)}",), integer=True)
     p = np.where(n > 0, k / np.maximum(n, 1), np.nan)
     fitted = None
-    if fit and np.count_nonzero(n) >= 2:
+    if fit and np.count_nonzero(n) >= 2 and 0 < k.sum() < n.sum():
         fitted = fit_psychometric(levels, n, k, ci=ci)
-    accuracy = None if correct is None else float(np.mean(np.asarray(choices) == np.asarray(correct)))
+    accuracy = None if correct is None else float(np.mean(np.asarray(choices) == correct))
     return PsychometricCurve(levels=levels, n_trials=n, n_choice1=k, p_choice1=p, fit=fitted, accuracy=accuracy)
 
 
@@ -348,22 +386,32 @@ def psychometric_curve(source=None, task=None, *, evidence=None, choices=None, c
 
     Args:
         levels: signed evidence levels (default: the task's; see conditions).
+        n_per_level, seed: trials per level (1 to 10,000) and their seed.
         perturbations: simulator perturbations (``Silence``, ``Clamp``, ``Kick``...) applied
             to every trial.
-        fit: fit :func:`fit_psychometric` (needs two levels or more); ``ci`` its interval method.
+        fit: fit :func:`fit_psychometric` (needs two levels or more and both choices);
+            ``ci`` its interval method.
 
     Returns:
         :class:`PsychometricCurve`.
     """
+    where = "psychometric_curve"
+    n_per_level, seed, fit, ci = declared(where, n_per_level=n_per_level, seed=seed, fit=fit, ci=ci)
     if evidence is not None or choices is not None:
         if evidence is None or choices is None:
-            raise ParameterError("give both evidence and choices (per-trial arrays)")
+            fail(where, "choices" if choices is None else "evidence", "is needed too: give both evidence and "
+                 "choices (per-trial arrays)", None, "an array (B,)")
         return _curve(evidence, choices, correct, levels, fit, ci)
-    if source is None or (task is None and batch is None):
-        raise ParameterError("psychometric_curve needs evidence and choices arrays, or a network and a task")
+    if source is None:
+        fail(where, "source", "is needed (a network) unless evidence and choices arrays are given", None,
+             "a model, weights, a weight file or a simulator")
+    if task is None and batch is None:
+        fail(where, "task", "is needed (or a batch) to draw the trials", None, "a Task")
+    if batch is not None:
+        _check_batch(batch, where)
     if batch is None:
         batch = condition_batch(task, levels=levels, n_per_level=n_per_level, seed=seed)
-    _, _, _, chosen = run_batch(as_simulator(source), batch, perturbations)
+    _, _, _, chosen = run_batch(as_simulator(source), batch, perturbations, rates=False)
     return _curve(batch.evidence, chosen, batch.choice, batch.levels, fit, ci)
 
 
@@ -384,12 +432,20 @@ def reaction_times(outputs, onset, dt, threshold=0.4, channels=(0, 1), rule="com
     Returns:
         ``(rt (B,) float ms from onset, NaN when undecided; choice (B,) int, -1 when undecided)``.
     """
-    if rule not in ("commit", "first"):
-        raise ParameterError(f"rule must be 'commit' or 'first', got {rule!r}")
-    outputs = np.asarray(outputs, dtype=np.float64)
+    where = "reaction_times"
+    threshold, channels, rule = declared(where, threshold=threshold, channels=channels, rule=rule)
+    dt = TASK_CORE_PARAMS["dt"].validate(dt, where)
+    outputs = array(outputs, "outputs", where, shape=("B", "T", "N_out"))
+    if max(channels) >= outputs.shape[2]:
+        fail(where, "channels", f"must be output channels in 0..{outputs.shape[2] - 1}, got {channels}", channels,
+             f"two channels in 0..{outputs.shape[2] - 1}")
+    onset = array(onset, "onset", where)
+    if onset.ndim > 1 or onset.size not in (1, outputs.shape[0]) or np.any(onset < 0):
+        fail(where, "onset", f"must be a time in ms >= 0, or one per trial (B={outputs.shape[0]},), got shape "
+             f"{onset.shape}{'' if np.all(onset >= 0) else ' with negative times'}", onset, "ms >= 0, (B,) or one")
     diff = outputs[..., channels[1]] - outputs[..., channels[0]]
     times = np.arange(outputs.shape[1]) * float(dt)
-    onset = np.broadcast_to(np.asarray(onset, dtype=np.float64), diff.shape[:1])
+    onset = np.broadcast_to(onset.reshape(-1), diff.shape[:1])
     after = times[None, :] >= onset[:, None] - 1e-9
     if rule == "first":
         decided = (np.abs(diff) >= threshold) & after
@@ -445,14 +501,19 @@ def chronometric_curve(source=None, task=None, *, outputs=None, batch=None, leve
     Returns:
         :class:`ChronometricCurve` or None.
     """
+    where = "chronometric_curve"
+    n_per_level, seed, threshold, correct_only, rule = declared(
+        where, n_per_level=n_per_level, seed=seed, threshold=threshold, correct_only=correct_only, rule=rule)
     if batch is None:
         if task is None:
-            raise ParameterError("chronometric_curve needs a task or a batch")
+            fail(where, "task", "is needed (or a batch): chronometric_curve needs trials to time", task, "a Task")
         batch = condition_batch(task, levels=levels, n_per_level=n_per_level, seed=seed)
+    _check_batch(batch, where)
     if batch.onset is None:
         return None
     if outputs is None:
-        outputs = run_batch(source, batch, perturbations)[0]
+        outputs = run_batch(source, batch, perturbations, rates=False)[0]
+    outputs = _batch_outputs(outputs, batch, where)
     rt, choice = reaction_times(outputs, batch.onset, batch.dt, threshold, rule=rule)
     keep = np.isfinite(rt)
     if correct_only:
@@ -508,12 +569,16 @@ def output_traces(source=None, task=None, *, batch=None, outputs=None, levels=No
     Returns:
         :class:`ConditionTraces`.
     """
+    where = "output_traces"
+    n_per_level, seed = declared(where, n_per_level=n_per_level, seed=seed)
     if batch is None:
         if task is None:
-            raise ParameterError("output_traces needs a task or a batch")
+            fail(where, "task", "is needed (or a batch): output_traces needs trials to average", task, "a Task")
         batch = condition_batch(task, levels=levels, n_per_level=n_per_level, seed=seed, fixed_timing=True)
+    _check_batch(batch, where)
     if outputs is None:
-        outputs = run_batch(source, batch, perturbations)[0]
+        outputs = run_batch(source, batch, perturbations, rates=False)[0]
+    outputs = _batch_outputs(outputs, batch, where)
     L = len(batch.levels)
     onehot = np.zeros((L, len(batch)))
     onehot[batch.level_index, np.arange(len(batch))] = 1.0
@@ -562,14 +627,29 @@ def behaviour(source, task=None, *, batch=None, trace_batch=None, levels=None, n
 def behaviour_and_states(source, task=None, *, batch=None, trace_batch=None, levels=None, n_per_level=100, seed=0,
                          threshold=0.4, perturbations=None, ci="hessian"):
     """:func:`behaviour` and the simulation of ``trace_batch``: ``(Behaviour, (outputs, states, rates))``."""
+    n_per_level, seed, threshold, ci = declared("behaviour", n_per_level=n_per_level, seed=seed, threshold=threshold,
+                                                ci=ci)
     if batch is None:
         batch = condition_batch(task, levels=levels, n_per_level=n_per_level, seed=seed)
     if trace_batch is None:
         trace_batch = condition_batch(task, levels=batch.levels, n_per_level=max(1, n_per_level // 5), seed=seed,
                                       fixed_timing=True)
-    outputs, _, _, chosen = run_batch(source, batch, perturbations)
+    outputs, _, _, chosen = run_batch(source, batch, perturbations, rates=False)
     psychometric = _curve(batch.evidence, chosen, batch.choice, batch.levels, True, ci)
     chronometric = chronometric_curve(batch=batch, outputs=outputs, threshold=threshold)
     trace_run = simulate(source, trace_batch.x, perturbations)
     traces = output_traces(batch=trace_batch, outputs=trace_run[0])
     return Behaviour(psychometric=psychometric, chronometric=chronometric, traces=traces), trace_run
+
+
+def _check_batch(batch, where, name="batch"):
+    """``batch`` must be a :class:`ConditionBatch` (from :func:`condition_batch`)."""
+    if not isinstance(batch, ConditionBatch):
+        fail(where, name, f"must be a ConditionBatch from condition_batch(task, ...), got {type(batch).__name__}",
+             batch, "a ConditionBatch")
+
+
+def _batch_outputs(outputs, batch, where):
+    """``outputs`` (B, T, N_out) of ``batch``'s trials, checked (finite, matching B and T)."""
+    B, T = batch.x.shape[:2]
+    return array(outputs, "outputs", where, shape=(f"B={B}", f"T={T}", "N_out"))

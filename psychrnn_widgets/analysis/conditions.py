@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ParameterError
+from ._inputs import array, declared, fail
 
 __all__ = ["TaskConditions", "TrialParamConditions", "PerceptualDiscriminationConditions", "ConditionBatch",
            "register_task_conditions", "task_conditions", "trial_conditions", "condition_batch",
@@ -39,10 +40,13 @@ __all__ = ["TaskConditions", "TrialParamConditions", "PerceptualDiscriminationCo
 def chosen_channel(outputs, mask):
     """The choice of each trial: the channel with the largest time-mean masked output.
 
-    ``outputs``, ``mask``: (B, T, N_out).  Returns int (B,).  The rule of the built-in
-    tasks' ``accuracy_function`` (PsychRNN's).
+    ``outputs``, ``mask``: (B, T, N_out), finite, the same shape.  Returns int (B,).  The
+    rule of the built-in tasks' ``accuracy_function`` (PsychRNN's).
     """
-    return np.argmax(np.mean(np.asarray(outputs) * np.asarray(mask), axis=1), axis=-1)
+    outputs = array(outputs, "outputs", "chosen_channel", shape=("B", "T", "N_out"))
+    mask = array(mask, "mask", "chosen_channel", shape=tuple(f"{k}={n}" for k, n in zip(("B", "T", "N_out"),
+                                                                                        outputs.shape)))
+    return np.argmax(np.mean(outputs * mask, axis=1), axis=-1)
 
 
 class TaskConditions:
@@ -137,6 +141,9 @@ def register_task_conditions(task_class, adapter):
 
     Later registrations win over earlier ones for the same class.
     """
+    if not isinstance(task_class, type):
+        raise ParameterError(f"register_task_conditions: task_class must be a class, got {task_class!r}",
+                             parameter="task_class", value=task_class, allowed="a Task class")
     if not isinstance(adapter, TaskConditions):
         raise ParameterError(f"adapter must be a TaskConditions instance, got {type(adapter).__name__}")
     _REGISTRY.insert(0, (task_class, adapter))
@@ -219,11 +226,11 @@ def condition_batch(task, levels=None, n_per_level=50, seed=0, fixed_timing=Fals
 
     Args:
         task: a Task.
-        levels: signed evidence levels (L,); default the adapter's (for perceptual
+        levels: signed evidence levels (L,), finite; default the adapter's (for perceptual
             discrimination, see the module docstring).  Tasks whose adapter cannot set a
             level are sampled as they come and grouped by their own evidence values
             (``levels`` then selects among them).
-        n_per_level: trials per level (when levels can be set).
+        n_per_level: trials per level (when levels can be set), 1 to 10,000.
         seed: seed of the copy's random stream (input noise, timing).
         fixed_timing: give every trial the same timing (adapter's ``fix_timing``), so
             averages over trials line up in time.
@@ -232,7 +239,19 @@ def condition_batch(task, levels=None, n_per_level=50, seed=0, fixed_timing=Fals
 
     Returns:
         :class:`ConditionBatch`.
+
+    Raises:
+        ParameterError: naming the argument (``task`` that is not a Task, NaN or empty
+            ``levels``, ``n_per_level=0``...), or ``levels`` that select no trial of a task
+            sampled as it comes.
     """
+    where = "condition_batch"
+    if not all(callable(getattr(task, name, None)) for name in ("generate_batch", "trials_from_params", "set_seed")):
+        fail(where, "task", f"must be a Task (with generate_batch), got {type(task).__name__}", task, "a Task")
+    n_per_level, seed, fixed_timing, noise, n_trials = declared(
+        where, n_per_level=n_per_level, seed=seed, fixed_timing=fixed_timing, noise=noise, n_trials=n_trials)
+    if levels is not None:
+        levels = array(levels, "levels", where, shape=("L",))
     adapter = task_conditions(task)
     probe = _copy_with_seed(task, seed)
     rng = np.random.default_rng(seed)
@@ -263,6 +282,10 @@ def condition_batch(task, levels=None, n_per_level=50, seed=0, fixed_timing=Fals
     if levels is None or not settable:
         keep = np.ones(len(evidence), bool) if levels is None else np.isin(evidence, levels)
         levels = found if levels is None else np.intersect1d(found, levels)
+        if levels.size == 0:
+            fail(where, "levels", f"select none of the {len(evidence)} trials drawn (their evidence values are "
+                 f"{np.round(found[:8], 4).tolist()}{'...' if found.size > 8 else ''})", levels,
+                 "levels the task's trials have")
         x, y, mask, evidence, choice = x[keep], y[keep], mask[keep], evidence[keep], choice[keep]
         params = [p for p, k in zip(params, keep) if k]
     level_index = np.searchsorted(levels, evidence)

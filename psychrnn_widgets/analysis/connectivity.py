@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ParameterError
+from ._inputs import array, declared, fail
 from ._results import AnalysisResult
 from ._source import as_simulator, excitatory_mask
 from .units import unit_order
@@ -87,9 +87,12 @@ def connectivity(source, by=("ei",), selectivity=None, order=None):
     dale = sim.dale_ratio is not None
     if order is None:
         order = unit_order(sim.N_rec, by, selectivity, excitatory if dale else None)
-    order = np.asarray(order, dtype=np.intp)
+    order = array(order, "order", "connectivity", shape=(f"N_rec={sim.N_rec}",), integer=True,
+                  what=f"a permutation of 0..{sim.N_rec - 1}")
     if sorted(order.tolist()) != list(range(sim.N_rec)):
-        raise ParameterError(f"order must be a permutation of 0..{sim.N_rec - 1}")
+        fail("connectivity", "order", f"must be a permutation of 0..{sim.N_rec - 1}", order,
+             f"a permutation of 0..{sim.N_rec - 1}")
+    order = order.astype(np.intp)
     return Connectivity(order=order, W_rec=sim.W_rec[np.ix_(order, order)], W_in=sim.W_in[order],
                         W_out=sim.W_out[:, order], excitatory=excitatory[order],
                         n_exc=int(excitatory.sum()) if dale else sim.N_rec, dale=dale)
@@ -138,16 +141,21 @@ class Eigenspectrum(AnalysisResult):
 def eigenspectrum(matrix_or_source, label=None):
     """Eigenvalues of a square matrix (N, N), or of a network's W_rec_eff.
 
+    ``matrix_or_source``: a finite square matrix (an array, or nested lists of numbers), or
+    a network (anything :func:`~psychrnn_widgets.analysis.as_simulator` takes); ``label``:
+    text naming the matrix in the figure.
+
     Returns:
         :class:`Eigenspectrum` (eigenvalues sorted by decreasing modulus).
     """
-    if isinstance(matrix_or_source, np.ndarray) and matrix_or_source.ndim == 2:
+    where = "eigenspectrum"
+    if label is not None and not isinstance(label, str):
+        fail(where, "label", f"must be text or None, got {type(label).__name__}", label, "a string")
+    if isinstance(matrix_or_source, (np.ndarray, list, tuple)):
         matrix, default = matrix_or_source, "matrix"
     else:
         matrix, default = as_simulator(matrix_or_source).W_rec, "W_rec"
-    matrix = np.asarray(matrix, dtype=np.float64)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ParameterError(f"eigenspectrum needs a square matrix, got shape {matrix.shape}")
+    matrix = array(matrix, "matrix_or_source", where, shape=("N", "N"), what="a finite square matrix")
     values = np.linalg.eigvals(matrix)
     values = values[np.argsort(-np.abs(values), kind="stable")]
     radius = float(np.abs(values[0])) if values.size else 0.0
@@ -162,18 +170,29 @@ def state_jacobian(source, state, rnn_in=None, eps=1e-6):
     TensorFlow model (:func:`~psychrnn_widgets.analysis.fixed_points.jacobians`).
 
     Args:
-        state: (N_rec,) pre-activation state.
-        rnn_in: (N_in,) input held during the step (default zeros).
-        eps: finite-difference step.  With a relu, a state component within ``eps`` of 0
-            straddles the kink and its column is an average of the two slopes.
+        state: (N_rec,) pre-activation state, finite (a (1, N_rec) row is accepted).
+        rnn_in: (N_in,) input held during the step (default zeros), finite.
+        eps: finite-difference step in (0, 1].  With a relu, a state component within ``eps``
+            of 0 straddles the kink and its column is an average of the two slopes.
     """
+    where = "state_jacobian"
+    eps = declared(where, eps=eps)
     sim = as_simulator(source)
-    state = np.asarray(state, dtype=np.float64).reshape(sim.N_rec)
-    rnn_in = np.zeros(sim.N_in) if rnn_in is None else np.asarray(rnn_in, dtype=np.float64).reshape(sim.N_in)
+    state = _vector(state, "state", where, sim.N_rec, "N_rec")
+    rnn_in = np.zeros(sim.N_in) if rnn_in is None else _vector(rnn_in, "rnn_in", where, sim.N_in, "N_in")
     shifts = eps * np.eye(sim.N_rec)
     plus = sim.rnn_step(state + shifts, np.tile(rnn_in, (sim.N_rec, 1)), noise=False)[1]
     minus = sim.rnn_step(state - shifts, np.tile(rnn_in, (sim.N_rec, 1)), noise=False)[1]
     return ((plus - minus) / (2 * eps)).T  # row i: d F_i / d x_j
+
+
+def _vector(value, name, where, size, label):
+    """A finite vector of ``size`` values ((size,) or (1, size)), or ``ParameterError`` naming ``name``."""
+    vector = array(value, name, where, min_ndim=1)
+    if vector.ndim > 2 or (vector.ndim == 2 and vector.shape[0] != 1) or vector.shape[-1] != size:
+        fail(where, name, f"must have shape ({label}={size},), got shape {vector.shape}", value,
+             f"an array of shape ({size},)")
+    return vector.reshape(size)
 
 
 def jacobian_spectrum(source, state, rnn_in=None):
@@ -216,6 +235,8 @@ def connectivity_report(source, by=("ei",), selectivity=None, state=None, rnn_in
     """:class:`ConnectivityReport`: :func:`connectivity`, :func:`eigenspectrum` of W_rec_eff and,
     when ``state`` (N_rec,) is given, :func:`jacobian_spectrum` there (input ``rnn_in`` (N_in,))."""
     sim = as_simulator(source)
+    if selectivity is not None:
+        selectivity = array(selectivity, "selectivity", "connectivity_report", shape=(f"N_rec={sim.N_rec}",))
     jacobian = None if state is None else jacobian_spectrum(sim, state, rnn_in)
     return ConnectivityReport(connectivity=connectivity(sim, by, selectivity), spectrum=eigenspectrum(sim),
-                              jacobian=jacobian, selectivity=None if selectivity is None else np.asarray(selectivity))
+                              jacobian=jacobian, selectivity=selectivity)

@@ -23,17 +23,28 @@ is zero at fixed points and small at slow points.  :func:`find_fixed_points`:
    < 1 (a discrete-time map); its *unstable directions* are the eigenvectors of the
    eigenvalues of modulus > 1.
 
+**Stopping.**  The work is cut into pieces of about :data:`SLICE_SECONDS` each -- Adam
+chunks shrink until one takes that long, Newton steps and the final analysis run a few
+states at a time -- and ``should_stop()`` is checked (and ``progress`` called) between
+pieces, so a search on a 256-unit network returns within a second of the request.  A
+stopped search skips what is left of the polishing and returns the points analysed so
+far (lowest q first), with ``stopped=True``.
+
 TensorFlow is imported only when these functions run.
 """
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ParameterError
+from ._inputs import array, declared, fail
 from ._results import AnalysisResult
 from .pca import PCA, pca
 
 __all__ = ["FixedPoints", "find_fixed_points", "sample_states", "jacobians", "speed", "as_tf_model"]
+
+#: longest stretch of work (seconds) between two checks of ``should_stop`` in :func:`find_fixed_points`
+SLICE_SECONDS = 0.1
 
 
 def _tf():
@@ -70,32 +81,48 @@ def as_tf_model(source, params=None):
 def sample_states(states, n, noise_scale=0.0, seed=0):
     """``n`` initial states drawn from visited ``states`` (..., N_rec), plus Gaussian noise.
 
-    Rows are drawn without replacement when there are enough of them.  ``noise_scale``:
-    standard deviation of the added noise (state units).  Returns float32 (n, N_rec).
+    Rows are drawn without replacement when there are enough of them.  ``states``: finite,
+    at least one; ``n``: 1 to 100,000; ``noise_scale``: standard deviation of the added
+    noise (state units), >= 0.  Returns float32 (n, N_rec).
     """
-    states = np.asarray(states, dtype=np.float64)
+    where = "sample_states"
+    if n is None:
+        fail(where, "n", "is needed: how many states to draw", n, "an integer in [1, 100000]")
+    n, noise_scale, seed = declared(where, n=n, noise_scale=noise_scale, seed=seed)
+    states = array(states, "states", where, min_ndim=1)
     flat = states.reshape(-1, states.shape[-1])
     rng = np.random.default_rng(seed)
-    rows = rng.choice(flat.shape[0], size=int(n), replace=flat.shape[0] < int(n))
+    rows = rng.choice(flat.shape[0], size=n, replace=flat.shape[0] < n)
     chosen = flat[rows]
     if noise_scale:
         chosen = chosen + noise_scale * rng.standard_normal(chosen.shape)
     return chosen.astype(np.float32)
 
 
-def _inputs(model, inputs, n):
-    u = np.zeros(model.N_in, np.float32) if inputs is None else np.asarray(inputs, np.float32).reshape(-1)
-    if u.shape != (model.N_in,):
-        raise ParameterError(f"inputs must have shape (N_in={model.N_in},), got {np.shape(inputs)}")
+def _inputs(model, inputs, n, where="find_fixed_points"):
+    """``(u (N_in,), U (n, N_in))`` float32 from ``inputs`` (None: zeros), checked (finite, N_in values)."""
+    if inputs is None:
+        u = np.zeros(model.N_in, np.float32)
+    else:
+        u = array(inputs, "inputs", where, min_ndim=0)
+        if u.size != model.N_in or (u.ndim > 1 and max(u.shape) != u.size):
+            fail(where, "inputs", f"must have shape (N_in={model.N_in},), got {np.shape(inputs)}", inputs,
+                 f"an array of shape ({model.N_in},)")
+        u = u.reshape(-1).astype(np.float32)
     return u, np.tile(u, (n, 1))
+
+
+def _states(states, model, where, name="states"):
+    """``states`` (K, N_rec) float32, finite and non-empty, or ``ParameterError`` naming ``name``."""
+    return array(states, name, where, shape=("K", f"N_rec={model.N_rec}")).astype(np.float32)
 
 
 def speed(model, states, inputs=None):
     """q(x) = 1/2 ||F(x, u) - x||^2 at each of ``states`` (K, N_rec) with input ``inputs`` (N_in,); float64 (K,)."""
     tf = _tf()
     model = as_tf_model(model)
-    states = np.asarray(states, np.float32)
-    _, U = _inputs(model, inputs, states.shape[0])
+    states = _states(states, model, "speed")
+    _, U = _inputs(model, inputs, states.shape[0], "speed")
     x = tf.constant(states)
     step = model.next_state(x, tf.constant(U)).numpy().astype(np.float64)
     return 0.5 * np.sum((step - states.astype(np.float64)) ** 2, axis=1)
@@ -129,6 +156,8 @@ def jacobians(model, states, inputs=None):
     """
     tf = _tf()
     model = as_tf_model(model)
+    states = _states(states, model, "jacobians")
+    _inputs(model, inputs, 1, "jacobians")
     return _evaluate_jacobians(tf, _jacobian_function(tf, model), model, states, inputs)
 
 
@@ -147,6 +176,8 @@ class FixedPoints(AnalysisResult):
         q_tolerance, unique_tolerance (float); iterations (int, Adam steps run);
         initial_states (M, N_rec) and candidate_q (M,): where the search started and the q
         each candidate reached.
+        stopped (bool): the search was stopped (``should_stop``) before it finished: the
+        points are those analysed by then, polishing may have been cut short.
         pca: the :class:`~psychrnn_widgets.analysis.pca.PCA` to draw with (None: fitted on
         ``trajectories`` or on the points); trajectories (L, T, N_rec) or None: states to
         draw behind the points.
@@ -166,6 +197,7 @@ class FixedPoints(AnalysisResult):
     candidate_q: np.ndarray
     pca: PCA = None
     trajectories: np.ndarray = field(default=None)
+    stopped: bool = False
     figsize = (4.5, 4.0)
 
     def __len__(self):
@@ -233,7 +265,19 @@ class FixedPoints(AnalysisResult):
         ax.set_title(f"{len(self)} fixed points (q < {self.q_tolerance:g})", fontsize=9)
 
 
+def _speed_function(tf, model):
+    """A compiled ``(states (K, N_rec), inputs (K, N_in)) -> q (K,)`` (any K: one trace per model)."""
+    from ..models._tf import GraphFunction
+
+    def q_of(states, U):
+        return 0.5 * tf.reduce_sum(tf.square(model.next_state(states, U) - states), axis=1)
+
+    specs = [tf.TensorSpec([None, model.N_rec], tf.float32), tf.TensorSpec([None, model.N_in], tf.float32)]
+    return GraphFunction(q_of, input_signature=specs)
+
+
 def _compiled_search(tf, model, x, U, optimizer):
+    """A compiled ``run(n_steps) -> q (M,)``: ``n_steps`` Adam steps on the states ``x`` (a Variable (M, N_rec))."""
     from ..models._tf import GraphFunction
 
     def q_of(states):
@@ -249,7 +293,7 @@ def _compiled_search(tf, model, x, U, optimizer):
         tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0),))
         return q_of(x)
 
-    return GraphFunction(run, input_signature=[tf.TensorSpec([], tf.int32)]), GraphFunction(q_of)
+    return GraphFunction(run, input_signature=[tf.TensorSpec([], tf.int32)])
 
 
 def find_fixed_points(model, initial_states, inputs=None, *, q_tolerance=1e-8, unique_tolerance=1e-3,
@@ -260,84 +304,157 @@ def find_fixed_points(model, initial_states, inputs=None, *, q_tolerance=1e-8, u
     Args:
         model: a model with ``next_state`` (``Basic`` or any RNN subclass), or a weights
             dict / weight file (see :func:`as_tf_model`).
-        initial_states: (M, N_rec) starting states (e.g. :func:`sample_states`).
-        inputs: u* (N_in,), default zeros (no stimulus).
-        q_tolerance: keep points with q below this (raise it to keep slow points).
-        unique_tolerance: Euclidean distance under which two points are one.
-        max_iterations: most Adam steps; ``learning_rate`` the first step size (state
-            units), decayed geometrically to ``learning_rate * final_lr_ratio``.
-        chunk: Adam steps per compiled call (progress and stop checks between chunks).
-        newton_steps: Newton polishing steps after Adam (0 for none).
-        progress: ``progress(fraction, message)``, called between chunks (any thread).
-        should_stop: ``should_stop() -> bool``, checked between chunks (cancel a search).
+        initial_states: (M, N_rec) starting states, finite (e.g. :func:`sample_states`).
+        inputs: u* (N_in,), finite, default zeros (no stimulus).
+        q_tolerance: keep points with q below this, > 0 (raise it to keep slow points).
+        unique_tolerance: Euclidean distance under which two points are one, >= 0.
+        max_iterations: most Adam steps (1 to 10^7); ``learning_rate`` the first step size
+            (state units, > 0), decayed geometrically to ``learning_rate * final_lr_ratio``
+            (ratio in (0, 1]).
+        chunk: most Adam steps per compiled call (fewer when a call would take longer than
+            :data:`SLICE_SECONDS`); progress and stop checks come between calls.
+        newton_steps: Newton polishing steps after Adam (0 for none, at most 1000).
+        progress: ``progress(fraction, message)``, called between pieces of work (any thread).
+        should_stop: ``should_stop() -> bool``, checked between pieces of work (see the
+            module docstring: a stopped search returns within about a second).
 
     Returns:
         :class:`FixedPoints`.
+
+    Raises:
+        ParameterError: naming the argument (shapes, NaN, empty ``initial_states``, a
+            number outside its declared range).
     """
+    where = "find_fixed_points"
+    (q_tolerance, unique_tolerance, max_iterations, learning_rate, final_lr_ratio, chunk, newton_steps, progress,
+     should_stop) = declared(where, q_tolerance=q_tolerance, unique_tolerance=unique_tolerance,
+                             max_iterations=max_iterations, learning_rate=learning_rate,
+                             final_lr_ratio=final_lr_ratio, chunk=chunk, newton_steps=newton_steps, progress=progress,
+                             should_stop=should_stop)
     tf = _tf()
     from ..training.optim import Adam
 
     model = as_tf_model(model)
-    x0 = np.asarray(initial_states, np.float32)
-    if x0.ndim != 2 or x0.shape[1] != model.N_rec:
-        raise ParameterError(f"initial_states must have shape (M, N_rec={model.N_rec}), got {x0.shape}")
+    x0 = _states(initial_states, model, where, "initial_states")
     u, U = _inputs(model, inputs, x0.shape[0])
+    report = progress or (lambda fraction, message: None)
+    stop = should_stop or (lambda: False)
     U = tf.constant(U)
     x = tf.Variable(x0)
     optimizer = Adam([x], learning_rate=learning_rate)
-    search, q_of = _compiled_search(tf, model, x, U, optimizer)
+    search = _compiled_search(tf, model, x, U, optimizer)
+    q_of = _speed_function(tf, model)
     jacobian_of = _jacobian_function(tf, model)
-    report = progress or (lambda fraction, message: None)
+
+    # 1-2. Adam, in compiled calls of at most `chunk` steps and about SLICE_SECONDS each
     n_chunks = max(1, int(np.ceil(max_iterations / chunk)))
-    decay = final_lr_ratio ** (1.0 / max(1, n_chunks - 1))
-    iterations = 0
+    decay = final_lr_ratio ** (1.0 / max(1, n_chunks - 1))  # per `chunk` steps
+    iterations, steps_per_call = 0, chunk
     report(0.0, f"minimising q from {x0.shape[0]} states")
-    for index in range(n_chunks):
-        steps = min(chunk, max_iterations - iterations)
+    q = np.full(x0.shape[0], np.inf, np.float32)  # not computed yet
+    stopped = stop()  # asked before the search began: nothing to run
+    while iterations < max_iterations and not stopped:
+        steps = min(steps_per_call, max_iterations - iterations)
+        started = time.perf_counter()
         q = search(tf.constant(steps, tf.int32)).numpy()
+        elapsed = time.perf_counter() - started
         iterations += steps
-        optimizer.learning_rate.assign(learning_rate * decay ** (index + 1))
+        optimizer.learning_rate.assign(learning_rate * decay ** (iterations / chunk))
+        if elapsed > SLICE_SECONDS and steps > 1:  # the first call also traces: shrink at most 10-fold at once
+            steps_per_call = max(1, int(steps * max(0.1, 0.8 * SLICE_SECONDS / elapsed)))
         report(0.9 * iterations / max_iterations, f"Adam step {iterations}: median q {np.median(q):.2g}")
-        if np.all(q < q_tolerance) or (should_stop is not None and should_stop()):
+        if np.all(q < q_tolerance):
+            break
+        if stop():
+            stopped = True
             break
     states = x.numpy()
-    q = q_of(tf.constant(states)).numpy().astype(np.float64)
-    for step in range(int(newton_steps)):
-        J = _evaluate_jacobians(tf, jacobian_of, model, states, u)
-        residual = model.next_state(tf.constant(states), U).numpy().astype(np.float64) - states
-        eye = np.eye(model.N_rec)
-        try:
-            delta = np.linalg.solve(J - eye, -residual[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            delta = np.stack([np.linalg.lstsq(Jk - eye, -r, rcond=None)[0] for Jk, r in zip(J, residual)])
-        trial = (states + delta).astype(np.float32)
-        q_trial = q_of(tf.constant(trial)).numpy().astype(np.float64)
-        better = np.isfinite(q_trial) & (q_trial < q)
-        states[better], q[better] = trial[better], q_trial[better]
-        report(0.9 + 0.05 * (step + 1) / newton_steps, f"Newton step {step + 1}: median q {np.median(q):.2g}")
-        if not better.any():
+    q = q.astype(np.float64)  # the last call's q is that of these states
+
+    # 3. Newton polishing, a block of states at a time
+    for step in range(newton_steps if not stopped else 0):
+        improved = False
+        for rows in _timed_slices(len(states), 8):
+            if stop():
+                stopped = True
+                break
+            improved |= _newton_block(tf, model, jacobian_of, q_of, states, q, rows, u, U)
+            report(0.9 + 0.05 * (step + rows.stop / len(states)) / newton_steps,
+                   f"Newton step {step + 1}: {rows.stop} of {len(states)} states, median q {np.median(q):.2g}")
+        if stopped or not improved:
             break
+
+    # 4. keep the unique slow points and analyse them, a few at a time
     candidate_q = q.copy()
     keep = np.flatnonzero(q < q_tolerance)
     keep = keep[np.argsort(q[keep], kind="stable")]
     unique = []
-    for i in keep:
-        if all(np.linalg.norm(states[i] - states[j]) >= unique_tolerance for j in unique):
+    for count, i in enumerate(keep):
+        if count % 256 == 255 and stop():
+            stopped = True
+            break
+        if not unique or np.min(np.linalg.norm(states[unique] - states[i], axis=1)) >= unique_tolerance:
             unique.append(i)
-    points = states[unique].astype(np.float64)
-    report(0.97, f"{len(unique)} points: Jacobians")
     N = model.N_rec
-    if unique:
-        J = _evaluate_jacobians(tf, jacobian_of, model, points, u)
+    jacobian_parts, value_parts, vector_parts = [], [], []
+    analysed = 0
+    report(0.97, f"{len(unique)} points: Jacobians")
+    for rows in _timed_slices(len(unique), 1):
+        if stopped or stop():
+            stopped = True
+            break
+        J = _evaluate_jacobians(tf, jacobian_of, model, states[np.asarray(unique)[rows]].astype(np.float64), u)
         values, vectors = np.linalg.eig(J)
         order = np.argsort(-np.abs(values), axis=1, kind="stable")
-        values = np.take_along_axis(values, order, axis=1)
-        vectors = np.take_along_axis(vectors, order[:, None, :], axis=2)
+        jacobian_parts.append(J)
+        value_parts.append(np.take_along_axis(values, order, axis=1))
+        vector_parts.append(np.take_along_axis(vectors, order[:, None, :], axis=2))
+        analysed = rows.stop
+        report(0.97 + 0.03 * analysed / len(unique), f"{analysed} of {len(unique)} points analysed")
+    unique = unique[:analysed]
+    points = states[unique].astype(np.float64)
+    if jacobian_parts:
+        J, values, vectors = (np.concatenate(parts) for parts in (jacobian_parts, value_parts, vector_parts))
     else:
         J, values, vectors = np.zeros((0, N, N)), np.zeros((0, N), complex), np.zeros((0, N, N), complex)
     stable = np.all(np.abs(values) < 1.0, axis=1)
-    report(1.0, f"{len(unique)} fixed points ({int(stable.sum())} stable)")
+    summary = f"{len(unique)} fixed points ({int(stable.sum())} stable)"
+    report(1.0, summary + (" (stopped early)" if stopped else ""))
     return FixedPoints(points=points, q=q[unique], jacobians=J, eigenvalues=values, eigenvectors=vectors,
                        stable=stable, inputs=u.astype(np.float64), q_tolerance=float(q_tolerance),
                        unique_tolerance=float(unique_tolerance), iterations=iterations,
-                       initial_states=x0.astype(np.float64), candidate_q=candidate_q)
+                       initial_states=x0.astype(np.float64), candidate_q=candidate_q, stopped=stopped)
+
+
+def _timed_slices(n, size):
+    """Slices covering ``range(n)``; each next one sized so that the work on it takes about :data:`SLICE_SECONDS`.
+
+    The time of the loop body between two slices is measured (a generator resumes when
+    the body is done), starting with ``size`` items and at most doubling each time.
+    """
+    begin = 0
+    while begin < n:
+        end = min(n, begin + size)
+        started = time.perf_counter()
+        yield slice(begin, end)
+        per_item = (time.perf_counter() - started) / (end - begin)
+        size = max(1, min(2 * size, int(SLICE_SECONDS / per_item) if per_item > 0 else 2 * size))
+        begin = end
+
+
+def _newton_block(tf, model, jacobian_of, q_of, states, q, rows, u, U):
+    """One Newton step for ``states[rows]`` (in place where it lowers q); True if any state improved."""
+    block = states[rows]
+    J = _evaluate_jacobians(tf, jacobian_of, model, block, u)
+    residual = model.next_state(tf.constant(block), U[:block.shape[0]]).numpy().astype(np.float64) - block
+    eye = np.eye(model.N_rec)
+    try:
+        delta = np.linalg.solve(J - eye, -residual[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        delta = np.stack([np.linalg.lstsq(Jk - eye, -r, rcond=None)[0] for Jk, r in zip(J, residual)])
+    trial = (block + delta).astype(np.float32)
+    q_trial = q_of(tf.constant(trial), U[:block.shape[0]]).numpy().astype(np.float64)
+    better = np.isfinite(q_trial) & (q_trial < q[rows])
+    index = np.arange(rows.start, rows.stop)[better]
+    states[index], q[index] = trial[better], q_trial[better]
+    return bool(better.any())

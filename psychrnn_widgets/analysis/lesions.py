@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..params import ANALYSIS_PARAMS
 from ..simulation.perturbations import Clamp, Kick, Silence
+from ._inputs import array, declared, fail, indices
 from ._results import AnalysisResult, level_colors
 from ._source import as_simulator, excitatory_mask
 from .behaviour import Behaviour, behaviour_and_states
@@ -24,7 +25,7 @@ from .units import condition_average
 
 __all__ = ["KINDS", "select_units", "perturbations_for", "Lesion", "lesion"]
 
-KINDS = ("silence", "clamp", "kick")
+KINDS = ANALYSIS_PARAMS["kind"].choices  # ("silence", "clamp", "kick")
 
 
 def select_units(source, by="index", units=None, selectivity=None, n=None, sign=1):
@@ -36,16 +37,20 @@ def select_units(source, by="index", units=None, selectivity=None, n=None, sign=
             that type; none without Dale's law), ``'selectivity'`` (the ``n`` units with the
             largest ``sign * selectivity``: ``sign=1`` the choice-1-preferring ones, ``-1``
             the choice-0 ones; ``'abs'`` the most selective either way).
-        units: indices for ``by='index'``.
-        selectivity: (N_rec,) values for ``by='selectivity'``.
-        n: how many units for ``by='selectivity'`` (default 10 % of N_rec, at least 1).
+        units: indices in ``[0, N_rec)`` for ``by='index'`` (whole numbers).
+        selectivity: (N_rec,) finite values for ``by='selectivity'``.
+        n: how many units for ``by='selectivity'``, 1 to N_rec (default 10 % of N_rec, at
+            least 1).
+        sign: 1, -1 or ``'abs'`` (see ``by``).
     """
+    where = "select_units"
+    n, sign = declared(where, n=n, sign=sign)
+    if by not in ("index", "excitatory", "inhibitory", "selectivity"):
+        fail(where, "by", f"must be 'index', 'excitatory', 'inhibitory' or 'selectivity', got {by!r}", by,
+             "'index', 'excitatory', 'inhibitory' or 'selectivity'")
     sim = as_simulator(source)
     if by == "index":
-        chosen = np.asarray([] if units is None else units, dtype=np.intp).reshape(-1)
-        if chosen.size and (chosen.min() < 0 or chosen.max() >= sim.N_rec):
-            raise ParameterError(f"unit indices must lie in 0..{sim.N_rec - 1}, got {chosen.tolist()}")
-        return np.unique(chosen)
+        return np.unique(indices([] if units is None else units, "units", where, sim.N_rec, "unit indices"))
     if by in ("excitatory", "inhibitory"):
         excitatory = excitatory_mask(sim)
         if sim.dale_ratio is None:
@@ -53,23 +58,44 @@ def select_units(source, by="index", units=None, selectivity=None, n=None, sign=
         return np.flatnonzero(excitatory if by == "excitatory" else ~excitatory)
     if by == "selectivity":
         if selectivity is None:
-            raise ParameterError("choosing units by selectivity needs the selectivity values (unit_activity)")
-        values = np.asarray(selectivity, dtype=np.float64)
+            fail(where, "selectivity", "is needed to choose units by selectivity (see unit_activity or "
+                 "choice_selectivity)", None, "(N_rec,) values")
+        values = array(selectivity, "selectivity", where, shape=(f"N_rec={sim.N_rec}",))
         values = np.abs(values) if sign == "abs" else float(sign) * values
-        count = max(1, sim.N_rec // 10) if n is None else int(n)
+        if n is not None and n > sim.N_rec:
+            fail(where, "n", f"must be at most the network's {sim.N_rec} units, got {n}", n, f"1..{sim.N_rec}")
+        count = max(1, sim.N_rec // 10) if n is None else n
         return np.sort(np.argsort(-values, kind="stable")[:count])
-    raise ParameterError(f"unknown unit choice {by!r}: use 'index', 'excitatory', 'inhibitory' or 'selectivity'")
 
 
 def perturbations_for(units, kind="silence", value=0.0, delta=1.0, step=0, start=0, stop=None):
     """The simulator perturbations for a lesion: a list (empty when ``units`` is empty).
 
+    ``units``: whole numbers >= 0 (checked against the network when the trials run);
     ``kind``: ``'silence'``, ``'clamp'`` (state held at ``value``) or ``'kick'`` (``delta``
-    added to the state at ``step``).
+    added to the state at ``step``); ``start < stop`` bound silence and clamp (steps).
     """
-    units = np.asarray(units, dtype=np.intp).reshape(-1)
-    if kind not in KINDS:
-        raise ParameterError(f"kind must be one of {KINDS}, got {kind!r}")
+    units = _units(units, "perturbations_for")
+    return _perturbations(units, kind, value, delta, step, start, stop, "perturbations_for")
+
+
+def _units(units, where, n_rec=None):
+    """Unit indices (U,) int, whole numbers >= 0 (and < ``n_rec`` when given)."""
+    if n_rec is not None:
+        return indices(units, "units", where, n_rec, "unit indices")
+    checked = array(np.atleast_1d(units) if np.ndim(units) == 0 and not isinstance(units, (str, bytes)) else units,
+                    "units", where, shape=(None,), allow_empty=True, integer=True, what="unit indices >= 0")
+    if np.any(checked < 0):
+        fail(where, "units", f"must be unit indices >= 0, got {int(checked.min())}", units, "unit indices >= 0")
+    return checked
+
+
+def _perturbations(units, kind, value, delta, step, start, stop, where):
+    kind, value, delta, step, start, stop = declared(where, kind=kind, value=value, delta=delta, step=step,
+                                                     start=start, stop=stop)
+    if stop is not None and stop <= start:
+        fail(where, "stop", f"must be after start ({start}), got {stop}", stop, f"a step > {start} or None")
+    units = units.astype(np.intp)
     if units.size == 0:
         return []
     if kind == "silence":
@@ -144,14 +170,19 @@ def lesion(source, task=None, units=(), kind="silence", *, value=0.0, delta=1.0,
     Returns:
         :class:`Lesion`.  With no units, ``after`` is ``before`` (identical values).
     """
+    where = "lesion"
+    n_per_level, seed, n_components = declared(where, n_per_level=n_per_level, seed=seed, n_components=n_components)
+    if baseline is not None and not isinstance(baseline, Lesion):
+        fail(where, "baseline", f"must be a Lesion of the same network and trials or None, got "
+             f"{type(baseline).__name__}", baseline, "a Lesion or None")
     sim = as_simulator(source)
+    units = np.unique(_units(units, where, sim.N_rec))
+    perturbations = _perturbations(units, kind, value, delta, step, start, stop, where)
     if batch is None:
         batch = condition_batch(task, levels=levels, n_per_level=n_per_level, seed=seed)
     if trace_batch is None:
         trace_batch = condition_batch(task, levels=batch.levels, n_per_level=max(1, n_per_level // 5), seed=seed,
                                       fixed_timing=True)
-    units = np.unique(np.asarray(units, dtype=np.intp).reshape(-1))
-    perturbations = perturbations_for(units, kind, value=value, delta=delta, step=step, start=start, stop=stop)
     if baseline is not None:
         before, fitted, trajectories_before = baseline.before, baseline.pca, baseline.trajectories_before
     else:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._inputs import array, declared
+
 __all__ = ["PCA", "pca", "pca_project"]
 
 
@@ -42,15 +44,24 @@ class PCA:
 def pca(states, n_components=3, previous=None):
     """Fit principal components to states ``(..., N)`` (all leading axes are samples).
 
+    ``states``: finite, at least one sample and one unit.  ``n_components``: 1 to 1000.
     A component's sign follows ``previous`` (a ``(k, N)`` array of earlier components of
-    the same shape) when given, else its largest loading is positive.  When fewer than
+    the same shape) when given, else its largest loading is positive; a ``previous`` of
+    another shape is ignored (the view it came from changed size).  When fewer than
     ``n_components`` components exist (N or the number of samples is smaller), the rest
     are zero rows with zero explained variance.
 
     Returns:
         :class:`PCA`.
     """
-    states = np.asarray(states, dtype=np.float64)
+    return _pca(states, n_components, previous, "pca")
+
+
+def _pca(states, n_components, previous, where):
+    states = array(states, "states", where, min_ndim=1)
+    n_components = declared(where, n_components=n_components)
+    if previous is not None:
+        previous = array(previous, "previous", where, min_ndim=1, allow_empty=True)
     N = states.shape[-1]
     flat = states.reshape(-1, N)
     mean = flat.mean(axis=0)
@@ -78,5 +89,6 @@ def pca_project(states, n_components=3, previous=None):
     Returns ``(projection (n, T, k) float32, components (k, N), explained (k,))`` (see
     :func:`pca` for the signs and for fewer components than asked).
     """
-    fitted = pca(states, n_components, previous)
+    states = array(states, "states", "pca_project", shape=("n", "T", "N"))
+    fitted = _pca(states, n_components, previous, "pca_project")
     return fitted.transform(states).astype(np.float32), fitted.components, fitted.explained

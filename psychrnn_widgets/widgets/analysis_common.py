@@ -1,7 +1,8 @@
 """What the analysis panels share: a background job, figure helpers, an export row.
 
-* :class:`BackgroundJob` runs one computation at a time on a daemon thread.  The thread
-  never touches a widget itself: it stores its progress and result in the shared
+* :class:`BackgroundJob` runs one computation at a time on its own daemon worker thread,
+  which stays for the next computation (see "Memory" below).  The thread never touches a
+  widget itself: it stores its progress and result in the shared
   :class:`~psychrnn_widgets.widgets.throttle.ThrottledUpdater` and flushes it (at most
   ``max_rate_hz`` times a second, plus one final flush); the job's flusher then sets the
   panel's output widgets (plain value assignments, x and y together under
@@ -15,6 +16,15 @@
 * :class:`ExportRow`: save the current result's figure (SVG or PNG, drawn by matplotlib
   on the server, so no browser is needed) and its data (``.npz``) to a chosen path, or
   download the bqplot figure from the browser (``Figure.save_svg``/``save_png``).
+
+**Memory.**  An analysis allocates hundreds of megabytes of short-lived NumPy arrays (a
+psychometric curve simulates 1,400 trials).  glibc's ``malloc`` gives every new thread
+its own arena (up to 8 per core) and keeps what is freed there for later use, so a new
+thread per computation -- the Lab refreshes every panel after each training run -- left
+each run's arrays behind in yet another arena: the process grew by 20-27 MB per Start
+and never shrank.  A job therefore runs all its computations on one
+:class:`~psychrnn_widgets.widgets.worker.WorkerThread`: the same thread reuses the same
+arena, and memory stays flat.
 """
 import html
 import itertools
@@ -27,6 +37,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..analysis import checkpoints
+from .worker import WorkerThread
 
 __all__ = ["BackgroundJob", "JobAbandoned", "ExportRow", "make_figure", "level_colors", "pick_levels", "AnalysisPanel"]
 
@@ -61,9 +72,11 @@ class BackgroundJob:
         self.on_result = on_result
         self.on_progress = on_progress
         self.on_error = on_error
-        self.thread = None
+        self.thread = None  # the RunHandle of the last computation handed to the worker
         self.error = None
+        self._worker = WorkerThread(f"psychrnn-{self.key}")
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified when the last queued run has ended
         self._pending = None
         self._busy = False  # True from a launch until the last queued run has finished (guarded by _lock)
         self._stop = threading.Event()
@@ -89,13 +102,13 @@ class BackgroundJob:
             return True
 
     def _launch(self, fn):
+        """Hand ``fn`` to the job's worker thread (lock held)."""
         self._busy = True
         self._stop.clear()
         self._abandoned = None
         self._generation += 1
-        self.thread = threading.Thread(target=self._run, args=(fn, self._generation), daemon=True,
-                                       name=f"psychrnn-{self.key}")
-        self.thread.start()
+        generation = self._generation
+        self.thread = self._worker.submit(lambda: self._run(fn, generation))
 
     def cancel(self):
         """Ask the running computation to stop (it checks ``should_stop()``) and drop a queued one."""
@@ -120,17 +133,8 @@ class BackgroundJob:
 
     def wait(self, timeout=None):
         """Wait until no computation runs or is queued; True if idle."""
-        import time
-
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            thread = self.thread
-            if thread is not None:
-                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-            with self._lock:
-                idle = not self._busy
-            if idle or (deadline is not None and time.monotonic() >= deadline):
-                return idle
+        with self._lock:
+            return self._changed.wait_for(lambda: not self._busy, timeout=timeout)
 
     def _run(self, fn, generation):
         def check():
@@ -159,6 +163,7 @@ class BackgroundJob:
                 self._launch(pending)
             else:
                 self._busy = False
+                self._changed.notify_all()
 
     def _flush(self):
         """Flusher: show new progress and a new result; returns the number of widget messages (about)."""

@@ -16,7 +16,7 @@ import numpy as np
 from ..analysis.behaviour import run_batch
 from ..analysis.conditions import condition_batch
 from ..analysis.connectivity import connectivity_report
-from ..analysis.units import choice_selectivity
+from ..analysis.units import both_choices, choice_selectivity
 from .analysis_common import AnalysisPanel, f32, make_figure
 
 __all__ = ["ConnectivityPanel"]
@@ -129,7 +129,8 @@ class ConnectivityPanel(AnalysisPanel):
                 progress(0.2, "simulating trials")
                 batch = condition_batch(task, n_per_level=4, seed=seed, fixed_timing=True, noise=False)
                 _, trial_states, rates, chosen = run_batch(source, batch)
-                selectivity = choice_selectivity(rates, chosen)
+                if both_choices(chosen):  # one choice only (an untrained network): no selectivity, sort by E/I
+                    selectivity = choice_selectivity(rates, chosen)
                 for i, level in enumerate(batch.levels):
                     trial = int(np.flatnonzero(batch.level_index == i)[0])
                     states[f"end of trial, evidence {level:+.3g}"] = (trial_states[trial, -1], batch.x[trial, -1])

@@ -121,18 +121,19 @@ class FixedPointPanel(AnalysisPanel):
         def compute(progress, should_stop):
             progress(0.0, "simulating trajectories")
             batch = condition_batch(task, n_per_level=1, seed=seed, fixed_timing=True, noise=False)
-            _, states, _, _ = run_batch(source, batch)
+            _, states, _, _ = run_batch(source, batch, rates=False)
             averaged = condition_average(states, batch.level_index, len(batch.levels))[0]
             inputs = None
             if level is not None:
                 inputs = _stimulus_input(batch, int(np.argmin(np.abs(batch.levels - level))))
+            projection = pca(averaged, 2)  # before the search: after a Stop only the search's own ending is left
             model = fp_module.as_tf_model(source)
             initial = fp_module.sample_states(averaged, n_initial, noise_scale=noise, seed=seed)
             found = fp_module.find_fixed_points(model, initial, inputs, q_tolerance=q_tolerance,
                                                 max_iterations=iterations, progress=progress,
                                                 should_stop=should_stop)
             found.trajectories = averaged
-            found.pca = pca(averaged, 2)
+            found.pca = projection
             return found, batch.levels
 
         return compute
@@ -167,6 +168,10 @@ class FixedPointPanel(AnalysisPanel):
         q_max = f"{found.q.max():.2g}" if len(found) else "–"
         self.summary.value = (f"{len(found)} points ({n_stable} stable, {len(found) - n_stable} unstable) from "
                               f"{found.initial_states.shape[0]} starts, {found.iterations} Adam steps, max q {q_max}")
+        if found.stopped:
+            below = int(np.sum(found.candidate_q < found.q_tolerance))
+            self.summary.value += (f" &mdash; <b>search stopped</b>: the points analysed by then ({below} of the "
+                                   f"{found.initial_states.shape[0]} starts had reached the tolerance)")
         for callback in list(self._listeners):
             callback(found)
         self.say("")

@@ -22,7 +22,7 @@ import traitlets
 from ..analysis.behaviour import run_batch
 from ..analysis.conditions import condition_batch
 from ..analysis.lesions import KINDS, lesion, select_units
-from ..analysis.units import choice_selectivity
+from ..analysis.units import both_choices, choice_selectivity
 from .analysis_common import AnalysisPanel, f32, level_colors, make_figure, pick_levels
 
 __all__ = ["LesionPanel", "parse_units"]
@@ -137,7 +137,8 @@ class LesionPanel(AnalysisPanel):
                     self.say("this network has no Dale's law: no E/I types", error=True)
             else:
                 if self.selectivity is None:
-                    self.say("selectivity not computed yet: wait for the first result", error=True)
+                    self.say("selectivity not computed yet: wait for the first result" if self.result is None else
+                             "no choice selectivity: the network made one choice only on these trials", error=True)
                     return
                 sign = {"selectivity+": 1, "selectivity-": -1, "selectivity|": "abs"}[how]
                 chosen = select_units(self.source, "selectivity", selectivity=self.selectivity,
@@ -190,7 +191,7 @@ class LesionPanel(AnalysisPanel):
                 progress(0.2, "simulating the intact network")
                 base = lesion(source, batch=batch, trace_batch=trace_batch)
                 _, _, rates, chosen = run_batch(source, trace_batch)
-                units_selectivity = choice_selectivity(rates, chosen)
+                units_selectivity = choice_selectivity(rates, chosen) if both_choices(chosen) else None
             progress(0.6, f"simulating with {len(units)} units perturbed")
             n_steps = trace_batch.x.shape[1]
             result = lesion(source, batch=batch, trace_batch=trace_batch, units=units, kind=kind, value=value,

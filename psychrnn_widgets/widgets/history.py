@@ -14,6 +14,13 @@ On disk a record is two files next to each other (:func:`save_record` / :func:`l
   curves ``{"loss": [[x...], [y...]], "accuracy": ..., "stages": ...}``.
 
 Both are written atomically.  No widgets here (the panels display records).
+
+Reading checks the run file before anything is built (:func:`check_run_document`): the
+file is at most :data:`MAX_RUN_FILE_BYTES`; ``epoch`` and ``trials`` are integers in the
+ranges :data:`RUN_FILE_PARAMS` declares (at most 2**53 - 1, the largest integer a JSON
+number holds exactly; ``trials >= epoch``); each curve is a pair of equal-length lists of
+finite numbers; the label, settings and task have their types.  A bad file raises a
+``ParameterError`` naming the file and the field; nothing is built and nothing changes.
 """
 from __future__ import annotations
 
@@ -28,11 +35,23 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError, WeightFileError
+from ..params import Parameter, validate_array
 
-__all__ = ["NetworkRecord", "RunHistory", "save_record", "load_record", "FORMAT"]
+__all__ = ["NetworkRecord", "RunHistory", "save_record", "load_record", "check_run_document", "FORMAT",
+           "RUN_FILE_PARAMS", "MAX_RUN_FILE_BYTES"]
 
 FORMAT = "psychrnn_widgets-run-1"
 CURVES = ("loss", "accuracy", "stages")
+#: largest run file read (a run's curves are a few thousand points: kilobytes to a few MB)
+MAX_RUN_FILE_BYTES = 64 << 20
+_LARGEST_EXACT_INTEGER = 2 ** 53 - 1  # JSON numbers are doubles: larger integers are not exact
+#: the counts a run file stores, declared like every parameter
+RUN_FILE_PARAMS = {
+    "epoch": Parameter("epoch", "int", 0, help="optimiser steps the network was trained for", label="Steps",
+                       unit="steps", low=0, high=_LARGEST_EXACT_INTEGER),
+    "trials": Parameter("trials", "int", 0, help="trials the network was trained on", label="Trials",
+                        unit="trials", low=0, high=_LARGEST_EXACT_INTEGER),
+}
 
 
 def _jsonable(value):
@@ -213,14 +232,7 @@ def load_record(path, name="loaded"):
     from ..training.trainer import Trainer
 
     weights_path, json_path = _paths(path)
-    try:
-        document = json.loads(json_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(2, "run file not found", str(json_path)) from None
-    except (OSError, ValueError) as error:
-        raise WeightFileError(f"{json_path}: not a readable run file ({error})") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise WeightFileError(f"{json_path}: not a {FORMAT} file")
+    document = check_run_document(_read_run_file(json_path), json_path)
     task_info = document.get("task") or {}
     task = None
     try:
@@ -240,15 +252,102 @@ def load_record(path, name="loaded"):
               "load_weights_path": str(weights_path)}
     model = Basic(params)
     trainer = Trainer.of(model)
-    trainer.epoch = int(document.get("epoch") or 0)
-    trainer.trials = int(document.get("trials") or 0)
+    trainer.epoch = document["epoch"]
+    trainer.trials = document["trials"]
     trainer.last_good_at = (trainer.epoch, trainer.trials)
-    curves = {}
-    for curve in CURVES:
-        x, y = (document.get("curves") or {}).get(curve, ([], []))
-        curves[curve] = (np.asarray(x, np.float32), np.asarray(y, np.float32))
     return NetworkRecord(model=model, network_params=settings, task=task, label=document.get("label") or name,
-                         curves=curves)
+                         curves=document["curves"])
+
+
+def _read_run_file(json_path):
+    try:
+        size = json_path.stat().st_size
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "run file not found", str(json_path)) from None
+    except OSError as error:
+        raise WeightFileError(f"{json_path}: not a readable run file ({error})") from None
+    if size > MAX_RUN_FILE_BYTES:
+        raise WeightFileError(f"{json_path}: {size} bytes is larger than a run file may be "
+                              f"({MAX_RUN_FILE_BYTES >> 20} MiB)")
+    try:
+        return json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "run file not found", str(json_path)) from None
+    except (OSError, ValueError, RecursionError) as error:  # RecursionError: JSON nested thousands deep
+        raise WeightFileError(f"{json_path}: not a readable run file ({type(error).__name__}: {error})") from None
+
+
+def check_run_document(document, source="run file"):
+    """The parsed run file ``document`` with its counts and curves checked and converted.
+
+    Returns a copy in which ``epoch`` and ``trials`` are ints (validated through
+    :data:`RUN_FILE_PARAMS`; absent means 0) and ``curves`` is ``{name: (x (n,), y (n,))}``
+    float32 for every name of ``CURVES`` (absent: empty).  Raises ``WeightFileError`` when
+    it is not a run file and ``ParameterError`` naming ``source`` and the field otherwise:
+    an epoch that is not an integer in range (``1e300``), fewer trials than steps, a curve
+    that is not two lists of one length of finite numbers (ragged, NaN, text), a label that
+    is not text, settings or a task that are not JSON objects.
+    """
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise WeightFileError(f"{source}: not a {FORMAT} file")
+    where = str(source)
+    out = dict(document)
+    for key, parameter in RUN_FILE_PARAMS.items():
+        value = document.get(key)
+        out[key] = 0 if value is None else parameter.validate(value, where)
+    if out["trials"] < out["epoch"]:
+        RUN_FILE_PARAMS["trials"].fail(out["trials"], where, f"must be at least the number of steps "
+                                       f"({out['epoch']}: every step trains on one trial or more)")
+    label = document.get("label")
+    if label is not None and not isinstance(label, str):
+        raise ParameterError(f"{where}: 'label' must be text, got {type(label).__name__}", parameter="label",
+                             value=label, allowed="a string")
+    for key in ("network_params", "task"):
+        value = document.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise ParameterError(f"{where}: {key!r} must be a JSON object, got {type(value).__name__}",
+                                 parameter=key, value=value, allowed="a JSON object (dict)")
+    task_params = (document.get("task") or {}).get("params")
+    if task_params is not None and not isinstance(task_params, dict):
+        raise ParameterError(f"{where}: task 'params' must be a JSON object, got {type(task_params).__name__}",
+                             parameter="params", value=task_params, allowed="a JSON object (dict)")
+    curves = document.get("curves")
+    if curves is None:
+        curves = {}
+    if not isinstance(curves, dict):
+        raise ParameterError(f"{where}: 'curves' must be a JSON object {{name: [x, y]}}, got {type(curves).__name__}",
+                             parameter="curves", value=curves, allowed="a JSON object {name: [x, y]}")
+    out["curves"] = {name: _checked_curve(curves.get(name), name, where) for name in CURVES}
+    return out
+
+
+def _checked_curve(value, name, where):
+    """``(x (n,), y (n,))`` float32 from a stored ``[x, y]`` pair (None: empty)."""
+    if value is None:
+        return np.zeros(0, np.float32), np.zeros(0, np.float32)
+    subject = f"curves[{name!r}]"
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        length = f" of length {len(value)}" if isinstance(value, list) else ""
+        raise ParameterError(f"{where}: {subject} must be a pair [x, y] of lists of numbers, got "
+                             f"{type(value).__name__}{length}",
+                             parameter=subject, value=value, allowed="[x, y]: two lists of one length")
+    allowed = "a list of finite numbers"
+    parts = []
+    for part, axis in zip(value, ("x", "y")):
+        if isinstance(part, list) and any(type(v) is bool for v in part):
+            raise ParameterError(f"{where}: {subject} {axis} must be {allowed}, got true/false values",
+                                 parameter=subject, value=value, allowed=allowed)
+        array = validate_array(part, f"{subject} {axis}", shape=(None,), where=where, what=allowed)
+        with np.errstate(over="ignore"):
+            parts.append(array.astype(np.float32))
+        if not np.isfinite(parts[-1]).all():
+            raise ParameterError(f"{where}: {subject} {axis} holds numbers beyond float32's range (3.4e38)",
+                                 parameter=subject, value=value, allowed=allowed)
+    x, y = parts
+    if x.shape != y.shape:
+        raise ParameterError(f"{where}: {subject} has {x.size} x values and {y.size} y values; a curve needs one y "
+                             "per x", parameter=subject, value=value, allowed="[x, y]: two lists of one length")
+    return x, y
 
 
 def _task_name(cls):

@@ -1,7 +1,10 @@
 """Training panel: Start / Pause / Resume / Stop, live loss and accuracy curves, progress, status.
 
-Training runs in a background :class:`threading.Thread` that drives the model's
-:class:`~psychrnn_widgets.training.trainer.Trainer`, so the kernel stays usable.
+Training runs in the background, on the panel's one
+:class:`~psychrnn_widgets.widgets.worker.WorkerThread` (the same thread for every run, so
+memory stays flat over many Start / Stop: see :mod:`~psychrnn_widgets.widgets.worker`),
+driving the model's :class:`~psychrnn_widgets.training.trainer.Trainer`, so the kernel
+stays usable.
 
 **One state machine, driven from the main thread.**  The panel is in one of
 :data:`STATES`::
@@ -50,6 +53,7 @@ from ..training.trainer import Trainer
 from .controls import ParameterControl
 from .main_thread import MainThreadQueue
 from .throttle import ThrottledUpdater
+from .worker import WorkerThread
 
 __all__ = ["TrainingPanel", "PanelControl", "STATES", "format_duration"]
 
@@ -120,8 +124,9 @@ class TrainingPanel(widgets.VBox):
     the rate -- one widget, so one message per update); ``outcome`` (``'done'``,
     ``'stopped'``, ``'failed'`` or None); ``loss_line, accuracy_line`` (bqplot
     Lines, x in trials), ``overlay_lines``, ``stage_lines``, ``loss_figure,
-    accuracy_figure``; ``thread``, ``control``, ``error``, ``error_traceback``, ``result``,
-    ``last_event``.
+    accuracy_figure``; ``thread`` (the current or last run's
+    :class:`~psychrnn_widgets.widgets.worker.RunHandle`: ``is_alive()``, ``join()``),
+    ``control``, ``error``, ``error_traceback``, ``result``, ``last_event``.
 
     Traits: ``state`` (one of :data:`STATES`), ``running`` (a training thread is alive).
     """
@@ -140,6 +145,7 @@ class TrainingPanel(widgets.VBox):
         self.before_start = []  # callables run on the main thread by start() before the thread starts
         self.after_run = []  # callables run on the main thread when a run has ended (with the outcome)
         self.thread = None
+        self._worker = WorkerThread("psychrnn-training")
         self.control = PanelControl()
         self.error = None
         self.error_traceback = None
@@ -364,10 +370,8 @@ class TrainingPanel(widgets.VBox):
             self.updater.update({"training/outcome": None, "training/event": None})
             self._set_state("running")
             self.status.value = self._status_html(note="compiling the training step…")
-            source = None if curriculum is not None else task
-            self.thread = threading.Thread(target=self._run, args=(self._run_id, model, source, params),
-                                           name="psychrnn-training", daemon=True)
-            self.thread.start()
+            source, run_id = (None if curriculum is not None else task), self._run_id
+            self.thread = self._worker.submit(lambda: self._run(run_id, model, source, params))
         return True
 
     def pause(self):
@@ -440,11 +444,15 @@ class TrainingPanel(widgets.VBox):
         self.updater.maybe_flush()
 
     def _run(self, run_id, model, source, params):
+        """The run (on the worker thread): train, then post the outcome to the main thread."""
         outcome, error, tb, result = "failed", None, None, None
         try:
-            result = Trainer.of(model).train(source, params)
-            event = self.last_event
-            outcome = "stopped" if event is not None and event.kind == "stopped" else "done"
+            if params["control"].stop_requested:  # Stop came before the worker took the run up: nothing to do
+                outcome = "stopped"
+            else:
+                result = Trainer.of(model).train(source, params)
+                event = self.last_event
+                outcome = "stopped" if event is not None and event.kind == "stopped" else "done"
         except BaseException as caught:  # noqa: BLE001 - shown in the status line, kept in .error
             error, tb = caught, traceback.format_exc()
         self.updater.push("training/outcome", outcome)
