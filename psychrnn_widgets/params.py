@@ -797,6 +797,59 @@ ANALYSIS_PARAMS = _declare(
 )
 
 
+def _check_penalties(value, parameter, where):
+    """Ridge penalties: one number or a 1-D sequence of them, each finite and > 0."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        parameter.fail(value, where)
+    try:
+        values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError):
+        parameter.fail(value, where)
+    if values.ndim != 1 or values.size == 0 or values.size > 100 or not np.all(np.isfinite(values)) \
+            or np.any(values <= 0):
+        parameter.fail(value, where)
+    return np.unique(values)
+
+
+#: comparisons between networks, their dynamics and recordings (``analysis.similarity``,
+#: ``analysis.dynamics``, ``analysis.recordings``, ``analysis.fixed_point_family``)
+ANALYSIS_PARAMS.update(_declare(
+    Parameter("signal", "choice", "rates", help="what a network contributes to a comparison: 'rates' f(state) "
+              "or 'states' (pre-activation)", label="Signal", choices=("rates", "states")),
+    Parameter("distance", "choice", "angular", help="'angular' (radians, scale-free) or 'euclidean'",
+              label="Distance", choices=("angular", "euclidean")),
+    Parameter("n_pcs", "int", None, help="principal components of each side compared (None: all units, zero-"
+              "padded / by variance_kept)", label="Components", low=1, high=_ANALYSIS_SIZE, allow_none=True),
+    Parameter("variance_kept", "float", 0.99, help="SVCCA: fraction of each side's variance its kept principal "
+              "components explain", label="Variance kept", low=0.0, high=1.0, low_open=True, typical=(0.9, 0.99)),
+    Parameter("n_delays", "int", 10, help="DSA: delays in the delay embedding (Hankel matrix)", label="Delays",
+              low=1, high=1000, typical=(1, 50)),
+    Parameter("delay_interval", "int", 1, help="DSA: time steps between two delays", label="Delay interval",
+              unit="steps", low=1, high=1000),
+    Parameter("rank", "int", 10, help="DSA: dimensions of the reduced-rank DMD operator", label="DMD rank",
+              low=1, high=2000, typical=(3, 50)),
+    Parameter("ridge", "float", 0.0, help="DSA: ridge penalty of the DMD least-squares fit", label="DMD ridge",
+              low=0.0),
+    Parameter("n_starts", "int", 10, help="starting points of a search (DSA: orthogonal transformations; "
+              "context_line_attractors: initial states per context)", label="Starts", low=1, high=10_000,
+              typical=(4, 256)),
+    Parameter("n_iterations", "int", 500, help="DSA: most L-BFGS iterations per start (and per re-centring)",
+              label="Iterations", low=1, high=100_000),
+    Parameter("n_folds", "int", 5, help="folds of the cross-validation over trials (the inner choice of the "
+              "penalty uses as many)", label="Folds", low=2, high=100, typical=(3, 10)),
+    Parameter("penalties", "object", None, help="ridge penalties tried (relative to the mean eigenvalue of the "
+              "features' covariance); None: 1e-6 ... 1e2", label="Ridge penalties", allow_none=True,
+              check=_check_penalties),
+    Parameter("n_restarts", "int", 2, help="fixed points: rounds of re-runs of candidates that did not converge",
+              label="Re-runs", low=0, high=100),
+    Parameter("restart_scale", "float", 0.1, help="fixed points: perturbation of a re-run, times the spread of the "
+              "starting states", label="Re-run perturbation", low=0.0, typical=(0.01, 1.0)),
+    Parameter("outlier_scale", "float", 10.0, help="fixed points farther than this times the spread of the starting "
+              "states from their centroid are discarded", label="Outlier distance", low=0.0, low_open=True,
+              typical=(2.0, 100.0)),
+))
+
+
 # ------------------------------------------------------------------- unknown keys
 _TASK_KEYS = {"T", "alpha", "N_steps"}
 

@@ -20,6 +20,11 @@ fixed and slow points (TF)   :func:`find_fixed_points`, :func:`sample_states`,
 trials and conditions        :func:`condition_batch`, :func:`trial_conditions`,
                              :func:`register_task_conditions`, :class:`TaskConditions`
 principal components         :func:`pca`, :func:`pca_project`
+comparing two networks       :func:`cka`, :func:`procrustes_distance`, :func:`cca_similarity`,
+                             :func:`compare`; dynamics: :func:`dsa_distance`, :func:`havok_dmd`
+against recordings           :func:`load_recordings`, :class:`Recordings`, :func:`fit_recordings`
+fixed points across inputs   :func:`fixed_points_across_inputs`, :func:`line_attractor_summary`,
+                             :func:`context_integration_inputs`, :func:`context_line_attractors`
 ===========================  ==================================================
 """
 from ._results import AnalysisResult, save_figure
@@ -36,6 +41,13 @@ from .fixed_points import FixedPoints, as_tf_model, find_fixed_points, jacobians
 from .lesions import Lesion, lesion, perturbations_for, select_units
 from .pca import PCA, pca, pca_project
 from .units import UnitActivity, choice_selectivity, condition_average, psth, unit_activity, unit_order
+from .similarity import (CCASimilarity, CKA, Comparison, ShapeDistance, Similarity, cca_similarity, cka, compare,
+                         procrustes_distance)
+from .dynamics import DMD, DSADistance, delay_embedding, dsa_distance, havok_dmd, similarity_transform_distance
+from .recordings import (EXAMPLE_NETWORK, EXAMPLE_RECORDINGS, RecordingFit, Recordings, fit_recordings,
+                         load_recordings, recording_inputs)
+from .fixed_point_family import (FixedPointFamily, LineAttractorSummary, context_integration_inputs,
+                                 context_line_attractors, fixed_points_across_inputs, line_attractor_summary)
 
 __all__ = [
     "AnalysisResult", "save_figure",
@@ -51,4 +63,11 @@ __all__ = [
     "Lesion", "lesion", "perturbations_for", "select_units",
     "PCA", "pca", "pca_project",
     "UnitActivity", "choice_selectivity", "condition_average", "psth", "unit_activity", "unit_order",
+    "CCASimilarity", "CKA", "Comparison", "ShapeDistance", "Similarity", "cca_similarity", "cka", "compare",
+    "procrustes_distance",
+    "DMD", "DSADistance", "delay_embedding", "dsa_distance", "havok_dmd", "similarity_transform_distance",
+    "EXAMPLE_NETWORK", "EXAMPLE_RECORDINGS", "RecordingFit", "Recordings", "fit_recordings", "load_recordings",
+    "recording_inputs",
+    "FixedPointFamily", "LineAttractorSummary", "context_integration_inputs", "context_line_attractors",
+    "fixed_points_across_inputs", "line_attractor_summary",
 ]
