@@ -401,6 +401,9 @@ def test_neurogym_adapter_with_a_stand_in_environment():
     assert task.generate_batch()[3][0]["info"]["ground_truth"] in (1, 2)
     with pytest.raises(TypeError, match="TrialEnv"):
         NeuroGymTask(object())
+    # the network leaks at NeuroGym's default dt of 100 ms (alpha 0.5, not 1); at dt 20 tau is 100 ms
+    assert NeuroGymTask(StandInTrialEnv(dt=100)).alpha == 0.5 and NeuroGymTask(StandInTrialEnv(dt=20)).tau == 100
+    assert NeuroGymTask(StandInTrialEnv(dt=100), tau=1000).alpha == 0.1
 
 
 def test_neurogym_adapter_with_neurogym():

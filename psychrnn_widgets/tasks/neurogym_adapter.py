@@ -75,7 +75,11 @@ class NeuroGymTask(Task):
         N_batch (int): trials per batch.
         T (float, optional): trial length (ms); default the longest of 50 trials drawn
             after seeding (the same ``T`` for the same seed).
-        tau (float): the network's time constant (ms) (only reported, e.g. for ``alpha``).
+        tau (float, optional): the network's time constant (ms) (only reported, e.g. for
+            ``alpha``); default ``max(100, 2 * dt)``, so that at NeuroGym's default ``dt`` of
+            100 ms a step covers half a time constant (``alpha = 0.5``) rather than the whole
+            of it (``alpha = 1``: no leak, which left explicit-context ContextDecisionMaking
+            at 0.36 in ``tools/neurogym_side_by_side.py``).
         hi, lo (float): target of the correct action and of the others.
         fixation_weight (float): the mask (the loss's weight) at steps whose correct
             action is 0, fixation; 1 elsewhere in the trial.  1 (default) weighs every step
@@ -104,7 +108,7 @@ class NeuroGymTask(Task):
     #: trials of a copy of the environment that :attr:`chance_level` is estimated from
     CHANCE_TRIALS = 2000
 
-    def __init__(self, env, N_batch=50, T=None, tau=100.0, hi=1.0, lo=0.0, fixation_weight=1.0, seed=None):
+    def __init__(self, env, N_batch=50, T=None, tau=None, hi=1.0, lo=0.0, fixation_weight=1.0, seed=None):
         base = getattr(env, "unwrapped", env)
         for attribute in ("new_trial", "dt", "observation_space", "action_space"):
             if _wrapped(env, attribute) is None:
@@ -118,6 +122,8 @@ class NeuroGymTask(Task):
             Task.set_seed(self, seed)  # the environment too: the same seed gives the same T
             self._seed_env(seed)
             T = max(self._draw_trial()[0].shape[0] for _ in range(50)) * float(base.dt)
+        if tau is None:
+            tau = max(100.0, 2.0 * float(base.dt))
         super().__init__(int(np.prod(base.observation_space.shape)), int(n_actions), float(base.dt), tau, T,
                          N_batch, seed=seed)
         self.hi, self.lo = hi, lo
