@@ -27,6 +27,7 @@ _PUBLIC = {
     # the catalogs of task and model classes (how files and records name a class)
     "register_task": "psychrnn_widgets.catalog",
     "register_model": "psychrnn_widgets.catalog",
+    "load_model": "psychrnn_widgets.models.loading",
     # initialisers and constraints (NumPy only)
     "WeightInitializer": "psychrnn_widgets.models.initializers",
     "GaussianSpectralRadius": "psychrnn_widgets.models.initializers",
@@ -52,6 +53,8 @@ _PUBLIC = {
     "BasicSimulator": "psychrnn_widgets.simulation.basic",
     "LSTMSimulator": "psychrnn_widgets.simulation.lstm",
     "GRUSimulator": "psychrnn_widgets.simulation.gru",
+    "SteppedSimulator": "psychrnn_widgets.simulation.stepping",
+    "Simulator": "psychrnn_widgets.simulation.base",
     "save_weights": "psychrnn_widgets.io.weight_files",
     "load_weights": "psychrnn_widgets.io.weight_files",
     "export_psychrnn": "psychrnn_widgets.io.weight_files",

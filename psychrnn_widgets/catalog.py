@@ -12,6 +12,15 @@ files store a **registered name** and reading resolves it here, in one of two ca
   package's own modules, imported only when a model is asked for (TensorFlow loads then,
   never because this module was imported), and the model classes registered in this process.
 
+Each catalog lists its built-ins first, in their table's order, then the classes
+registered in this process in the order they came (:meth:`Catalog.listed`): that is what
+the dashboard's pickers show and what ``psychrnn_widgets.tasks.BUILTIN_TASKS`` is made of.
+
+A model's NumPy twin (the simulator the analyses run) is found by the model's registered
+name too (:func:`simulator_class`): for the built-ins from a fixed table of this package's
+simulation modules (so analysing a weight file never imports TensorFlow), for a
+registered class from its ``simulator`` attribute.
+
 Registering::
 
     from psychrnn_widgets import register_task, register_model
@@ -40,7 +49,7 @@ from importlib import import_module
 from .errors import ParameterError, UnknownClassError
 
 __all__ = ["Catalog", "TASKS", "MODELS", "register_task", "register_model", "task_class", "model_class",
-           "task_name", "model_name", "task_names", "model_names", "class_path"]
+           "task_name", "model_name", "task_names", "model_names", "class_path", "simulator_class"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 
@@ -50,6 +59,13 @@ _BUILTIN_MODELS = {
     "BasicScan": "psychrnn_widgets.models.basic",
     "LSTM": "psychrnn_widgets.models.lstm",
     "GRU": "psychrnn_widgets.models.gru",
+}
+#: the NumPy twins of the built-in models: registered name -> (simulation module, class name); NumPy only
+_BUILTIN_SIMULATORS = {
+    "Basic": ("psychrnn_widgets.simulation.basic", "BasicSimulator"),
+    "BasicScan": ("psychrnn_widgets.simulation.basic", "BasicSimulator"),
+    "LSTM": ("psychrnn_widgets.simulation.lstm", "LSTMSimulator"),
+    "GRU": ("psychrnn_widgets.simulation.gru", "GRUSimulator"),
 }
 
 
@@ -80,10 +96,12 @@ class Catalog:
         self._hint = register_hint
         self._classes = {}
         self._names = {}
+        self._builtin = list(self._lazy)  # built-in names, in their table's (or registration's) order
+        self._order = []  # names registered in this process, in order
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------- registering
-    def register(self, cls=None, name=None, replace=False):
+    def register(self, cls=None, name=None, replace=False, builtin=False):
         """Register ``cls`` under ``name`` (default: its class name); returns ``cls``.
 
         Usable as a decorator, bare (``@register_task``) or with arguments
@@ -91,9 +109,10 @@ class Catalog:
         not a subclass of the catalog's base class, when ``name`` is not a plain name,
         when the name belongs to another class (unless ``replace=True``) or when ``cls``
         is registered under another name already (unless ``replace=True``).
+        ``builtin=True`` (this package's own classes only) lists it with the built-ins.
         """
         if cls is None:
-            return lambda target: self.register(target, name=name, replace=replace)
+            return lambda target: self.register(target, name=name, replace=replace, builtin=builtin)
         self._check_class(cls)
         name = cls.__name__ if name is None else name
         if not isinstance(name, str) or not _NAME.match(name):
@@ -122,6 +141,12 @@ class Catalog:
             self._lazy.pop(name, None)
             self._classes[name] = cls
             self._names[cls] = name
+            if other is not None and other != name and other in self._order:
+                self._order.remove(other)
+            if builtin and name not in self._builtin:
+                self._builtin.append(name)
+            elif not builtin and name not in self._builtin and name not in self._order:
+                self._order.append(name)
         return cls
 
     def _check_class(self, cls):
@@ -190,6 +215,24 @@ class Catalog:
             self._load_package()
             return sorted(set(self._classes) | set(self._lazy))
 
+    def listed(self):
+        """Every registered name for a picker: the built-ins in their order, then the others as registered."""
+        with self._lock:
+            self._load_package()
+            return [name for name in self._builtin if name in self._classes or name in self._lazy] + \
+                [name for name in self._order if name in self._classes]
+
+    def builtins(self):
+        """``{name: class}`` of the built-ins, in their order (imports each built-in now)."""
+        with self._lock:
+            return {name: self.get(name) for name in self.listed() if name in self._builtin}
+
+    def is_builtin(self, name):
+        """Whether ``name`` is one of this package's own classes."""
+        with self._lock:
+            self._load_package()
+            return name in self._builtin
+
     def __contains__(self, name):
         with self._lock:
             self._load_package()
@@ -222,7 +265,20 @@ def register_task(cls=None, name=None, replace=False):
 
 
 def register_model(cls=None, name=None, replace=False):
-    """Register an ``RNN`` subclass under ``name`` (default: its class name); a decorator too. Returns ``cls``."""
+    """Register an ``RNN`` subclass under ``name`` (default: its class name); a decorator too. Returns ``cls``.
+
+    The class's ``simulator`` (its NumPy twin) must be None or a subclass of
+    ``psychrnn_widgets.simulation.base.Simulator`` (``ParameterError`` otherwise).  A
+    registered class appears in the dashboard's model picker.
+    """
+    if cls is None:
+        return lambda target: register_model(target, name=name, replace=replace)
+    twin = getattr(cls, "simulator", None)
+    base = getattr(sys.modules.get("psychrnn_widgets.simulation.base"), "Simulator", None)
+    if twin is not None and not (isinstance(twin, type) and base is not None and issubclass(twin, base)):
+        raise ParameterError(f"{class_path(cls) if isinstance(cls, type) else cls!r}.simulator must be None or a "
+                             f"simulator class (a subclass of psychrnn_widgets.SteppedSimulator), got {twin!r}",
+                             parameter="simulator", value=twin, allowed="None or a Simulator subclass")
     return MODELS.register(cls, name=name, replace=replace)
 
 
@@ -254,3 +310,24 @@ def task_names():
 def model_names():
     """Every registered model name, sorted (imports no model)."""
     return MODELS.names()
+
+
+def simulator_class(model, where=None):
+    """The NumPy twin of a model class (a simulator class), or None when the class declares none.
+
+    ``model``: a registered model name (a weight file's ``model`` entry), or a model class
+    or object.  A built-in's twin comes from a fixed table of this package's simulation
+    modules (no TensorFlow is imported); any other class's from its ``simulator``
+    attribute.  An unknown name raises
+    :class:`~psychrnn_widgets.errors.UnknownClassError`.
+    """
+    if not isinstance(model, str):
+        cls = model if isinstance(model, type) else type(model)
+        return getattr(cls, "simulator", None)
+    with MODELS._lock:
+        loaded = MODELS._classes.get(model)
+        builtin = _BUILTIN_SIMULATORS.get(model)
+        if builtin is not None and (loaded is None or class_path(loaded) == f"{_BUILTIN_MODELS[model]}:{model}"):
+            module, name = builtin
+            return getattr(import_module(module), name)  # a fixed table of this package's NumPy modules
+    return getattr(MODELS.get(model, where), "simulator", None)

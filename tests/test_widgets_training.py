@@ -335,20 +335,45 @@ def test_trajectory_view_refresh_rate_during_training(pd_task, model, monkeypatc
     np.testing.assert_allclose(np.abs(view.projection), np.abs(pca_project(states, 3)[0]), rtol=1e-4, atol=1e-4)
 
 
-def test_the_comm_counter_sees_every_widget_message():
-    """ipywidgets' private ``Widget._send`` is what the message budget counts; fail loudly if it changes."""
-    import ipywidgets as widgets
+def test_every_flush_reports_at_least_the_comm_messages_it_sends(monkeypatch):
+    """Issue 20: the message budget counts at the throttled updater (nothing replaces an ipywidgets method): each
+    flusher's report of the messages it sent is at least what really left, for a whole Lab training run."""
+    import collections
+    import threading
+
     from ipywidgets.widgets.widget import Widget
 
-    from psychrnn_widgets.widgets.comm_counter import COUNTER
+    from psychrnn_widgets import PerceptualDiscrimination
+    from psychrnn_widgets.widgets import Lab
 
-    assert callable(getattr(Widget, "_send", None)), "ipywidgets no longer has Widget._send"
-    assert COUNTER.install() and COUNTER.available
-    before = COUNTER.total
-    label = widgets.HTML()
-    label.value = "a"
-    label.value = "b"
-    with label.hold_sync():
-        label.value = "c"
-        label.description = "d"
-    assert COUNTER.total - before == 3  # one message per change, one for a held batch
+    task = PerceptualDiscrimination(dt=10, tau=100, T=500, N_batch=32, seed=0)
+    lab = Lab(task, network_params(task, N_rec=20), training_iters=32 * 60)
+    sent = collections.Counter()  # thread -> messages sent by it (this test's instrument only)
+    original = Widget._send
+
+    def send(widget, msg, buffers=None):
+        sent[threading.get_ident()] += 1
+        return original(widget, msg, buffers=buffers)
+
+    monkeypatch.setattr(Widget, "_send", send)
+    calls = []
+
+    def measured(fn):
+        def flusher():
+            me = threading.get_ident()
+            before = sent[me]
+            reported = fn()
+            calls.append((getattr(fn, "__qualname__", repr(fn)), 1 if reported is None else reported,
+                          sent[me] - before))
+            return reported
+        return flusher
+
+    for fn in lab.updater.flushers:
+        lab.updater.remove_flusher(fn)
+        lab.updater.add_flusher(measured(fn))
+    lab.training.start()
+    assert lab.training.wait(120) and lab.training.state == "done"
+    assert lab.analysis.wait(120)
+    assert len(calls) > 20 and sum(real for _, _, real in calls) > 20
+    under = [(name, reported, real) for name, reported, real in calls if reported < real]
+    assert not under, under

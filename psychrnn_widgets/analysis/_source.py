@@ -1,10 +1,14 @@
 """Where an analysis gets its network from: a model, a weights dict, a weight file or a simulator.
 
-Every analysis function that runs trials takes ``source`` — anything
-:func:`as_simulator` accepts — and runs it through the NumPy
-:class:`~psychrnn_widgets.simulation.basic.BasicSimulator` with recurrent noise off, so
-it works on weight files without TensorFlow.  Only the fixed-point finder needs the
-TensorFlow model itself (:mod:`psychrnn_widgets.analysis.fixed_points`).
+Every analysis function that runs trials takes ``source`` -- anything
+:func:`as_simulator` accepts -- and runs it through the model's NumPy twin with recurrent
+noise off, so it works on weight files without TensorFlow.  The twin is found by the
+model class's registered name (:func:`psychrnn_widgets.catalog.simulator_class`: the
+``model`` entry of the weights; none means ``Basic``, as in PsychRNN's files), so ``Basic``,
+``LSTM``, ``GRU`` and a user's registered class with a twin are analysed alike.  Analyses
+of the recurrent weight matrix (connectivity, E/I) need a rate network
+(:func:`rate_network`); only the fixed-point finder needs the TensorFlow model itself
+(:mod:`psychrnn_widgets.analysis.fixed_points`).
 """
 import contextlib
 import contextvars
@@ -13,13 +17,14 @@ from os import PathLike
 
 import numpy as np
 
+from ..catalog import simulator_class
 from ..errors import ParameterError
 from ..models.constraints import n_excitatory
 from ..params import NETWORK_PARAMS
-from ..simulation.basic import BasicSimulator
+from ..simulation.base import Simulator
 from ._inputs import array, declared, fail
 
-__all__ = ["as_simulator", "network_weights", "excitatory_mask", "simulate", "checkpoints"]
+__all__ = ["as_simulator", "network_weights", "excitatory_mask", "simulate", "checkpoints", "rate_network"]
 
 _checkpoint = contextvars.ContextVar("psychrnn_widgets_analysis_checkpoint", default=None)
 
@@ -50,40 +55,63 @@ def checkpoint():
 
 
 def as_simulator(source, params=None):
-    """A :class:`BasicSimulator` for ``source`` (float64, so analyses are not float32-limited).
+    """The NumPy twin of ``source``'s network, float64 (analyses are not float32-limited).
 
     Args:
-        source: a model with ``get_weights()`` (``Basic``), a weights dict as
-            ``get_weights()`` or :func:`~psychrnn_widgets.io.weight_files.load_weights`
-            returns, a path to an ``.npz`` weight file, or a ``BasicSimulator`` (used as is).
+        source: a model with ``get_weights()``, a weights dict as ``get_weights()`` or
+            :func:`~psychrnn_widgets.io.weight_files.load_weights` returns, a path to an
+            ``.npz`` weight file, or a simulator (used as is).
         params: ``{'dt': ..., 'tau': ...}`` (ms) or ``{'alpha': ...}`` for weights that do
             not carry their time constants (PsychRNN files); ignored for a simulator.
 
     Raises:
-        ParameterError: for anything else, or for a gated (LSTM/GRU) network, which the
-            analyses (rates, lesions, Jacobians) do not cover.
+        ParameterError: for anything else, or a model class with no NumPy twin (its
+            ``simulator`` is None: a user class that declares none).
+        UnknownClassError: the weights name a model class that is not registered.
     """
-    if isinstance(source, BasicSimulator):
+    if isinstance(source, Simulator):
         return source
     if hasattr(source, "get_weights"):
         weights = dict(source.get_weights())
+        twin = simulator_class(source)
+        kind = type(source).__name__
     elif isinstance(source, Mapping) or hasattr(source, "keys"):
         weights = {key: source[key] for key in source.keys()}
+        twin = kind = None
     elif isinstance(source, (str, PathLike)):
         from ..io.weight_files import load_weights
 
         weights = load_weights(source)
+        twin = kind = None
     else:
         raise ParameterError(
-            "an analysis needs a network: a model (Basic), a weights dict from get_weights(), a path to an .npz "
-            f"weight file or a BasicSimulator; got {type(source).__name__}"
-        )
-    kind = weights.get("model")
-    if isinstance(kind, np.ndarray):
-        kind = kind.reshape(-1)[0] if kind.size else None
-    if kind is not None and str(kind) in ("LSTM", "GRU"):
-        raise ParameterError(f"the analyses cover the leaky rate network (Basic); this is a {kind} network")
-    return BasicSimulator(weights=weights, params=params, dtype=np.float64)
+            "an analysis needs a network: a model, a weights dict from get_weights(), a path to an .npz weight file "
+            f"or a simulator; got {type(source).__name__}", parameter="source", value=source,
+            allowed="a model, weights, a weight file or a simulator")
+    if kind is None:
+        kind = weights.get("model")
+        if isinstance(kind, np.ndarray):
+            kind = str(kind.reshape(-1)[0]) if kind.size == 1 else None
+        kind = "Basic" if kind in (None, "") else str(kind)
+        twin = simulator_class(kind, where="the weights' model entry")
+    if twin is None:
+        raise ParameterError(
+            f"{kind} has no NumPy twin, and the analyses run trials in NumPy: give the class a simulator "
+            "(a SteppedSimulator subclass that writes one step, see docs/new_model.md) and set "
+            f"{kind}.simulator to it. Fixed points need only the model's next_state and work without one",
+            parameter="source", value=kind, allowed="a model class with a simulator")
+    return twin(weights=weights, params=params, dtype=np.float64)
+
+
+def rate_network(source, where):
+    """``as_simulator(source)`` when it is a rate network (W_in, W_rec, W_out); a ParameterError saying why not."""
+    sim = as_simulator(source)
+    if not sim.has_rate_weights:
+        kind = sim.weights.get("model") if hasattr(sim, "weights") else None
+        fail(where, "source", f"is a {kind or type(sim).__name__} network: {where} studies a rate network's "
+             "recurrent weight matrix W_rec, which it does not have (its analyses through trials and "
+             "fixed points still apply)", kind, "a rate network (Basic)")
+    return sim
 
 
 def network_weights(source, params=None):
@@ -95,6 +123,8 @@ def network_weights(source, params=None):
     ``n_exc`` units are excitatory; ``N_rec`` without Dale's law) and ``alpha``.
     """
     sim = as_simulator(source, params)
+    if not sim.has_rate_weights:
+        rate_network(sim, "network_weights")
     n_exc = sim.N_rec if sim.dale_ratio is None else n_excitatory(sim.dale_ratio, sim.N_rec)
     return {
         "W_in": sim.W_in, "W_rec": sim.W_rec, "W_out": sim.W_out, "b_rec": sim.b_rec, "b_out": sim.b_out,
@@ -124,7 +154,8 @@ def simulate(source, x, perturbations=None, rates=True):
     """Run trials without recurrent noise: ``(outputs (B, T, N_out), states (B, T, N_rec), rates)``.
 
     ``x`` (B, T, N_in) inputs, finite, N_in the network's; ``perturbations`` as
-    ``BasicSimulator.run_trials`` takes them.  ``rates`` (B, T, N_rec) = f(states), with
+    the simulators' ``run_trials`` take them.  ``rates`` (B, T, N_rec) = what the units
+    transmit (``f(states)`` for a rate network, the hidden state of a gated one), with
     silenced units' rates 0 where they are silenced (what the network actually
     transmits); None when ``rates=False`` (an analysis that needs only the outputs spares
     an array as large as the states).
@@ -134,7 +165,7 @@ def simulate(source, x, perturbations=None, rates=True):
     outputs, states = sim.run_trials(x, noise=False, perturbations=perturbations, checkpoint=_checkpoint.get())
     if not rates:
         return outputs, states, None
-    rates = sim.transfer_function(states)
+    rates = sim.rates(states)
     if perturbations:
         from ..simulation.perturbations import PerturbationPlan
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._inputs import array, declared, fail
 from ._results import AnalysisResult
-from ._source import as_simulator, excitatory_mask
+from ._source import as_simulator, excitatory_mask, rate_network
 from .units import unit_order
 
 __all__ = ["Connectivity", "connectivity", "Eigenspectrum", "eigenspectrum", "state_jacobian",
@@ -82,7 +82,7 @@ def connectivity(source, by=("ei",), selectivity=None, order=None):
     Returns:
         :class:`Connectivity`.
     """
-    sim = as_simulator(source)
+    sim = rate_network(source, "connectivity")
     excitatory = excitatory_mask(sim)
     dale = sim.dale_ratio is not None
     if order is None:
@@ -154,7 +154,7 @@ def eigenspectrum(matrix_or_source, label=None):
     if isinstance(matrix_or_source, (np.ndarray, list, tuple)):
         matrix, default = matrix_or_source, "matrix"
     else:
-        matrix, default = as_simulator(matrix_or_source).W_rec, "W_rec"
+        matrix, default = rate_network(matrix_or_source, where).W_rec, "W_rec"
     matrix = array(matrix, "matrix_or_source", where, shape=("N", "N"), what="a finite square matrix")
     values = np.linalg.eigvals(matrix)
     values = values[np.argsort(-np.abs(values), kind="stable")]
@@ -163,14 +163,17 @@ def eigenspectrum(matrix_or_source, label=None):
 
 
 def state_jacobian(source, state, rnn_in=None, eps=1e-6):
-    """Jacobian ``dF/dx`` (N_rec, N_rec) of the network's noiseless step at ``state``, by central differences.
+    """Jacobian ``dF/dx`` (S, S) of the network's noiseless step at ``state``, by central differences.
 
-    Uses the NumPy simulator's own step (float64), so it needs no TensorFlow; the
-    fixed-point finder computes the same matrix by automatic differentiation of the
-    TensorFlow model (:func:`~psychrnn_widgets.analysis.fixed_points.jacobians`).
+    Uses the NumPy twin's own step (``simulator.next_state``, float64), so it needs no
+    TensorFlow; the fixed-point finder computes the same matrix by automatic
+    differentiation of the TensorFlow model
+    (:func:`~psychrnn_widgets.analysis.fixed_points.jacobians`).  ``S`` is the flat state's
+    size: ``N_rec`` for a rate network or a GRU, ``2 N_rec`` for an LSTM (hidden, cell).
 
     Args:
-        state: (N_rec,) pre-activation state, finite (a (1, N_rec) row is accepted).
+        state: (S,) flat state, finite (a (1, S) row is accepted): a rate network's
+            pre-activation state.
         rnn_in: (N_in,) input held during the step (default zeros), finite.
         eps: finite-difference step in (0, 1].  With a relu, a state component within ``eps``
             of 0 straddles the kink and its column is an average of the two slopes.
@@ -178,11 +181,13 @@ def state_jacobian(source, state, rnn_in=None, eps=1e-6):
     where = "state_jacobian"
     eps = declared(where, eps=eps)
     sim = as_simulator(source)
-    state = _vector(state, "state", where, sim.N_rec, "N_rec")
+    size = sim.state_size
+    state = _vector(state, "state", where, size, "state_size")
     rnn_in = np.zeros(sim.N_in) if rnn_in is None else _vector(rnn_in, "rnn_in", where, sim.N_in, "N_in")
-    shifts = eps * np.eye(sim.N_rec)
-    plus = sim.rnn_step(state + shifts, np.tile(rnn_in, (sim.N_rec, 1)), noise=False)[1]
-    minus = sim.rnn_step(state - shifts, np.tile(rnn_in, (sim.N_rec, 1)), noise=False)[1]
+    shifts = eps * np.eye(size)
+    inputs = np.tile(rnn_in, (size, 1))
+    plus = sim.next_state(state + shifts, inputs)
+    minus = sim.next_state(state - shifts, inputs)
     return ((plus - minus) / (2 * eps)).T  # row i: d F_i / d x_j
 
 
@@ -234,7 +239,7 @@ class ConnectivityReport(AnalysisResult):
 def connectivity_report(source, by=("ei",), selectivity=None, state=None, rnn_in=None):
     """:class:`ConnectivityReport`: :func:`connectivity`, :func:`eigenspectrum` of W_rec_eff and,
     when ``state`` (N_rec,) is given, :func:`jacobian_spectrum` there (input ``rnn_in`` (N_in,))."""
-    sim = as_simulator(source)
+    sim = rate_network(source, "connectivity_report")
     if selectivity is not None:
         selectivity = array(selectivity, "selectivity", "connectivity_report", shape=(f"N_rec={sim.N_rec}",))
     jacobian = None if state is None else jacobian_spectrum(sim, state, rnn_in)

@@ -6,7 +6,10 @@ maths).  For a constant input ``u*`` the speed
 
     q(x) = 1/2 || F(x, u*) - x ||^2          (state units squared, per step)
 
-is zero at fixed points and small at slow points.  :func:`find_fixed_points`:
+is zero at fixed points and small at slow points.  States are the model's *flat* states
+(:attr:`~psychrnn_widgets.models.rnn.RNN.state_size` values: ``N_rec`` for ``Basic`` and
+``GRU``, hidden and cell side by side for an ``LSTM``); "N_rec" below means that size.
+:func:`find_fixed_points`:
 
 1. starts from many states (``initial_states``, e.g. :func:`sample_states` of states
    visited on trials, plus optional noise);
@@ -41,7 +44,7 @@ from ._inputs import array, declared, fail
 from ._results import AnalysisResult
 from .pca import PCA, pca
 
-__all__ = ["FixedPoints", "find_fixed_points", "sample_states", "jacobians", "speed", "as_tf_model"]
+__all__ = ["FixedPoints", "find_fixed_points", "sample_states", "jacobians", "speed", "as_tf_model", "state_size"]
 
 #: longest stretch of work (seconds) between two checks of ``should_stop`` in :func:`find_fixed_points`
 SLICE_SECONDS = 0.1
@@ -56,26 +59,31 @@ def _tf():
 def as_tf_model(source, params=None):
     """A TensorFlow model with ``next_state`` for ``source``.
 
-    A model is returned as is; a weights dict (``get_weights()``, ``load_weights``) or a
-    weight file becomes a new ``Basic`` holding exactly those effective weights (a frozen
-    copy: use ``as_tf_model(model.get_weights())`` to analyse a model that keeps
-    training).  ``params`` gives ``dt``/``tau`` (ms) for weights that do not carry them.
+    A model is returned as is; a weights dict (``get_weights()``, ``load_weights``), a
+    weight file or a simulator becomes a new network of the class its weights name (a
+    frozen copy, built through the model catalog by
+    :func:`~psychrnn_widgets.models.loading.load_model`: use
+    ``as_tf_model(model.get_weights())`` to analyse a model that keeps training).
+    ``params`` gives ``dt``/``tau`` (ms) for weights that do not carry them.
     """
-    if hasattr(source, "next_state"):
+    if hasattr(source, "next_state") and not hasattr(source, "run_trials"):
         return source
     from ._source import as_simulator
 
     sim = as_simulator(source, params)
-    from ..models.basic import Basic
+    from ..models.loading import load_model
 
     tau = sim.tau if sim.tau is not None else 100.0
-    dt = sim.dt if sim.dt is not None else sim.alpha * tau
-    network_params = dict(
-        name="fixed_point_model", N_in=sim.N_in, N_rec=sim.N_rec, N_out=sim.N_out, N_steps=1, dt=dt, tau=tau,
-        N_batch=1, W_in=sim.W_in, W_rec=sim.W_rec, W_out=sim.W_out, b_rec=sim.b_rec, b_out=sim.b_out,
-        init_state=sim.init_state, dale_ratio=sim.dale_ratio, transfer_function=sim.transfer_function_name or "relu",
-    )
-    return Basic(network_params)
+    dt = sim.dt if sim.dt is not None else (sim.alpha * tau if sim.alpha is not None else 10.0)
+    network_params = {"dt": dt, "tau": tau}
+    if sim.has_rate_weights:
+        network_params["transfer_function"] = sim.transfer_function_name or "relu"
+    return load_model(sim.weights, network_params, name="fixed_point_model")
+
+
+def state_size(model):
+    """Values in ``model``'s flat dynamical state (``N_rec``; ``2 N_rec`` for an LSTM)."""
+    return int(getattr(model, "state_size", model.N_rec))
 
 
 def sample_states(states, n, noise_scale=0.0, seed=0):
@@ -113,8 +121,8 @@ def _inputs(model, inputs, n, where="find_fixed_points"):
 
 
 def _states(states, model, where, name="states"):
-    """``states`` (K, N_rec) float32, finite and non-empty, or ``ParameterError`` naming ``name``."""
-    return array(states, name, where, shape=("K", f"N_rec={model.N_rec}")).astype(np.float32)
+    """``states`` (K, S) float32 (S: the flat state's size), finite and non-empty, or ``ParameterError``."""
+    return array(states, name, where, shape=("K", f"state_size={state_size(model)}")).astype(np.float32)
 
 
 def speed(model, states, inputs=None):
@@ -138,7 +146,7 @@ def _jacobian_function(tf, model):
             step = model.next_state(x, U)
         return tape.batch_jacobian(step, x)
 
-    specs = [tf.TensorSpec([None, model.N_rec], tf.float32), tf.TensorSpec([None, model.N_in], tf.float32)]
+    specs = [tf.TensorSpec([None, state_size(model)], tf.float32), tf.TensorSpec([None, model.N_in], tf.float32)]
     return GraphFunction(batch_jacobian, input_signature=specs)
 
 
@@ -272,7 +280,7 @@ def _speed_function(tf, model):
     def q_of(states, U):
         return 0.5 * tf.reduce_sum(tf.square(model.next_state(states, U) - states), axis=1)
 
-    specs = [tf.TensorSpec([None, model.N_rec], tf.float32), tf.TensorSpec([None, model.N_in], tf.float32)]
+    specs = [tf.TensorSpec([None, state_size(model)], tf.float32), tf.TensorSpec([None, model.N_in], tf.float32)]
     return GraphFunction(q_of, input_signature=specs)
 
 
@@ -304,7 +312,9 @@ def find_fixed_points(model, initial_states, inputs=None, *, q_tolerance=1e-8, u
     Args:
         model: a model with ``next_state`` (``Basic`` or any RNN subclass), or a weights
             dict / weight file (see :func:`as_tf_model`).
-        initial_states: (M, N_rec) starting states, finite (e.g. :func:`sample_states`).
+        initial_states: (M, S) starting states, finite (e.g. :func:`sample_states`); S is the
+            flat state's size, ``model.state_size`` (``N_rec``; ``2 N_rec`` for an LSTM:
+            hidden and cell).
         inputs: u* (N_in,), finite, default zeros (no stimulus).
         q_tolerance: keep points with q below this, > 0 (raise it to keep slow points).
         unique_tolerance: Euclidean distance under which two points are one, >= 0.
@@ -395,7 +405,7 @@ def find_fixed_points(model, initial_states, inputs=None, *, q_tolerance=1e-8, u
             break
         if not unique or np.min(np.linalg.norm(states[unique] - states[i], axis=1)) >= unique_tolerance:
             unique.append(i)
-    N = model.N_rec
+    N = state_size(model)
     jacobian_parts, value_parts, vector_parts = [], [], []
     analysed = 0
     report(0.97, f"{len(unique)} points: Jacobians")
@@ -447,7 +457,7 @@ def _newton_block(tf, model, jacobian_of, q_of, states, q, rows, u, U):
     block = states[rows]
     J = _evaluate_jacobians(tf, jacobian_of, model, block, u)
     residual = model.next_state(tf.constant(block), U[:block.shape[0]]).numpy().astype(np.float64) - block
-    eye = np.eye(model.N_rec)
+    eye = np.eye(state_size(model))
     try:
         delta = np.linalg.solve(J - eye, -residual[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:

@@ -16,6 +16,7 @@ also XLA-compiled (see ``training/step.py``).
 """
 import numpy as np
 
+from ..simulation.basic import BasicSimulator
 from . import leaky
 from ._tf import tf
 from .rnn import RNN
@@ -26,6 +27,8 @@ class Basic(RNN):
 
     #: the training step of this model gains from XLA compilation (measured: see benchmarks/)
     prefers_xla = True
+    simulator = BasicSimulator
+    summary = "leaky rate network (PsychRNN's Basic): Dale's law, masks and noise apply"
 
     @property
     def update(self):
@@ -69,3 +72,5 @@ class BasicScan(Basic):
     """PsychRNN's ``BasicScan``: the same network as :class:`Basic` (PsychRNN ran it with
     ``tf.scan`` instead of a Python loop).  Here every model runs a symbolic loop, so it is
     ``Basic`` under PsychRNN's second name; weight files say ``'BasicScan'`` for it."""
+
+    summary = "the same network as Basic, under PsychRNN's second name"

@@ -14,12 +14,54 @@ from ._tf import tf
 from .rnn import RNN
 
 
+_NO_RATE_WEIGHTS = "a gated network has gate matrices on [hidden, input], not one W_in and W_rec"
+_GATE_INIT = "gate weights start from N(0, 0.1^2) and biases at 1 (PsychRNN's LSTM initialisation)"
+
+#: the common network_params keys that mean nothing for a gated network, and why
+GATED_NOT_APPLICABLE = {
+    "dale_ratio": "Dale's law sign-constrains a rate network's units; gated units have no sign",
+    "autapses": _NO_RATE_WEIGHTS,
+    "input_connectivity": _NO_RATE_WEIGHTS,
+    "rec_connectivity": _NO_RATE_WEIGHTS,
+    "rec_noise": "gated networks have no recurrent noise here (as in PsychRNN)",
+    "transfer_function": "the gates use sigmoid and tanh by definition",
+    "initializer": _GATE_INIT,
+    "spec_rad": _GATE_INIT,
+    "identity_alpha": _GATE_INIT,
+    "which_rand_W_rec_init": _GATE_INIT,
+    "L1_in": _NO_RATE_WEIGHTS, "L1_rec": _NO_RATE_WEIGHTS, "L2_in": _NO_RATE_WEIGHTS, "L2_rec": _NO_RATE_WEIGHTS,
+}
+
+
 class GatedRNN(RNN):
     """Base for gated models; subclasses list their ``gates`` and ``state_names``."""
 
     uses_rate_weights = False
+    not_applicable = GATED_NOT_APPLICABLE
     gates = ()
     state_names = ("init_hidden",)
+
+    @classmethod
+    def weight_shapes(cls, N_in, N_rec, N_out):
+        """Gate matrices ``W_<g>`` (N_rec + N_in, N_rec), biases ``b_<g>`` (N_rec,), initial states (1, N_rec)."""
+        shapes = {"W_out": (N_out, N_rec), "b_out": (N_out,)}
+        for gate in cls.gates:
+            shapes["W_" + gate], shapes["b_" + gate] = (N_rec + N_in, N_rec), (N_rec,)
+        shapes.update({name: (1, N_rec) for name in cls.state_names})
+        return shapes
+
+    @classmethod
+    def sizes_from_weights(cls, weights):
+        """``N_rec``, ``N_out`` from ``W_out``; ``N_in`` from the first gate matrix (N_rec + N_in, N_rec)."""
+        sizes = super().sizes_from_weights(weights)
+        key = "W_" + cls.gates[0]
+        value = weights.get(key)
+        shape = np.shape(value) if value is not None else ()
+        if len(shape) != 2 or shape[1] != sizes["N_rec"] or shape[0] <= sizes["N_rec"]:
+            raise ParameterError(f"weights[{key!r}] must have shape (N_rec + N_in, N_rec={sizes['N_rec']}), "
+                                 f"got {shape if value is not None else 'nothing'}", parameter=key, value=shape)
+        sizes["N_in"] = int(shape[0] - sizes["N_rec"])
+        return sizes
 
     def __init__(self, params):
         super().__init__(params)

@@ -5,6 +5,7 @@
     y = h' W_out^T + b_out
 """
 
+from ..simulation.gru import GRUSimulator
 from ._tf import tf
 from .gated import GatedRNN
 
@@ -14,6 +15,8 @@ class GRU(GatedRNN):
 
     gates = ("z", "r", "h")
     state_names = ("init_hidden",)
+    simulator = GRUSimulator
+    summary = "gated recurrent units (GRU); no Dale's law, masks or noise"
 
     def _update(self, hidden, drives):
         dz, dr, dh = drives

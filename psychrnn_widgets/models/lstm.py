@@ -6,8 +6,11 @@
     y = h' W_out^T + b_out
 
 ``states`` returned by ``forward_pass``/``test`` are the hidden states h.
+The dynamical state is the pair (h, cell): :meth:`next_state` takes and returns them side
+by side, ``[h, cell]`` (B, 2 N_rec), so fixed points are points of the whole state.
 """
 
+from ..simulation.lstm import LSTMSimulator
 from ._tf import tf
 from .gated import GatedRNN
 
@@ -17,6 +20,9 @@ class LSTM(GatedRNN):
 
     gates = ("f", "i", "c", "o")
     state_names = ("init_hidden", "init_cell")
+    state_parts = ("hidden", "cell")
+    simulator = LSTMSimulator
+    summary = "LSTM (PsychRNN's equations): gated memory cells; no Dale's law, masks or noise"
 
     def _cell_update(self, hidden, cell, drives):
         pre = {g: tf.matmul(hidden, self._split(g)[0]) + d for g, d in zip(self.gates, drives)}

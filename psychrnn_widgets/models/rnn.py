@@ -21,6 +21,25 @@ after ``super().__init__(params)`` (they are found, trained and saved automatica
 writes the step methods.  Use :meth:`recurrent_noise` for noise so that
 ``test(x, noise=False)`` can switch it off.
 
+**What a model class declares** (DESIGN §8; the dashboard, weight files, simulators and
+analyses work from it, so every registered class is picked, saved and analysed alike):
+
+* parameters: ``parameters`` (its own keys) and ``not_applicable`` (``{key: reason}``:
+  common keys that mean nothing for it, e.g. ``dale_ratio`` for an LSTM; given with a
+  value other than the default they are refused with the reason, and the dashboard
+  disables their controls and shows the reason);
+* weights: its ``tf.Variable`` attributes (found automatically), their shapes for given
+  sizes (:meth:`weight_shapes`) and how sizes are read back from saved weights
+  (:meth:`sizes_from_weights`); :meth:`from_weights` rebuilds a network from a weights
+  dict or file (the weight file's ``model`` entry names the class by its registered name);
+* state: ``state_parts`` (``('hidden',)``; an LSTM has ``('hidden', 'cell')``), so the
+  flat dynamical state has :attr:`state_size` = ``len(state_parts) * N_rec`` values, the
+  first ``N_rec`` of which are the units' activity; :meth:`next_state` is one noiseless
+  step on flat states ``(B, state_size)`` (what fixed points and Jacobians study);
+* its NumPy twin: ``simulator``, a :class:`~psychrnn_widgets.simulation.base.Simulator`
+  subclass (None: none; a subclass that rewrites the dynamics without naming a twin has
+  none, rather than inheriting one that no longer matches).
+
 Random streams (see :mod:`psychrnn_widgets.seeding`): with ``seed`` the initial weights
 come from the seed's ``'init'`` stream and the recurrent noise from its ``'noise'`` stream,
 both independent of a task seeded with the same integer.  Without ``seed``, the initial
@@ -54,6 +73,9 @@ TF_TRANSFER_FUNCTIONS = {
 }
 
 _RATE_VARIABLES = ("init_state", "W_in", "W_rec", "W_out", "b_rec", "b_out")
+#: methods whose override changes the dynamics: a subclass overriding one keeps no inherited NumPy twin
+DYNAMICS_METHODS = ("recurrent_timestep", "output_timestep", "forward_pass", "forward_pass_time_major", "next_state",
+                    "initial_state", "flatten_state", "unflatten_state")
 
 
 def resolve_transfer_function(value):
@@ -137,13 +159,28 @@ class RNN:
     prefers_xla = False
     #: a subclass's own ``network_params`` keys: ``{name: params.Parameter}``
     parameters = {}
+    #: common ``network_params`` keys that mean nothing for this model: ``{key: why}`` (refused when set)
+    not_applicable = {}
+    #: the parts of the dynamical state, each (B, N_rec); the first is the units' activity
+    state_parts = ("hidden",)
+    #: the NumPy twin (a ``psychrnn_widgets.simulation`` Simulator subclass), None when there is none
+    simulator = None
+    #: one line on what the model is (the dashboard's model picker shows it)
+    summary = ""
     #: the size of a leading network axis on the weights (``None``: one network, no axis;
     #: an :class:`~psychrnn_widgets.models.ensemble.Ensemble` has K)
     n_networks = None
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "simulator" not in own and any(name in own for name in DYNAMICS_METHODS):
+            cls.simulator = None  # new dynamics: the inherited NumPy twin would simulate another network
+
     def __init__(self, params):
         self.params = dict(params) if hasattr(params, "keys") else params
         v = self.values = validate_network_params(params, extra=self.declared_parameters(), stacklevel=3)
+        self._refuse_not_applicable()
         self.name = v["name"]
         self.N_in, self.N_rec, self.N_out = v["N_in"], v["N_rec"], v["N_out"]
         self.N_steps, self.N_batch = v["N_steps"], v["N_batch"]
@@ -192,6 +229,13 @@ class RNN:
         self.is_built = self.is_initialized = True  # PsychRNN attributes; nothing to build here
 
     # ------------------------------------------------------------------ set-up
+    def _refuse_not_applicable(self):
+        """``ParameterError`` for a key of :attr:`not_applicable` given with a value other than its default."""
+        for key, reason in type(self).not_applicable.items():
+            if key in self.params and not _is_default(key, self.params[key]):
+                raise ParameterError(f"{key} does not apply to {type(self).__name__}: {reason}", parameter=key,
+                                     value=self.params[key], allowed="leave it out")
+
     @classmethod
     def declared_parameters(cls):
         """This class's own ``network_params`` declarations (``parameters`` of it and its bases)."""
@@ -291,17 +335,34 @@ class RNN:
     def output_timestep(self, state):
         raise NotImplementedError("a model must implement output_timestep(state); see Basic")
 
-    def next_state(self, state, rnn_in):
-        """One *noiseless* step of the dynamics: ``state`` (B, N_rec), ``rnn_in`` (B, N_in) -> (B, N_rec).
+    @property
+    def state_size(self):
+        """Values in the flat dynamical state: ``len(state_parts) * N_rec`` (N_rec for Basic and GRU)."""
+        return len(self.state_parts) * self.N_rec
 
-        The model's own :meth:`recurrent_timestep` with recurrent noise switched off: the
-        map F(x, u) that analysis (fixed points, Jacobians) studies.  TensorFlow tensors in
-        and out; differentiable.
+    def flatten_state(self, state):
+        """The model's state (a tensor, or a tuple of ``state_parts``, each (B, N_rec)) as one (B, state_size)."""
+        if len(self.state_parts) == 1:
+            return state
+        return tf.concat(list(state), axis=-1)
+
+    def unflatten_state(self, state):
+        """Inverse of :meth:`flatten_state`: (B, state_size) -> the model's state."""
+        if len(self.state_parts) == 1:
+            return state
+        return tuple(tf.split(state, len(self.state_parts), axis=-1))
+
+    def next_state(self, state, rnn_in):
+        """One *noiseless* step of the dynamics: ``state`` (B, state_size), ``rnn_in`` (B, N_in) -> (B, state_size).
+
+        The model's own :meth:`recurrent_timestep` with recurrent noise switched off, on
+        flat states (:meth:`flatten_state`): the map F(x, u) that analysis (fixed points,
+        Jacobians) studies.  TensorFlow tensors in and out; differentiable.
         """
         previous = self._noise_enabled
         self._noise_enabled = False
         try:
-            return self.recurrent_timestep(rnn_in, state)
+            return self.flatten_state(self.recurrent_timestep(rnn_in, self.unflatten_state(state)))
         finally:
             self._noise_enabled = previous
 
@@ -457,9 +518,89 @@ class RNN:
             dale_ratio=self.dale_ratio,
             transfer_function=self.transfer_function_name,
             alpha=self.alpha, dt=self.dt, tau=self.tau, rec_noise=self.rec_noise,
-            model=type(self).__name__,
+            model=registered_name(type(self)),
         )
         return weights
+
+    # ------------------------------------------------------- the weights' declaration
+    @classmethod
+    def weight_shapes(cls, N_in, N_rec, N_out):
+        """The shapes of the weights :meth:`get_weights` returns for these sizes: ``{name: shape}``.
+
+        A rate network's: ``W_in (N_rec, N_in), W_rec (N_rec, N_rec), W_out (N_out, N_rec),
+        b_rec (N_rec,), b_out (N_out,), init_state (1, N_rec)``; a subclass with other
+        variables declares its own.
+        """
+        shapes = {"W_out": (N_out, N_rec), "b_out": (N_out,)}
+        if cls.uses_rate_weights:
+            shapes.update(W_in=(N_rec, N_in), W_rec=(N_rec, N_rec), b_rec=(N_rec,), init_state=(1, N_rec))
+        return shapes
+
+    @classmethod
+    def sizes_from_weights(cls, weights):
+        """``{'N_in', 'N_rec', 'N_out'}`` read from saved weights (a dict as :meth:`get_weights` returns).
+
+        ``N_rec`` and ``N_out`` from ``W_out`` (N_out, N_rec); ``N_in`` from ``W_in``'s second
+        axis.  Raises ``ParameterError`` naming the missing or malformed entry.
+        """
+        W_out = np.shape(_entry(weights, "W_out", cls))
+        if len(W_out) != 2:
+            raise ParameterError(f"weights['W_out'] must be a matrix (N_out, N_rec), got shape {W_out}",
+                                 parameter="W_out", value=W_out)
+        sizes = {"N_out": int(W_out[0]), "N_rec": int(W_out[1])}
+        if cls.uses_rate_weights:
+            W_in = np.shape(_entry(weights, "W_in", cls))
+            if len(W_in) != 2:
+                raise ParameterError(f"weights['W_in'] must be a matrix (N_rec, N_in), got shape {W_in}",
+                                     parameter="W_in", value=W_in)
+            sizes["N_in"] = int(W_in[1])
+        return sizes
+
+    @classmethod
+    def from_weights(cls, weights, network_params=None, name="loaded"):
+        """A network of this class holding ``weights``, ready to run, analyse or train on.
+
+        Args:
+            weights: a dict as :meth:`get_weights` or
+                :func:`~psychrnn_widgets.io.weight_files.load_weights` returns (effective
+                matrices), or a path to a weight file.
+            network_params: keys the weights do not carry (``N_steps``, ``N_batch``, a
+                subclass's own keys...) or that override what they do; the sizes come from
+                :meth:`sizes_from_weights`, ``dt``, ``tau``, ``rec_noise``, the transfer
+                function, ``dale_ratio`` and the masks from the weights.
+            name: the model's name.
+
+        Every variable of the new network takes the stored value.  The stored matrices are
+        the *effective* ones; taking them as raw values gives the same effective weights
+        again (masks are 0/1, Dale's signs are re-applied to absolute values), so the
+        network computes exactly what the saved one did.  Raises ``ParameterError``
+        naming a weight whose shape does not fit.
+        """
+        from ..io.weight_files import load_weights, plain_names, stored_dale_ratio
+
+        if isinstance(weights, (str, bytes)) or hasattr(weights, "__fspath__"):
+            weights = load_weights(weights)
+        stored = plain_names(weights)
+        params = {"name": name, "N_steps": 1, "N_batch": 1}
+        params.update(cls.sizes_from_weights(stored))
+        alpha, dt, tau = (_float_or_none(stored.get(key)) for key in ("alpha", "dt", "tau"))
+        if dt is not None and tau is not None:
+            params.update(dt=dt, tau=tau)
+        elif alpha is not None:
+            params.update(dt=alpha * 100.0, tau=100.0)
+        for key, value in (("rec_noise", _float_or_none(stored.get("rec_noise"))),
+                           ("transfer_function", stored.get("transfer_function") or None),
+                           ("dale_ratio", stored_dale_ratio(stored.get("dale_ratio")))):
+            if value is not None and key not in cls.not_applicable:
+                params[key] = value
+        if cls.uses_rate_weights:  # masks and Dale's matrices are constants: they come in as network_params
+            for key in ("input_connectivity", "rec_connectivity", "output_connectivity", "Dale_rec", "Dale_out"):
+                if stored.get(key) is not None:
+                    params[key] = np.asarray(stored[key], dtype=np.float32)
+        params.update(network_params or {})
+        model = cls(params)
+        model.set_weights({key: stored[key] for key in model.variables if stored.get(key) is not None})
+        return model
 
     def save(self, save_path):
         """Write :meth:`get_weights` to ``save_path`` (``.npz`` appended), atomically."""
@@ -521,6 +662,52 @@ class RNN:
         dale = "" if self.dale_ratio is None else f", dale_ratio={self.dale_ratio}"
         sizes = f"N_in={self.N_in}, N_rec={self.N_rec}, N_out={self.N_out}"
         return f"{type(self).__name__}(name={self.name!r}, {sizes}{dale})"
+
+
+def registered_name(cls):
+    """The name a weight file gives ``cls``: its catalog name, else its class name (loading then asks to register it)."""
+    from ..catalog import MODELS
+    from ..errors import UnknownClassError
+
+    try:
+        return MODELS.name_of(cls)
+    except UnknownClassError:
+        return cls.__name__
+
+
+def _entry(weights, key, cls):
+    value = weights.get(key) if hasattr(weights, "get") else None
+    if value is None:
+        raise ParameterError(f"the weights lack {key!r}, which a {cls.__name__} network has", parameter=key)
+    return value
+
+
+def _float_or_none(value):
+    if value is None:
+        return None
+    value = np.asarray(value)
+    return float(value.reshape(-1)[0]) if value.size == 1 else None
+
+
+def _is_default(key, value):
+    """Whether ``value`` for the common key ``key`` is what leaving it out means (None, its default, a mask of ones)."""
+    if value is None:
+        return True
+    declaration = NETWORK_PARAMS.get(key)
+    if isinstance(value, np.ndarray) or (declaration is not None and declaration.kind in ("mask", "array")):
+        try:
+            return bool(np.all(np.asarray(value, dtype=np.float64) == 1)) if "connectivity" in key else False
+        except (TypeError, ValueError):
+            return False
+    if declaration is None:
+        return False
+    default = declaration.default
+    if key == "transfer_function":
+        return transfer.name_of(value) == transfer.name_of(default)
+    try:
+        return bool(value == default) or (key == "dale_ratio" and scalar(value) in (0, None))
+    except Exception:  # noqa: BLE001 - an object that does not compare: not the default
+        return False
 
 
 def train_with_trainer(model, source, train_params=None):

@@ -116,6 +116,10 @@ class Simulator:
     needs_alpha = True
     #: whether the dynamics use the transfer function
     uses_transfer_function = True
+    #: whether the network has a rate network's W_in, W_rec and W_out (connectivity analyses need them)
+    has_rate_weights = False
+    #: the parts of the flat dynamical state, each (B, N_rec); the first is the units' activity
+    state_parts = ("hidden",)
 
     def __init__(self, rnn_model=None, params=None, weights_path=None, weights=None, transfer_function=None,
                  *, seed=None, dtype=np.float32):
@@ -291,6 +295,34 @@ class Simulator:
         raise NotImplementedError
 
     # ---------------------------------------------------------------- dynamics
+    @property
+    def state_size(self):
+        """Values in the flat dynamical state, ``len(state_parts) * N_rec`` (the TF model's ``state_size``)."""
+        return len(self.state_parts) * self.N_rec
+
+    def rates(self, states):
+        """What the units transmit given their ``states`` (..., N_rec): ``f(states)`` for a rate network."""
+        return self.transfer_function(states)
+
+    def next_state(self, state, rnn_in):
+        """One noiseless step on flat states: ``state`` (B, state_size), ``rnn_in`` (B, N_in) -> (B, state_size).
+
+        The NumPy twin of the TF model's ``next_state`` (what Jacobians by finite
+        differences use).
+        """
+        state = np.asarray(state, dtype=self.dtype)
+        rnn_in = np.asarray(rnn_in, dtype=self.dtype)
+        if state.ndim != 2 or state.shape[1] != self.state_size:
+            raise ParameterError(f"state must have shape (batch, state_size={self.state_size}), got {state.shape}",
+                                 parameter="state", value=state.shape)
+        if rnn_in.shape != (state.shape[0], self.N_in):
+            raise ParameterError(f"rnn_in must have shape (batch={state.shape[0]}, N_in={self.N_in}), got "
+                                 f"{rnn_in.shape}", parameter="rnn_in", value=rnn_in.shape)
+        return self._next_state(state, rnn_in)
+
+    def _next_state(self, state, rnn_in):  # pragma: no cover - subclasses implement
+        raise NotImplementedError(f"{type(self).__name__} must implement _next_state")
+
     def rnn_step(self, *args, **kwargs):
         """One step of the network (PsychRNN's abstract ``Simulator.rnn_step``); see the subclasses."""
         raise NotImplementedError(f"{type(self).__name__} must implement rnn_step")

@@ -50,6 +50,8 @@ class BasicSimulator(Simulator):
                                          perturbations=[Silence(range(40)), Kick(100, delta)])
     """
 
+    has_rate_weights = True
+
     def __init__(self, rnn_model=None, params=None, weights_path=None, weights=None, transfer_function=None,
                  *, seed=None, dtype=np.float32):
         super().__init__(rnn_model=rnn_model, params=params, weights_path=weights_path, weights=weights,
@@ -111,6 +113,12 @@ class BasicSimulator(Simulator):
         """``init_state`` repeated for ``batch_size`` trials, (batch_size, N_rec)."""
         return np.repeat(self.init_state, batch_size, axis=0)
 
+    #: the flat state is the state itself (one part)
+    flat_initial_state = initial_state
+
+    def _next_state(self, state, rnn_in):
+        return self.leaky_update(state, self.input_drive(rnn_in), self._W_rec_T)
+
     # ------------------------------------------------------------------ stepping
     def rnn_step(self, state, rnn_in, t_connectivity=None, noise=True, rng=None):
         """One step (PsychRNN's ``rnn_step``): ``(new_output (B, N_out), new_state (B, N_rec))``.
@@ -161,7 +169,7 @@ class BasicSimulator(Simulator):
     CHECKPOINT_EVERY = 25
 
     def run_trials(self, trial_input, t_connectivity=None, noise=True, rng=None, perturbations=None,
-                   checkpoint=None):
+                   checkpoint=None, full_state=False):
         """Run a batch of trials: ``(outputs (B, T, N_out), states (B, T, N_rec))``, ``dtype`` arrays.
 
         Args:
@@ -179,6 +187,8 @@ class BasicSimulator(Simulator):
                 Steps index the time axis of ``trial_input`` (see that module).
             checkpoint: optional ``checkpoint()`` called every ``CHECKPOINT_EVERY`` time steps;
                 raising from it abandons the run (a background analysis that is no longer wanted).
+            full_state: accepted so that code can ask every simulator for its whole state
+                (the state of this network is ``states`` itself).
 
         Returns:
             ``outputs`` (B, T, N_out) and ``states`` (B, T, N_rec): ``states[:, k]`` is the

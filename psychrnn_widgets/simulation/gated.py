@@ -6,17 +6,18 @@ as in :mod:`psychrnn_widgets.models.gated`.  The input part of every gate is com
 all steps in one product before the time loop; inside the loop the hidden parts of all
 gates are one product with their side-by-side concatenation.  ``alpha`` and the transfer
 function are not used (gated models have neither); ``rec_noise`` is ignored (as in the
-TF models).
+TF models).  The time loop, perturbations (on the hidden state: what a unit sends) and
+checkpoints are :class:`~psychrnn_widgets.simulation.stepping.SteppedSimulator`'s.
 """
 import numpy as np
 
 from ..errors import ParameterError
-from .base import Simulator
+from .stepping import SteppedSimulator
 
 __all__ = ["GatedSimulator"]
 
 
-class GatedSimulator(Simulator):
+class GatedSimulator(SteppedSimulator):
     """Base of :class:`LSTMSimulator` and :class:`GRUSimulator`; subclasses list ``gates``, ``state_names``."""
 
     needs_alpha = False
@@ -63,6 +64,11 @@ class GatedSimulator(Simulator):
     def readout(self, hidden):
         """``hidden W_out^T + b_out``, (..., N_rec) -> (..., N_out)."""
         return hidden @ self._W_out_T + self.b_out
+
+    def flat_initial_state(self, batch_size):
+        """The initial states of ``state_names`` side by side, (batch_size, state_size)."""
+        start = np.concatenate([getattr(self, name) for name in self.state_names], axis=1)
+        return np.repeat(start, batch_size, axis=0)
 
     def _check_step_args(self, rnn_in, *states):
         states = [np.asarray(s, dtype=self.dtype) for s in states]

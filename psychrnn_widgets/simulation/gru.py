@@ -47,18 +47,6 @@ class GRUSimulator(GatedSimulator):
         new_hidden = self.hidden_update(hidden, self.input_drive(rnn_in))
         return self.readout(new_hidden), new_hidden
 
-    def run_trials(self, trial_input, noise=True):
-        """``trial_input`` (B, T, N_in) -> ``(outputs (B, T, N_out), hidden states (B, T, N_rec))``.
-
-        ``noise`` is accepted so that code can run any simulator alike; gated models have
-        no recurrent noise, so it changes nothing.
-        """
-        x = self.as_input_batch(trial_input)
-        batch, n_steps, _ = x.shape
-        drive = self.input_drive(np.ascontiguousarray(x.transpose(1, 0, 2)))  # (T, B, 3 N_rec)
-        hidden = self.initial_state(batch)
-        states = np.empty((n_steps, batch, self.N_rec), dtype=self.dtype)
-        for step in range(n_steps):
-            states[step] = hidden = self.hidden_update(hidden, drive[step])
-        states = np.ascontiguousarray(states.transpose(1, 0, 2))
-        return self.readout(states), states
+    def step(self, state, drive):
+        """One step of the hidden state (B, N_rec) given the gates' drive (B, 3 N_rec)."""
+        return self.hidden_update(state, drive)

@@ -8,7 +8,7 @@ PsychRNN's LSTM equations, gates f, i, c, o on ``[hidden, input]``::
     y = h' W_out^T + b_out
 
 Starts from the weights' ``init_hidden`` and ``init_cell`` (1, N_rec) for every trial;
-``states`` are the hidden states h.
+``states`` are the hidden states h (``run_trials(..., full_state=True)``: ``[h, cell]``).
 """
 import numpy as np
 
@@ -31,6 +31,7 @@ class LSTMSimulator(GatedSimulator):
 
     gates = ("f", "i", "c", "o")
     state_names = ("init_hidden", "init_cell")
+    state_parts = ("hidden", "cell")
 
     def cell_update(self, hidden, cell, drive):
         """One step from ``hidden, cell`` (B, N_rec) given the gates' input drive (B, 4 N_rec)."""
@@ -49,19 +50,8 @@ class LSTMSimulator(GatedSimulator):
         new_hidden, new_cell = self.cell_update(hidden, cell, self.input_drive(rnn_in))
         return self.readout(new_hidden), new_hidden, new_cell
 
-    def run_trials(self, trial_input, noise=True):
-        """``trial_input`` (B, T, N_in) -> ``(outputs (B, T, N_out), hidden states (B, T, N_rec))``.
-
-        ``noise`` is accepted so that code can run any simulator alike; gated models have
-        no recurrent noise, so it changes nothing.
-        """
-        x = self.as_input_batch(trial_input)
-        batch, n_steps, _ = x.shape
-        drive = self.input_drive(np.ascontiguousarray(x.transpose(1, 0, 2)))  # (T, B, 4 N_rec)
-        hidden, cell = self.initial_state(batch)
-        states = np.empty((n_steps, batch, self.N_rec), dtype=self.dtype)
-        for step in range(n_steps):
-            hidden, cell = self.cell_update(hidden, cell, drive[step])
-            states[step] = hidden
-        states = np.ascontiguousarray(states.transpose(1, 0, 2))
-        return self.readout(states), states
+    def step(self, state, drive):
+        """One step on the flat state ``[hidden, cell]`` (B, 2 N_rec) given the gates' drive (B, 4 N_rec)."""
+        n = self.N_rec
+        hidden, cell = self.cell_update(state[:, :n], state[:, n:], drive)
+        return np.concatenate([hidden, cell], axis=1)

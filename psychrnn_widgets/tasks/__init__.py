@@ -54,7 +54,7 @@ number-valued key, and ``<period>_start`` / ``<period>_end`` arrays (NaN where a
 lacks that period).  ``task.trial_correct(y, output, mask)`` scores each trial (bool);
 ``task.accuracy_function`` is its mean.
 """
-from psychrnn_widgets.catalog import register_task as _register_task
+from psychrnn_widgets.catalog import TASKS as _TASKS
 from psychrnn_widgets.tasks.context_integration import ContextDependentIntegration
 from psychrnn_widgets.tasks.delayed_discrimination import DelayedDiscrimination
 from psychrnn_widgets.tasks.delayed_match_to_sample import DelayedMatchToSample
@@ -69,25 +69,17 @@ from psychrnn_widgets.tasks.ready_set_go import ReadySetGo
 from psychrnn_widgets.tasks.task import Task, TaskParameter, argmax_accuracy
 from psychrnn_widgets.tasks.trials import Period, Trials, one_hot
 
-#: built-in task classes by name (the task picker lists them)
-BUILTIN_TASKS = {
-    "PerceptualDiscrimination": PerceptualDiscrimination,
-    "DelayedDiscrimination": DelayedDiscrimination,
-    "MatchToCategory": MatchToCategory,
-    "ContextDependentIntegration": ContextDependentIntegration,
-    "GoNoGo": GoNoGo,
-    "FlipFlop": FlipFlop,
-    "ReadySetGo": ReadySetGo,
-    "DelayedMatchToSample": DelayedMatchToSample,
-    "ProAntiSaccade": ProAntiSaccade,
-    "MultiTask": MultiTask,
-}
-
-# The task catalog (psychrnn_widgets.catalog) knows the built-ins by these names: records and
-# saved runs name a task class this way and are resolved there, never by importing a module.
-for _task_class in BUILTIN_TASKS.values():
-    _register_task(_task_class)
+# The task catalog (psychrnn_widgets.catalog) knows the built-ins by their class names, listed
+# first and in this order: records and saved runs name a task class this way and are resolved
+# there, never by importing a module; the dashboard's task picker lists the catalog.
+for _task_class in (PerceptualDiscrimination, DelayedDiscrimination, MatchToCategory, ContextDependentIntegration,
+                    GoNoGo, FlipFlop, ReadySetGo, DelayedMatchToSample, ProAntiSaccade, MultiTask):
+    _TASKS.register(_task_class, builtin=True)
 del _task_class
+
+#: built-in task classes by name, read from the task catalog (the task picker lists the catalog:
+#: these first, then the tasks registered with ``register_task``)
+BUILTIN_TASKS = _TASKS.builtins()
 
 __all__ = [
     "BUILTIN_TASKS",

@@ -37,6 +37,7 @@ class BehaviourPanel(AnalysisPanel):
     """
 
     name = "behaviour"
+    takes_n_per_level = True
 
     def __init__(self, updater, n_per_level=100, seed=0, **kwargs):
         super().__init__(updater, **kwargs)

@@ -35,11 +35,13 @@ from pathlib import Path
 import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 
 from ..analysis import checkpoints
 from .worker import WorkerThread
 
-__all__ = ["BackgroundJob", "JobAbandoned", "ExportRow", "make_figure", "level_colors", "pick_levels", "AnalysisPanel"]
+__all__ = ["BackgroundJob", "JobAbandoned", "ExportRow", "make_figure", "level_colors", "pick_levels", "AnalysisPanel",
+           "AnalysisShared"]
 
 _job_ids = itertools.count()
 #: widget messages a panel sends to show a result (its marks and labels), for the updater's message count
@@ -282,6 +284,24 @@ class ExportRow(widgets.HBox):
             figure.save_svg(f"{stem}_{i}.svg" if len(self.figures) > 1 else f"{stem}.svg")
 
 
+class AnalysisShared(traitlets.HasTraits):
+    """What the analysis panels of one tab share, instead of calling each other.
+
+    Traits:
+        chosen_units (list of int): the units chosen for a lesion (a click in the
+            connectivity heatmap toggles one; the lesion panel follows and sets it).
+        fixed_points: the last :class:`~psychrnn_widgets.analysis.fixed_points.FixedPoints`
+            found (the connectivity panel offers their Jacobian spectra), or None.
+    """
+
+    chosen_units = traitlets.List(traitlets.Int())
+    fixed_points = traitlets.Any(None, allow_none=True)
+
+    def toggle_unit(self, unit):
+        """Add ``unit`` to :attr:`chosen_units`, or remove it when it is there."""
+        self.chosen_units = sorted(set(self.chosen_units) ^ {int(unit)})
+
+
 class AnalysisPanel(widgets.VBox):
     """Base of the analysis panels: a status line, a progress bar, a job, an export row.
 
@@ -297,9 +317,24 @@ class AnalysisPanel(widgets.VBox):
     name = "analysis"
     #: whether the panel needs a task besides the network
     needs_task = True
+    #: whether the panel's constructor takes the tab's ``n_per_level`` (trials per evidence level)
+    takes_n_per_level = False
 
-    def __init__(self, updater, **kwargs):
+    @classmethod
+    def create(cls, updater, shared, n_per_level=100, seed=0):
+        """The panel as an Analysis tab makes it (the tab's updater, shared state, trials per level, seed)."""
+        kwargs = {"n_per_level": n_per_level} if cls.takes_n_per_level else {}
+        return cls(updater, seed=seed, shared=shared, **kwargs)
+
+    @classmethod
+    def applies_to(cls, source):
+        """Why this analysis does not apply to the network ``source`` (a simulator), or None when it does."""
+        return None
+
+    def __init__(self, updater, shared=None, **kwargs):
         self.updater = updater
+        self.shared = shared if shared is not None else AnalysisShared()
+        self.unavailable = None  # why the analysis does not apply to the current network (None: it does)
         self.source = self.task = None
         self.result = None
         self.status = widgets.HTML("")
@@ -318,11 +353,17 @@ class AnalysisPanel(widgets.VBox):
         self.children = list(children) + [widgets.HBox([self.progress, self.status]), self.export]
 
     def set_source(self, source, task):
-        """The network snapshot (anything the analysis functions take) and the task to analyse next."""
+        """The network snapshot (a simulator) and the task to analyse next."""
         self.source, self.task = source, task
+        self.unavailable = None if source is None else self.applies_to(source)
+        if self.unavailable:
+            self.say(self.unavailable)
 
     def refresh(self):
-        """Recompute in the background (queued while one runs); False without a network."""
+        """Recompute in the background (queued while one runs); False without a network or when it does not apply."""
+        if self.unavailable:
+            self.say(self.unavailable)
+            return False
         if self.source is None or (self.needs_task and self.task is None):
             self.say("no network yet")
             return False

@@ -1,8 +1,12 @@
 """Connectivity panel: W_rec_eff sorted by E/I or selectivity, eigenvalue spectra, input/output weights.
 
-Click a cell of the heatmap to pick its presynaptic unit (listeners added with
-:meth:`ConnectivityPanel.on_unit_click` get the unit index; the Analysis tab sends it to
-the lesion panel).  The spectrum shows the eigenvalues of W_rec_eff and, when chosen,
+Click a cell of the heatmap to pick its presynaptic unit: it is toggled in the tab's
+shared ``chosen_units`` (:class:`~psychrnn_widgets.widgets.analysis_common.AnalysisShared`,
+which the lesion panel follows), and listeners added with
+:meth:`ConnectivityPanel.on_unit_click` get the unit index.  The fixed points found in
+the tab (shared ``fixed_points``) are offered as states for a Jacobian spectrum.  A
+network without a rate network's W_rec (an LSTM, a GRU) has no heatmap to show: the panel
+says so.  The spectrum shows the eigenvalues of W_rec_eff and, when chosen,
 of the Jacobian of the network's step at a state (the end of a condition's average
 trial, or a fixed point) with the unit circle.  Marks: ``weights_figure``
 (``weights_heatmap``, a GridHeatMap), ``spectrum_figure`` (``eigenvalue_points``,
@@ -38,8 +42,17 @@ class ConnectivityPanel(AnalysisPanel):
     name = "connectivity"
     needs_task = False  # without one: the weights and the spectrum of W_rec_eff only
 
+    @classmethod
+    def applies_to(cls, source):
+        if getattr(source, "has_rate_weights", True):
+            return None
+        kind = source.weights.get("model") if hasattr(source, "weights") else type(source).__name__
+        return (f"connectivity shows a rate network's recurrent matrix W_rec; a {kind} network has gate "
+                "matrices instead (its behaviour, units, lesions and fixed points are analysed in the other tabs)")
+
     def __init__(self, updater, seed=0, **kwargs):
         super().__init__(updater, **kwargs)
+        self.shared.observe(self._on_fixed_points, names="fixed_points")
         self.seed = int(seed)
         self.selectivity = None
         self.states = {}  # label -> (state (N_rec,), input (N_in,))
@@ -96,9 +109,18 @@ class ConnectivityPanel(AnalysisPanel):
         if self.result is None:
             return None
         unit = int(self.result.connectivity.order[int(position)])
+        self.shared.toggle_unit(unit)
         for callback in list(self._listeners):
             callback(unit)
         return unit
+
+    def _on_fixed_points(self, change):
+        found = change["new"]
+        if found is None or self.unavailable:
+            return
+        self.set_states({f"fixed point {k} ({'stable' if found.stable[k] else 'unstable'})": (found.points[k],
+                                                                                                 found.inputs)
+                         for k in range(len(found))}, "fixed points")
 
     def _on_click(self, mark, event):
         data = (event or {}).get("data", {})

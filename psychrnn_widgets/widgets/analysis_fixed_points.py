@@ -4,7 +4,8 @@ Press *Find*: :func:`~psychrnn_widgets.analysis.fixed_points.find_fixed_points` 
 the background from states sampled on the condition-averaged trajectories (plus noise),
 with a progress bar and a *Stop* button.  Points are drawn on the trajectories'
 principal components: stable ones filled, unstable ones open, with a line along each
-unstable point's most unstable direction.  The network analysed is a frozen copy of the
+unstable point's most unstable direction.  Points live in the network's whole dynamical
+state (an LSTM's hidden and cell state side by side), found through its ``next_state``.  The network analysed is a frozen copy of the
 weights taken when Find was pressed, so training may go on meanwhile.  Marks:
 ``fixed_point_figure`` (``trajectory_lines``, ``stable_points``, ``unstable_points``,
 ``unstable_direction_lines``).
@@ -13,7 +14,7 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
-from ..analysis.behaviour import run_batch
+from ..analysis import as_simulator
 from ..analysis.conditions import condition_batch
 from ..analysis.pca import pca
 from ..analysis.units import condition_average
@@ -121,7 +122,8 @@ class FixedPointPanel(AnalysisPanel):
         def compute(progress, should_stop):
             progress(0.0, "simulating trajectories")
             batch = condition_batch(task, n_per_level=1, seed=seed, fixed_timing=True, noise=False)
-            _, states, _, _ = run_batch(source, batch, rates=False)
+            # the whole dynamical state (an LSTM's hidden and cell side by side): where fixed points live
+            _, states = as_simulator(source).run_trials(batch.x, noise=False, full_state=True)
             averaged = condition_average(states, batch.level_index, len(batch.levels))[0]
             inputs = None
             if level is not None:
@@ -172,6 +174,7 @@ class FixedPointPanel(AnalysisPanel):
             below = int(np.sum(found.candidate_q < found.q_tolerance))
             self.summary.value += (f" &mdash; <b>search stopped</b>: the points analysed by then ({below} of the "
                                    f"{found.initial_states.shape[0]} starts had reached the tolerance)")
+        self.shared.fixed_points = found
         for callback in list(self._listeners):
             callback(found)
         self.say("")

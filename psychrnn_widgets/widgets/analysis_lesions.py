@@ -66,6 +66,7 @@ class LesionPanel(AnalysisPanel):
     """
 
     name = "lesions"
+    takes_n_per_level = True
     selection = traitlets.List(traitlets.Int(), default_value=[])
 
     def __init__(self, updater, n_per_level=100, seed=0, **kwargs):
@@ -94,6 +95,7 @@ class LesionPanel(AnalysisPanel):
         for control in (self.kind, self.value, self.time_ms):
             control.observe(lambda _: self.apply(), names="value")
         self.observe(self._on_selection, names="selection")
+        self.shared.observe(self._on_chosen, names="chosen_units")
 
         ps = {"x": bq.LinearScale(), "y": bq.LinearScale(min=0.0, max=1.0)}
         self.before_points = bq.Scatter(x=f32([]), y=f32([]), scales=ps, colors=["black"], default_size=30)
@@ -162,7 +164,15 @@ class LesionPanel(AnalysisPanel):
         self.selection = []
 
     def _on_selection(self, change):
+        if list(self.shared.chosen_units) != list(change["new"]):
+            self.shared.chosen_units = list(change["new"])
         self.apply()
+
+    def _on_chosen(self, change):
+        """Units chosen elsewhere in the tab (a click in the connectivity heatmap)."""
+        if list(change["new"]) != list(self.selection):
+            self.selection = list(change["new"])
+            self.unit_text.value = ", ".join(str(u) for u in self.selection)
 
     # ---------------------------------------------------------------- compute
     def refresh(self):

@@ -1,12 +1,23 @@
-"""``AnalysisTab``: the Analysis tab of the Lab — behaviour, units, connectivity, lesions, fixed points.
+"""``AnalysisTab``: the Analysis tab of the Lab -- every registered analysis panel, following one network.
+
+The panels are those of the analysis-panel registry
+(:mod:`~psychrnn_widgets.widgets.analysis_catalog`: behaviour, units, connectivity,
+lesions, fixed points, then any registered with ``register_analysis_panel``); the tab
+imports none of them and they never call one another: what they share (units chosen
+for a lesion, fixed points found) is an
+:class:`~psychrnn_widgets.widgets.analysis_common.AnalysisShared` they all observe.
 
 It follows the current network: :meth:`AnalysisTab.refresh` takes a snapshot of the
-weights (a float64 NumPy simulator, so training may go on) and every panel recomputes
-from it in the background; the fixed-point search runs on demand from its own panel.
-Given the Lab's shared updater, the tab also refreshes by itself when a training run
-ends (it watches ``training/outcome``); :meth:`training_stopped` does the same on request.
+weights (the model's NumPy twin, float64, so training may go on) and every panel that
+applies to that network recomputes from it in the background (a panel that does not --
+the connectivity heatmap of an LSTM -- says why); the fixed-point search runs on demand
+from its own panel.  Given the Lab's shared updater, the tab also refreshes by itself
+when a training run ends (it watches ``training/outcome``); in the Lab
+(``lab_state=``) it analyses the :class:`~psychrnn_widgets.widgets.lab_state.LabState`'s
+current network and task, drops stale computations when a run starts and analyses again
+when one ends with trained weights (the state's ``status``, on the main thread).
 
-    tab = AnalysisTab(model, task)     # or AnalysisTab(model_getter=lambda: lab.model, ...)
+    tab = AnalysisTab(model, task)     # any model with a NumPy twin: Basic, LSTM, GRU, a user's
     tab.refresh(wait=True)             # scripts and tests: block until every panel is done
     tab.lesions.selection = [0, 1, 2]  # silence units 0-2; tab.lesions.shown holds the values drawn
 """
@@ -15,14 +26,13 @@ import html
 import ipywidgets as widgets
 
 from ..analysis._source import as_simulator
-from .analysis_behaviour import BehaviourPanel
-from .analysis_connectivity import ConnectivityPanel
-from .analysis_fixed_points import FixedPointPanel
-from .analysis_lesions import LesionPanel
-from .analysis_units import UnitActivityPanel
+from .analysis_catalog import analysis_panels
+from .analysis_common import AnalysisShared
 from .throttle import ThrottledUpdater
 
 __all__ = ["AnalysisTab"]
+
+_ACTIVE = ("running", "paused", "stopping")
 
 
 class AnalysisTab(widgets.VBox):
@@ -31,45 +41,51 @@ class AnalysisTab(widgets.VBox):
     Args:
         model: the network (a model, a weights dict, or a weight file), or None.
         task: the task its trials come from.
-        model_getter, task_getter: callables returning the current model / task (the Lab
-            passes ``lambda: lab.model``); they win over ``model`` and ``task``.
+        model_getter, task_getter: callables returning the current model / task; they win
+            over ``model`` and ``task``.
         updater: the shared :class:`ThrottledUpdater` (the Lab's: then the tab refreshes
             when training stops).
         n_per_level: trials per evidence level for the behavioural curves and lesions.
         seed: seed of the analysed trials.
         auto_refresh: compute once at construction when a network is there.
+        lab_state: the Lab's :class:`~psychrnn_widgets.widgets.lab_state.LabState` (its
+            ``run`` and ``task`` are analysed; a run starting drops stale computations).
 
-    Attributes: ``behaviour``, ``units``, ``connectivity``, ``lesions``, ``fixed_points``
-    (the panels), ``panels`` (list), ``tabs``, ``refresh_button``, ``status`` (HTML),
-    ``source`` (the weights snapshot last analysed), ``n_refreshes``.
+    Attributes: one per registered panel under its name (``behaviour``, ``units``,
+    ``connectivity``, ``lesions``, ``fixed_points``...), ``panels`` (list, in order),
+    ``shared`` (:class:`~psychrnn_widgets.widgets.analysis_common.AnalysisShared`), ``tabs``,
+    ``refresh_button``, ``status`` (HTML), ``source`` (the weights snapshot last
+    analysed), ``n_refreshes``.
     """
 
     def __init__(self, model=None, task=None, *, model_getter=None, task_getter=None, updater=None, n_per_level=100,
-                 seed=0, auto_refresh=True, **kwargs):
+                 seed=0, auto_refresh=True, lab_state=None, **kwargs):
         self._model, self._task = model, task
+        if lab_state is not None:
+            model_getter, task_getter = (lambda: lab_state.model), (lambda: lab_state.task)
         self.model_getter, self.task_getter = model_getter, task_getter
         self.updater = updater if updater is not None else ThrottledUpdater(max_rate_hz=10)
         self.source = None
         self.n_refreshes = 0
         self._seen_outcome = (self.updater.get("training/outcome"), self.updater.get("training/trials"))
 
-        self.behaviour = BehaviourPanel(self.updater, n_per_level=n_per_level, seed=seed)
-        self.units = UnitActivityPanel(self.updater, seed=seed)
-        self.connectivity = ConnectivityPanel(self.updater, seed=seed)
-        self.lesions = LesionPanel(self.updater, n_per_level=n_per_level, seed=seed)
-        self.fixed_points = FixedPointPanel(self.updater, seed=seed)
-        self.panels = [self.behaviour, self.units, self.connectivity, self.lesions, self.fixed_points]
-        self.connectivity.on_unit_click(self.lesions.add_unit)
-        self.fixed_points.on_found(self._offer_fixed_points)
-
-        titles = ["Behaviour", "Units", "Connectivity", "Lesions", "Fixed points"]
+        self.shared = AnalysisShared()
+        self.panels, titles = [], []
+        for name, title, cls in analysis_panels():
+            panel = cls.create(self.updater, self.shared, n_per_level=n_per_level, seed=seed)
+            setattr(self, name, panel)
+            self.panels.append(panel)
+            titles.append(title)
         self.tabs = widgets.Tab(children=self.panels, titles=titles)
         self.refresh_button = widgets.Button(description="Analyse current network", icon="refresh",
                                              tooltip="snapshot the weights now and recompute every panel")
         self.refresh_button.on_click(lambda _: self.refresh())
         self.status = widgets.HTML("")
-        self.updater.add_flusher(self._flush)
         super().__init__(children=[widgets.HBox([self.refresh_button, self.status]), self.tabs], **kwargs)
+        if lab_state is not None:
+            lab_state.observe(self._on_status, names="status")  # on the main thread: starts and ends of runs
+        else:
+            self.updater.add_flusher(self._flush)  # alone: a run's end is seen in the shared updater
         if auto_refresh and self.model is not None:
             self.refresh()
 
@@ -102,8 +118,8 @@ class AnalysisTab(widgets.VBox):
             self._say("no network to analyse yet")
             return False
         try:
-            source = as_simulator(model.get_weights() if hasattr(model, "get_weights") else model)
-        except Exception as error:  # noqa: BLE001 - e.g. an LSTM: shown, never raised into the notebook
+            source = as_simulator(model)  # a model's weights are copied: training may go on
+        except Exception as error:  # noqa: BLE001 - e.g. a model with no NumPy twin: shown, never raised
             self._say(f"cannot analyse this network: {error}", error=True)
             return False
         self.source = source
@@ -112,7 +128,8 @@ class AnalysisTab(widgets.VBox):
             panel.set_source(source, task)
             panel.refresh()
         name = getattr(model, "name", type(model).__name__)
-        self._say(f"analysing {name} ({source.N_rec} units)")
+        kind = type(model).__name__ if hasattr(model, "get_weights") else "network"
+        self._say(f"analysing {name} ({kind}, {source.N_rec} units)")
         if wait:
             return self.wait(timeout)
         return True
@@ -136,10 +153,11 @@ class AnalysisTab(widgets.VBox):
         """Wait for every panel's background computation; True if all are idle."""
         return all(panel.wait(timeout) for panel in self.panels)
 
-    def _offer_fixed_points(self, found):
-        states = {f"fixed point {k} ({'stable' if found.stable[k] else 'unstable'})": (found.points[k], found.inputs)
-                  for k in range(len(found))}
-        self.connectivity.set_states(states, "fixed points")
+    def _on_status(self, change):
+        if change["new"] == "running" and change["old"] not in _ACTIVE:  # a run starts (not a resume)
+            self.training_started()
+        elif change["old"] in _ACTIVE and change["new"] in ("done", "stopped"):  # trained weights to analyse
+            self.training_stopped()
 
     def _flush(self):
         """Flusher: refresh once after each training run that ended with trained weights (done or stopped)."""

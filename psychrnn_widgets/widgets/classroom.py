@@ -102,17 +102,18 @@ class Classroom(Lab):
     def _apply_preset(self, name):
         """Set the constraints, learning rate and budget of preset ``name``; build the network (not while training)."""
         if self.training.running:
-            self._say("stop training before choosing a preset", error=True)
+            self.state.say("stop training before choosing a preset", error=True)
             return False
         controls, learning_rate, budget = PRESETS[name]
-        with self.changes_held():  # one new network for the whole preset, not one per control
+        # one new network for the whole preset, not one per control: the state decides once, after the build
+        with self.state.hold_trait_notifications():
             for key, value in controls.items():
                 self.network_panel.controls[key].value = value
+            model = self.rebuild()
         self.training.learning_rate.value = learning_rate
         self.training.budget.value = budget
-        model = self.rebuild()
         if model is not None:
-            self._say(f"preset {name!r}: {self._record.label}")
+            self.state.say(f"preset {name!r}: {self.current_record.label}")
         return model is not None
 
     def _sync_buttons(self, change=None):

@@ -117,8 +117,12 @@ class NetworkRecord:
 
 
 def network_summary(model):
-    """``'50 units · Dale 80% E · 20% connected · noise 0.1'``: size and the constraints that are on."""
+    """``'50 units · Dale 80% E · 20% connected · noise 0.1'``: size and the constraints that are on (a model
+    class other than Basic first: ``'LSTM · 50 units'``)."""
     parts = [f"{getattr(model, 'N_rec', '?')} units"]
+    kind = registered_name(type(model)) if model is not None else "Basic"
+    if kind not in ("Basic", "BasicScan"):
+        parts.insert(0, kind)
     dale_ratio = getattr(model, "dale_ratio", None)
     if dale_ratio is not None:
         parts.append(f"Dale {100 * float(dale_ratio):.0f}% E")
@@ -201,7 +205,7 @@ def save_record(record, path):
     document = {
         "format": FORMAT,
         "label": record.label,
-        "model": type(model).__name__,
+        "model": registered_name(type(model)),
         "network_params": jsonable_dict(record.network_params),
         "task": None if task is None else {"class": _task_name(type(task)),
                                            "params": jsonable_dict(task.get_task_params())},
@@ -222,13 +226,17 @@ def load_record(path, name="loaded"):
 
     The task is rebuilt when the task catalog knows its class (a built-in, or a class
     registered in this process, by its registered name; nothing is imported because the
-    file names it); otherwise ``task`` is None and the dashboard keeps its own.  The
-    model's trainer gets the saved step and trial counts (the optimiser state is not
-    saved: training continues with a fresh one).
+    file names it); otherwise ``task`` is None and the dashboard keeps its own.  The model
+    is of the class the weight file names, found in the model catalog (any registered
+    class: ``Basic``, ``LSTM``, ``GRU``, a user's); an unregistered one is an
+    ``UnknownClassError`` saying how to register it.  The model's trainer gets the saved
+    step and trial counts (the optimiser state is not saved: training continues with a
+    fresh one).
     """
     from ..catalog import TASKS
     from ..errors import UnknownClassError
-    from ..models.basic import Basic
+    from ..io.weight_files import load_weights
+    from ..models.loading import load_model
     from ..training.trainer import Trainer
 
     weights_path, json_path = _paths(path)
@@ -248,9 +256,8 @@ def load_record(path, name="loaded"):
     else:
         params = task_info.get("params") or {}
         sizes = {key: params[key] for key in ("N_in", "N_out", "N_steps", "dt", "tau", "N_batch") if key in params}
-    params = {**sizes, **{k: v for k, v in settings.items() if k not in ("seed",)}, "name": name,
-              "load_weights_path": str(weights_path)}
-    model = Basic(params)
+    params = {**sizes, **{k: v for k, v in settings.items() if k not in ("seed",)}}
+    model = load_model(load_weights(weights_path), params, name=name)
     trainer = Trainer.of(model)
     trainer.epoch = document["epoch"]
     trainer.trials = document["trials"]
@@ -348,6 +355,17 @@ def _checked_curve(value, name, where):
         raise ParameterError(f"{where}: {subject} has {x.size} x values and {y.size} y values; a curve needs one y "
                              "per x", parameter=subject, value=value, allowed="[x, y]: two lists of one length")
     return x, y
+
+
+def registered_name(cls):
+    """The catalog name a saved run gives its model class (the class name when it is not registered)."""
+    from ..catalog import MODELS
+    from ..errors import UnknownClassError
+
+    try:
+        return MODELS.name_of(cls)
+    except UnknownClassError:
+        return cls.__name__
 
 
 def _task_name(cls):

@@ -6,6 +6,11 @@ current one (the dashboard decides what that means: see ``Lab.bring_back``); **S
 writes the selected network's weights and history to ``<path>.npz`` and ``<path>.json``;
 **Load** reads such a pair and adds it to the history as the current network.  Errors
 (a bad path, a corrupt file) are shown in the panel, never raised into the notebook.
+
+In the Lab (``lab_state=``) the list is the
+:class:`~psychrnn_widgets.widgets.lab_state.LabState`'s history, redrawn when its ``run``
+or ``status`` changes; Bring back and Load make a record the state's ``run`` (refused
+while training).
 """
 import html
 
@@ -20,17 +25,25 @@ class HistoryPanel(widgets.VBox):
     """Widgets over a ``RunHistory``.
 
     Args:
-        history: the :class:`~psychrnn_widgets.widgets.history.RunHistory`.
+        history: the :class:`~psychrnn_widgets.widgets.history.RunHistory` (with ``lab_state``: None, the
+            state's).
         on_bring_back: ``fn(record)`` when a network is brought back (main thread).
         on_load: ``fn(record)`` when a network is loaded from disk (main thread).
         before_save: ``fn()`` run before saving (e.g. to copy the live curves into the record).
         can_change: ``fn() -> (bool, reason)``: whether bringing back / loading is allowed now.
+        lab_state: the Lab's :class:`~psychrnn_widgets.widgets.lab_state.LabState` (replaces the callbacks).
 
     Attributes: ``choice`` (Select of records), ``bring_back_button``, ``path`` (Text),
     ``save_button``, ``load_button``, ``message`` (HTML).
     """
 
-    def __init__(self, history, on_bring_back=None, on_load=None, before_save=None, can_change=None, **kwargs):
+    def __init__(self, history=None, on_bring_back=None, on_load=None, before_save=None, can_change=None,
+                 lab_state=None, **kwargs):
+        self.lab_state = lab_state
+        if lab_state is not None:
+            history = lab_state.history
+            on_bring_back = on_load = lab_state.bring_back
+            can_change = (lambda: (False, "stop training first") if lab_state.running else (True, ""))
         self.history = history
         self.on_bring_back = on_bring_back
         self.on_load = on_load
@@ -54,6 +67,9 @@ class HistoryPanel(widgets.VBox):
             self.choice, self.bring_back_button,
             widgets.HBox([self.path, self.save_button, self.load_button], layout=widgets.Layout(flex_flow="row wrap")),
             self.message], **kwargs)
+        if lab_state is not None:
+            self.refresh(lab_state.run)
+            lab_state.observe(lambda _: self.refresh(lab_state.run), names=["run", "status"])
 
     def refresh(self, current=None):
         """Redraw the list; ``current`` (a record) is marked and selected."""
@@ -112,7 +128,8 @@ class HistoryPanel(widgets.VBox):
         except Exception as error:  # noqa: BLE001 - shown, never raised into the notebook
             self._say(f"not loaded: {type(error).__name__}: {error}", error=True)
             return None
-        self.history.records.append(record)
+        if record not in self.history.records:
+            self.history.records.append(record)
         if self.on_load is not None:
             self.on_load(record)
         self._say(f"loaded {record.label} from {self.path.value}")

@@ -1,4 +1,12 @@
-"""Network panel: the task-independent part of ``network_params`` and a model builder.
+"""Network panel: the model picker, the task-independent part of ``network_params``, a model builder.
+
+**Model** (``panel.model_choice``; ``panel.model_name``, its value as a trait): every model
+class of the model catalog (:mod:`psychrnn_widgets.catalog`): ``Basic``, ``BasicScan``,
+``LSTM``, ``GRU`` and the classes registered with ``register_model``, in that order.
+Each class declares which common keys mean nothing for it (``not_applicable``: Dale's
+law, masks, noise... for an LSTM); their controls are disabled and the reason is shown
+under the picker, and they are left out of ``network_params``.  A class's own declared
+keys (``parameters`` of kind int, float, bool or choice) get controls of their own.
 
 Controls: ``N_rec``, Dale's law (enable + ``dale_ratio``), ``autapses``, ``rec_noise``,
 transfer function, initialiser (+ ``spec_rad`` or ``identity_alpha``), recurrent
@@ -8,27 +16,32 @@ built from its declaration in :mod:`psychrnn_widgets.params` (label, PsychRNN's 
 help, allowed values): a value that cannot be right is refused in the control with the
 reason beside it, ``valid`` turns False and ``network_params`` keeps the last valid
 settings; nothing raises into the notebook.  ``build_model(task)`` turns the controls and
-a task into a :class:`~psychrnn_widgets.models.basic.Basic` network (TensorFlow is
-imported only then).  A painted mask (``set_rec_connectivity``) overrides the density.
+a task into a network of the picked class.  A painted mask (``set_rec_connectivity``)
+overrides the density.
+
+In the Lab (``lab_state=``) the panel says its model, settings and validity to the
+:class:`~psychrnn_widgets.widgets.lab_state.LabState` (which decides what to build) and
+takes the mask painted in the Connectivity editor from it.
 
 Widgets are created and updated on the main thread only.
 """
 from __future__ import annotations
 
 import html
-import warnings
 
 import ipywidgets as widgets
 import numpy as np
 import traitlets
 
 from psychrnn_widgets import transfer
+from psychrnn_widgets.catalog import MODELS, model_class
 from psychrnn_widgets.errors import ParameterError
 from psychrnn_widgets.models.constraints import n_excitatory
 from psychrnn_widgets.params import NETWORK_PARAMS, REGULARIZER_KEYS, scalar, validate_mask
 from psychrnn_widgets.widgets.controls import ParameterControl
+from psychrnn_widgets.widgets.lab_state import build_network, network_params_for, resolve_model_name, same_settings
 
-__all__ = ["NetworkPanel", "INITIALIZERS", "REGULARIZER_KEYS", "DECLARED_CONTROLS"]
+__all__ = ["NetworkPanel", "INITIALIZERS", "REGULARIZER_KEYS", "DECLARED_CONTROLS", "CONTROL_KEYS"]
 
 #: initialiser choices: value -> label
 INITIALIZERS = {
@@ -42,50 +55,70 @@ INITIALIZERS = {
 #: the network_params keys this panel edits, each through its declaration
 DECLARED_CONTROLS = ("N_rec", "dale_ratio", "autapses", "rec_noise", "transfer_function", "spec_rad",
                      "identity_alpha", "seed") + REGULARIZER_KEYS
-#: task keys copied into the model's params by build_model
-TASK_KEYS = ("N_in", "N_out", "N_steps", "dt", "tau", "N_batch")
+#: the network_params key each control that is not a declared one sets (a model may declare it not applicable)
+CONTROL_KEYS = {"dale_enabled": "dale_ratio", "initializer": "initializer", "density": "rec_connectivity"}
+#: initialiser choice -> the ``network_params['initializer']`` name that builds it (none: the default)
+_INITIALIZER_CLASSES = {"alpha_identity": "AlphaIdentity", "glorot_gauss": "WeightInitializer",
+                        "glorot_unif": "WeightInitializer", "const_gauss": "WeightInitializer",
+                        "const_unif": "WeightInitializer"}
+#: declaration kinds a model's own key gets a control for
+_OWN_KINDS = ("int", "float", "bool", "choice")
 _STYLE = {"description_width": "initial"}
 
 
 class NetworkPanel(widgets.VBox):
-    """Controls for a Basic network; validated ``network_params``; ``build_model(task)``.
+    """The model picker and its controls; validated ``network_params``; ``build_model(task)``.
 
     Args:
         network_params (dict, optional): starting values (PsychRNN keys: ``N_rec,
             dale_ratio, autapses, rec_noise, transfer_function, spec_rad, L1_* , L2_*,
-            seed, rec_connectivity``; others are ignored).
+            seed, rec_connectivity`` and the model's own keys; others are ignored).
+        model: the model class or its registered name (default ``'Basic'``); a class that
+            is not registered yet is registered under its class name.
+        lab_state: the Lab's :class:`~psychrnn_widgets.widgets.lab_state.LabState` (see the
+            module docstring), or None.
 
     Traits:
+        model_name (str): the picked model class's registered name.
         network_params (dict): the task-independent ``network_params`` of the last valid
-            control state: ``N_rec, dale_ratio (None when off), autapses, rec_noise,
-            transfer_function (name), seed``, the regulariser keys, ``spec_rad`` or
-            ``identity_alpha`` and ``which_rand_W_rec_init`` for the chosen initialiser, and
-            ``rec_connectivity`` (float32 (N_rec, N_rec) 0/1) when a mask is painted or the
-            density is below 1.  Not updated while the controls are invalid.
+            control state: ``N_rec, seed``, the regulariser keys and, for the keys the model
+            uses: ``dale_ratio (None when off), autapses, rec_noise, transfer_function
+            (name)``, ``spec_rad`` or ``identity_alpha`` and ``initializer`` /
+            ``which_rand_W_rec_init`` for the chosen initialiser, ``rec_connectivity``
+            (float32 (N_rec, N_rec) 0/1) when a mask is painted or the density is below 1,
+            and the model's own keys.  Not updated while the controls are invalid.
         initializer (str): a key of :data:`INITIALIZERS`.
         valid (bool): whether the current controls make a valid network.
         locked (bool): True disables every control (``set_rec_connectivity`` still works).
 
     Attributes:
+        model_choice (Dropdown): the model picker.
+        model_note (HTML): what the picked model is, and which controls it does not use and why.
+        not_applicable (dict): control name -> the reason it is disabled for the picked model.
         controls (dict): name -> widget (``N_rec, dale_enabled, dale_ratio, autapses,
             rec_noise, transfer_function, initializer, spec_rad, identity_alpha, density,
-            seed`` and the regulariser keys).
+            seed``, the regulariser keys and the model's own keys).
         message (HTML): errors (red) and notes (orange); empty when all is well.
         summary (HTML): one line describing the network (E/I counts, density, mask).
         clear_mask_button (Button): forget the painted mask.
         model: the last model :meth:`build_model` returned (or None).
     """
 
+    model_name = traitlets.Unicode("Basic")
     network_params = traitlets.Dict()
     initializer = traitlets.Unicode("gaussian_spectral_radius")
     valid = traitlets.Bool(True)
     locked = traitlets.Bool(False, help="disable every control (e.g. while training)")
 
-    def __init__(self, network_params=None, **kwargs):
+    def __init__(self, network_params=None, model="Basic", lab_state=None, **kwargs):
         p = dict(network_params or {})
         self.model = None
+        self.lab_state = None
         self._mask = None
         self._notes_extra = []
+        self._start = p
+        self.not_applicable = {}
+        self._own = {}  # the model's own keys -> ParameterControl
         dale = scalar(p.get("dale_ratio")) or None  # 0 means no Dale's law
         start = {
             "N_rec": p.get("N_rec", NETWORK_PARAMS["N_rec"].default),
@@ -115,6 +148,14 @@ class NetworkPanel(widgets.VBox):
                                            tooltip="fraction of recurrent connections that exist (a random "
                                                    "rec_connectivity mask)",
                                            continuous_update=False, readout_format=".2f")
+        self._tooltips = {key: getattr(widget, "tooltip", None) for key, widget in c.items()}
+        names = MODELS.listed()
+        self.model_choice = widgets.Dropdown(options=names, value=resolve_model_name(model), description="Model",
+                                             style=_STYLE, layout=widgets.Layout(width="300px"),
+                                             tooltip="the network's class: every model of the model catalog")
+        self.model_choice.add_class("psychrnn-model-picker")
+        self.model_note = widgets.HTML()
+        self.own_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.message = widgets.HTML()
         self.summary = widgets.HTML()
         self.clear_mask_button = widgets.Button(description="Clear painted mask", icon="eraser", disabled=True)
@@ -122,13 +163,16 @@ class NetworkPanel(widgets.VBox):
 
         pc = self.parameter_controls
         rows = [
-            widgets.HTML("<b>Network</b> (Basic rate RNN)"),
+            widgets.HTML("<b>Network</b>"),
+            self.model_choice,
+            self.model_note,
             widgets.HBox([pc["N_rec"], pc["transfer_function"], pc["rec_noise"], pc["seed"]],
                          layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([c["dale_enabled"], pc["dale_ratio"], pc["autapses"]], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([c["initializer"], pc["spec_rad"], pc["identity_alpha"]],
                          layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([c["density"], self.clear_mask_button]),
+            self.own_box,
             widgets.HTML("Regularisers (means over the effective matrices)"),
             widgets.HBox([pc[k] for k in REGULARIZER_KEYS], layout=widgets.Layout(flex_flow="row wrap")),
             self.summary,
@@ -144,7 +188,78 @@ class NetworkPanel(widgets.VBox):
                 self.parameter_controls[key].observe(self._on_control, names=["value", "valid"])
             else:
                 widget.observe(self._on_control, names="value")
-        self._on_control(None)
+        self.model_choice.observe(self._on_model_choice, names="value")
+        self._use_model(self.model_choice.value)
+        if lab_state is not None:
+            self._bind(lab_state)
+
+    # ------------------------------------------------------------ the model class
+    @property
+    def model_class(self):
+        """The picked model class (imports the models, and so TensorFlow, on first use)."""
+        return model_class(self.model_name)
+
+    @traitlets.observe("model_name")
+    def _on_model_name(self, change):
+        if self.model_choice.value != change["new"]:
+            self.model_choice.value = change["new"]  # an unknown name: the Dropdown refuses it
+
+    def _on_model_choice(self, change):
+        self._use_model(change["new"])
+
+    def _use_model(self, name):
+        """Switch the controls to model class ``name``: its own keys, what it does not use and why."""
+        cls = model_class(name)
+        reasons = dict(getattr(cls, "not_applicable", {}) or {})
+        self.not_applicable = {control: reasons[key] for control, key in
+                               [(k, k) for k in DECLARED_CONTROLS] + list(CONTROL_KEYS.items()) if key in reasons}
+        for control in self._own.values():
+            control.unobserve(self._on_control, names=["value", "valid"])
+        self._own = {}
+        for key, parameter in cls.declared_parameters().items():
+            if parameter.kind in _OWN_KINDS and parameter.default is not None and key not in NETWORK_PARAMS:
+                value = self._start.get(key, parameter.default)
+                try:
+                    value = parameter.validate(value, "network_params")
+                except ParameterError:
+                    value = parameter.default
+                control = ParameterControl(parameter, value, width="110px")
+                control.observe(self._on_control, names=["value", "valid"])
+                self._own[key] = control
+        self.own_box.children = ([widgets.HTML(f"{html.escape(name)}'s own settings:")] + list(self._own.values())
+                                 if self._own else [])
+        self.model_note.value = _model_note(name, cls, self.not_applicable)
+        for key, widget in self.controls.items():
+            reason = self.not_applicable.get(key)
+            tooltip = f"not used by {name}: {reason}" if reason else self._tooltips.get(key)
+            if hasattr(widget, "tooltip") and tooltip is not None:
+                widget.tooltip = tooltip
+        with self.hold_trait_notifications():  # the class and its settings are announced together
+            self.model_name = name
+            self._on_control(None)
+
+    def _bind(self, lab_state):
+        """Say the model, the settings and their validity to ``lab_state``; take the painted mask from it."""
+        self.lab_state = lab_state
+        self._tell_state()
+        self.observe(lambda _: self._tell_state(), names=["model_name", "network_params", "valid"])
+        lab_state.observe(self._on_painted_mask, names="painted_mask")
+
+    def _tell_state(self):
+        state = self.lab_state
+        with state.hold_trait_notifications():  # a new class comes with its settings: one decision, not two
+            state.network_valid = self.valid
+            state.model_name = self.model_name
+            if not same_settings(self.network_params, state.network_params):
+                state.network_params = dict(self.network_params)
+
+    def _on_painted_mask(self, change):
+        mask = change["new"]
+        if mask is None and self._mask is None:
+            return
+        if mask is not None and self._mask is not None and np.array_equal(mask, self._mask):
+            return
+        self.set_rec_connectivity(mask)
 
     # ------------------------------------------------------------ validation
     def _on_control(self, change):
@@ -157,14 +272,17 @@ class NetworkPanel(widgets.VBox):
     def _set_enabled(self, change=None):
         c = self.controls
         locked = self.locked
-        for widget in c.values():
-            widget.disabled = locked
-        c["dale_ratio"].disabled = locked or not c["dale_enabled"].value
+        off = self.not_applicable
+        for key, widget in c.items():
+            widget.disabled = locked or key in off
+        c["dale_ratio"].disabled = locked or "dale_ratio" in off or not c["dale_enabled"].value
         init = c["initializer"].value
-        c["spec_rad"].disabled = locked or init != "gaussian_spectral_radius"
-        c["identity_alpha"].disabled = locked or init != "alpha_identity"
-        c["density"].disabled = locked or self._mask is not None
-        self.clear_mask_button.disabled = locked or self._mask is None
+        c["spec_rad"].disabled = locked or "spec_rad" in off or init != "gaussian_spectral_radius"
+        c["identity_alpha"].disabled = locked or "identity_alpha" in off or init != "alpha_identity"
+        c["density"].disabled = locked or "density" in off or self._mask is not None
+        self.clear_mask_button.disabled = locked or "density" in off or self._mask is None
+        for control in self._own.values():
+            control.disabled = locked
 
     def _declared(self, key, errors):
         """The control's last valid value; its refusal reason goes to ``errors`` while the input is invalid."""
@@ -174,15 +292,21 @@ class NetworkPanel(widgets.VBox):
         return control.value
 
     def check(self):
-        """Validate the controls: ``(network_params or None, errors, notes)``; never raises."""
+        """Validate the controls: ``(network_params or None, errors, notes)``; never raises.
+
+        Keys the picked model does not use are left out.
+        """
         c = self.controls
+        off = self.not_applicable
         errors, notes = [], []
         params = {}
         n_rec = self._declared("N_rec", errors)
         if n_rec > 2000:
             notes.append(f"N_rec = {n_rec} is large: training will be slow.")
         params["N_rec"] = n_rec
-        if c["dale_enabled"].value:
+        if "dale_enabled" in off:
+            pass
+        elif c["dale_enabled"].value:
             ratio = self._declared("dale_ratio", errors)
             params["dale_ratio"] = ratio
             n_e = None if ratio is None else n_excitatory(ratio, n_rec)
@@ -196,22 +320,33 @@ class NetworkPanel(widgets.VBox):
         else:
             params["dale_ratio"] = None
         for key in ("autapses", "rec_noise", "transfer_function"):
-            params[key] = self._declared(key, errors)
+            if key not in off:
+                params[key] = self._declared(key, errors)
         init = c["initializer"].value
-        if init == "gaussian_spectral_radius":
+        if "initializer" in off:
+            pass
+        elif init == "gaussian_spectral_radius":
             params["spec_rad"] = self._declared("spec_rad", errors)
         elif init == "alpha_identity":
+            params["initializer"] = _INITIALIZER_CLASSES[init]
             params["identity_alpha"] = self._declared("identity_alpha", errors)
         else:
+            params["initializer"] = _INITIALIZER_CLASSES[init]
             params["which_rand_W_rec_init"] = init
             notes.append(f"{INITIALIZERS[init]} does not regulate W_rec's eigenvalues; the network may "
                          "explode or die out (the spectral-radius initialiser is the safe default).")
         for key in REGULARIZER_KEYS:
-            params[key] = self._declared(key, errors)
+            if key not in off:
+                params[key] = self._declared(key, errors)
         params["seed"] = self._declared("seed", errors)
-        mask = self.rec_connectivity(n_rec, errors, notes)
-        if mask is not None:
-            params["rec_connectivity"] = mask
+        if "density" not in off:
+            mask = self.rec_connectivity(n_rec, errors, notes)
+            if mask is not None:
+                params["rec_connectivity"] = mask
+        for key, control in self._own.items():
+            if not control.valid:
+                errors.append(control.error)
+            params[key] = control.value
         return (None if errors else params), errors, notes
 
     def rec_connectivity(self, n_rec=None, errors=None, notes=None):
@@ -251,7 +386,7 @@ class NetworkPanel(widgets.VBox):
         self.valid = not errors
         if params is not None:
             self.initializer = self.controls["initializer"].value
-            if not _same_params(params, self.network_params):  # no change event for equal settings
+            if not same_settings(params, self.network_params):  # no change event for equal settings
                 self.network_params = params
         self.summary.value = self._summary(params)
         return params
@@ -274,10 +409,11 @@ class NetworkPanel(widgets.VBox):
             density = 1.0
         else:
             density = float(np.mean(mask))
-        text += f"; recurrent density {density:.2f}"
+        if "density" not in self.not_applicable:
+            text += f"; recurrent density {density:.2f}"
         if self._mask is not None:
             text += " (painted mask)"
-        if not params["autapses"]:
+        if not params.get("autapses", True):
             text += "; no autapses"
         return f'<span style="color:#333">{html.escape(text)}</span>'
 
@@ -300,6 +436,8 @@ class NetworkPanel(widgets.VBox):
         if mask is None:
             self._mask = None
             self.clear_mask_button.disabled = True
+            if self.lab_state is not None and self.lab_state.painted_mask is not None:
+                self.lab_state.painted_mask = None  # cleared here: nothing painted any more
         else:
             try:
                 array = validate_mask(mask, "rec_connectivity", (None, None))
@@ -330,72 +468,54 @@ class NetworkPanel(widgets.VBox):
 
         Returns a dict with the task's ``N_in, N_out, N_steps, dt, tau, N_batch``, the loss
         its ``get_task_params()`` names (a task's ``preferred_loss``, e.g. NeuroGym's
-        cross-entropy; none for PsychRNN's mean squared error), the panel's keys, ``name``
-        and, for a non-default choice, an ``initializer`` object.
+        cross-entropy; none for PsychRNN's mean squared error), the panel's keys
+        (:attr:`network_params`) and ``name``.
         """
         params, errors, _ = self.check()
         if errors:
             raise ParameterError(" ".join(errors))
-        full = {key: getattr(task, key) for key in TASK_KEYS}
-        loss = task.get_task_params().get("loss_function")
-        if loss is not None:
-            full["loss_function"] = loss
-        full.update(params)
-        full["name"] = name
-        init = self.controls["initializer"].value
-        if init != "gaussian_spectral_radius":
-            from psychrnn_widgets.models.initializers import AlphaIdentity, WeightInitializer
-
-            kwargs = {k: v for k, v in full.items() if k not in ("identity_alpha",)}
-            if init == "alpha_identity":
-                full["initializer"] = AlphaIdentity(identity_alpha=full["identity_alpha"], **kwargs)
-            else:
-                full["initializer"] = WeightInitializer(**kwargs)
-        return full
+        return network_params_for(params, task, name)
 
     def build_model(self, task, name="lab_net"):
-        """Build a :class:`~psychrnn_widgets.models.basic.Basic` for ``task`` from the controls.
+        """Build a network of the picked class for ``task`` from the controls.
 
         Returns:
-            Basic | None: None (and a message) if the settings are invalid or the build fails.
+            the model, or None (and a message) if the settings are invalid or the build fails.
         """
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                full = self.full_params(task, name=name)
-                from psychrnn_widgets.models.basic import Basic
-
-                model = Basic(full)
+            params, errors, _ = self.check()
+            if errors:
+                raise ParameterError(" ".join(errors))
+            model, notes = build_network(self.model_name, params, task, name)
         except Exception as err:  # noqa: BLE001 - never raise into the notebook
             params, errors, notes = self.check()
             self._show(errors or [f"cannot build the network: {type(err).__name__}: {err}"], notes)
             self.valid = False
             return None
-        self._notes_extra = [str(w.message) for w in caught
-                             if "does not regulate" not in str(w.message) and "eigenvalues" not in str(w.message)]
+        self._notes_extra = notes
         self.update()
         self.model = model
         return model
 
 
-def _same_params(a, b):
-    """``a == b`` for network_params dicts that may hold NumPy arrays."""
-    if a.keys() != b.keys():
-        return False
-    for key, value in a.items():
-        other = b[key]
-        if isinstance(value, np.ndarray) or isinstance(other, np.ndarray):
-            if not np.array_equal(np.asarray(value), np.asarray(other)):
-                return False
-        elif value != other:
-            return False
-    return True
+def _model_note(name, cls, not_applicable):
+    """HTML: what the model is and, grouped by reason, the controls it does not use."""
+    summary = getattr(cls, "summary", "") or (cls.__doc__ or "").strip().split("\n")[0]
+    parts = [f"<span style='color:#333'>{html.escape(summary)}</span>"] if summary else []
+    by_reason = {}
+    for control, reason in not_applicable.items():
+        by_reason.setdefault(reason, []).append(control)
+    for reason, controls in by_reason.items():
+        parts.append(f"<span style='color:#777'>not used by {html.escape(name)}: "
+                     f"{html.escape(', '.join(controls))} &mdash; {html.escape(reason)}</span>")
+    return "<br>".join(parts)
 
 
 def _initializer_name(initializer, which_rand_W_rec_init=None):
     if isinstance(initializer, str) and initializer in INITIALIZERS:
         return initializer
-    kind = type(initializer).__name__ if initializer is not None else None
+    kind = initializer if isinstance(initializer, str) else (type(initializer).__name__ if initializer is not None
+                                                             else None)
     if kind == "AlphaIdentity":
         return "alpha_identity"
     if kind == "WeightInitializer" and which_rand_W_rec_init in INITIALIZERS:

@@ -5,8 +5,10 @@ live preview of one trial.
 a user's own included.
 
 * **Picker** (``panel.choice``, a Dropdown; ``panel.task_name``, its value as a trait):
-  every built-in task (:data:`~psychrnn_widgets.tasks.BUILTIN_TASKS`), the tasks passed
-  in ``tasks=`` and the class of the task the panel started with.  Picking a name shows
+  every task of the task catalog (:mod:`psychrnn_widgets.catalog`: the built-ins,
+  :data:`~psychrnn_widgets.tasks.BUILTIN_TASKS`, then the classes registered with
+  ``register_task``), the tasks passed in ``tasks=`` and the class of the task the panel
+  started with.  Picking a name shows
   that task -- the one last shown under that name, or a fresh one built from the class's
   declared defaults with the current ``dt``, ``tau`` and ``N_batch``.  When NeuroGym is
   installed, a second group follows: one entry, ``"NeuroGym environments…"``, which when
@@ -26,6 +28,11 @@ a user's own included.
   ``task`` trait; the preview redraws.
 * **Help**: ``task_help`` shows the task's description from its docstring.
 
+In the Lab (``lab_state=``) the panel's ``task`` is the
+:class:`~psychrnn_widgets.widgets.lab_state.LabState`'s ``task`` (linked both ways): a
+task built here becomes the state's, and a task the state takes (a curriculum stage, a
+network brought back) is shown here.
+
 Widgets are created and updated on the main thread only (the panel is not live during
 training).
 """
@@ -44,6 +51,7 @@ import numpy as np
 import traitlets
 from bqplot import Axis, Figure, LinearScale, Lines
 
+from psychrnn_widgets.catalog import TASKS
 from psychrnn_widgets.errors import ParameterError
 from psychrnn_widgets.params import TASK_CORE_PARAMS
 from psychrnn_widgets.tasks import BUILTIN_TASKS
@@ -198,6 +206,7 @@ class TaskPanel(widgets.VBox):
         preview_seed (None | int): seed of the previewed trial (redrawn by ``resample``).
         tasks (dict | list, optional): more tasks for the picker: task classes or task
             objects (by name; a list is named by class).
+        lab_state: the Lab's :class:`~psychrnn_widgets.widgets.lab_state.LabState`, or None.
 
     Traits:
         task (Task): the current task; a new object whenever a control changes.
@@ -224,7 +233,7 @@ class TaskPanel(widgets.VBox):
     task_name = traitlets.Unicode(help="the picker's choice: a built-in task's name or one passed in tasks=")
     locked = traitlets.Bool(False, help="disable every control (e.g. while training)")
 
-    def __init__(self, task=None, seed=None, preview_seed=None, tasks=None, **kwargs):
+    def __init__(self, task=None, seed=None, preview_seed=None, tasks=None, lab_state=None, **kwargs):
         if isinstance(task, type):
             raise TypeError("TaskPanel needs a task instance, e.g. "
                             "TaskPanel(PerceptualDiscrimination(10, 100, 2000, 64))")
@@ -235,7 +244,7 @@ class TaskPanel(widgets.VBox):
         self._preview_seed = int(self._rng.integers(2**31))
         self._updating = False  # set while the panel writes control values itself
         self._building = None   # the task the panel is installing into ``task``
-        self._choices = dict(BUILTIN_TASKS)
+        self._choices = {name: TASKS.get(name) for name in TASKS.listed()}  # the catalog: built-ins first
         self._choices.update(self._named(tasks))
         if neurogym_choices.installed():
             self._choices[neurogym_choices.LOAD_LABEL] = neurogym_choices.LOADER
@@ -265,6 +274,8 @@ class TaskPanel(widgets.VBox):
                                    widgets.HBox([self.resample_button, self.trial_info]), self.preview], **kwargs)
         self.task = task  # builds the controls and draws the preview (see _on_task)
         self.choice.observe(self._on_choice, names="value")
+        if lab_state is not None:
+            traitlets.link((lab_state, "task"), (self, "task"))
 
     @staticmethod
     def _named(tasks):

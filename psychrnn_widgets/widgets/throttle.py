@@ -17,6 +17,16 @@ estimated from its last flushes; when one does not fit, it and the ones after it
 order, and go first at the next flush, so a small flusher never starves a larger one).  A
 dashboard of many views then refreshes less often instead of flooding the front-end.
 
+**Where messages are counted: here.**  The updater is the one path from a training
+thread to the widgets (DESIGN §4), so it is where the budget is kept: every flusher
+returns the number of widgets it changed -- one comm message each, since it changes
+each widget's traits together under ``hold_sync()`` -- and work a flusher hands to the
+main thread is counted with :meth:`ThrottledUpdater.reserve` (a curriculum stage shown
+in the task tab).  Nothing wraps ipywidgets' private ``Widget._send`` or the kernel's
+session: what the main thread sends by itself answers a click, at the user's pace, and
+is not the thread's to budget.  ``tests/test_widgets_lab.py`` counts the real messages of
+a training dashboard (in the test only) and holds them to the budget.
+
 History series are float32 and downsampled so that ``series(key)`` never returns more
 than ``max_points`` points (default 5,000): when the buffer is full every other point
 is dropped and later points are kept at the doubled stride; the latest point is always
@@ -97,8 +107,8 @@ class ThrottledUpdater:
         max_rate_hz: most flushes per second through :meth:`maybe_flush` (default 10).
         max_points: most points per history series (default 5,000).
         clock: a ``time.monotonic``-like function (seconds), replaceable in tests.
-        message_budget: most comm messages per second the throttled flushes may send
-            (None: no budget beyond ``max_rate_hz``).
+        message_budget: most comm messages per second the throttled flushes may send, as
+            the flushers report them (None: no budget beyond ``max_rate_hz``).
 
     Attributes:
         n_flushes: flushes done so far (forced ones included), for rate assertions.
@@ -109,7 +119,7 @@ class ThrottledUpdater:
             rate may read it to refresh on the final flush).
     """
 
-    def __init__(self, max_rate_hz=10, max_points=5000, clock=time.monotonic, message_budget=None, counter=None):
+    def __init__(self, max_rate_hz=10, max_points=5000, clock=time.monotonic, message_budget=None):
         if not float(max_rate_hz) > 0:
             raise ValueError(f"max_rate_hz must be positive, got {max_rate_hz!r}")
         if message_budget is not None and not float(message_budget) >= 1:
@@ -120,12 +130,6 @@ class ThrottledUpdater:
         self.messages_sent = 0
         self._sizes = {}  # flusher -> messages of its last few non-empty flushes
         self._waiting = []  # flushers left out of the last flush for lack of budget
-        # real comm messages (every widget, every thread) when they can be counted
-        if counter is None and self.message_budget is not None:
-            from .comm_counter import COUNTER
-
-            counter = COUNTER
-        self.counter = counter if counter is not None and counter.install() else None
         self.max_points = int(max_points)
         self.clock = clock
         self._lock = threading.RLock()  # guards the stored values
@@ -208,6 +212,12 @@ class ThrottledUpdater:
                 self._flushers.append(fn)
         return fn
 
+    @property
+    def flushers(self):
+        """The registered flushers, in order (a tuple)."""
+        with self._flush_lock:
+            return tuple(self._flushers)
+
     def remove_flusher(self, fn):
         with self._flush_lock:
             if fn in self._flushers:
@@ -238,10 +248,7 @@ class ThrottledUpdater:
         """Messages a throttled flush may send now (None: no budget); <= 0 means wait."""
         if self.message_budget is None:
             return None
-        if self.counter is not None and self.counter.install():
-            recent = self.counter.recent(1.0)
-        else:
-            recent = sum(n for t, n in self.sent if now - t < 1.0)
+        recent = sum(n for t, n in self.sent if now - t < 1.0)
         smallest = min([self._estimate(fn) for fn in self._flushers] or [1])
         left = self.message_budget - recent
         return left if left >= smallest or recent == 0 else 0
@@ -287,8 +294,7 @@ class ThrottledUpdater:
             del self.sent[:25]
 
     def _run_flusher(self, fn):
-        """Call one flusher (flush lock held); the messages it sent (0 if it raised: kept in ``errors``)."""
-        before = self.counter.total if self.counter is not None else 0
+        """Call one flusher (flush lock held); the messages it reports (None: one; 0 if it raised: kept in ``errors``)."""
         try:
             sent = fn()
         except Exception as error:  # noqa: BLE001 - a view's bug must not kill training
@@ -296,12 +302,7 @@ class ThrottledUpdater:
             if len(self.errors) > 100:
                 del self.errors[:50]
             return 0
-        if self.counter is not None:
-            # what left while it ran (other threads may add to that; the flusher's own count may be high)
-            counted = self.counter.total - before
-            sent = min(counted, sent) if isinstance(sent, int) and not isinstance(sent, bool) else counted
-        else:
-            sent = sent if isinstance(sent, int) and not isinstance(sent, bool) else 1
+        sent = sent if isinstance(sent, int) and not isinstance(sent, bool) else 1
         if sent:
             self._sizes[fn] = (self._sizes.get(fn, []) + [sent])[-3:]
         return sent

@@ -32,6 +32,13 @@ one final flush.  Counts come from the trainer (steps and trials over every run 
 model, so they agree across Start / Stop / Start); the progress bar counts the budget's
 unit, trials, with the elapsed time and an estimate of the time left (tqdm's format).
 
+**In the Lab** (``lab_state=``, a :class:`~psychrnn_widgets.widgets.lab_state.LabState`)
+the panel trains the state's current network (``run``) on its ``task``, says its own
+state as the state's ``status``, shows the state's ``pending_note`` next to Start, asks
+the state to apply what is pending when Start is pressed, keeps the current record's
+curves up to date at every flush and draws the other records' loss curves behind the
+current one.  It never calls another panel.
+
 Keys this panel stores in its updater (other views may read them): ``training/trials``
 (trials trained by the model, all runs), ``training/epoch``, ``training/event``,
 ``training/outcome``, and the series ``training/loss``, ``training/accuracy`` (x = trials)
@@ -115,6 +122,8 @@ class TrainingPanel(widgets.VBox):
         learning_rate: initial value of the learning-rate control (changes apply live).
         training_iters: initial budget in trials per Start (PsychRNN's ``training_iters``).
         loss_epoch: the loss and accuracy are recorded every ``loss_epoch`` steps.
+        lab_state: a :class:`~psychrnn_widgets.widgets.lab_state.LabState` to work in (the Lab's);
+            then ``model`` and ``task`` follow it (see the module docstring).
 
     Public attributes: ``start_button, pause_button, resume_button, stop_button``;
     ``learning_rate, budget`` (the input widgets) and ``learning_rate_control,
@@ -135,7 +144,8 @@ class TrainingPanel(widgets.VBox):
     running = traitlets.Bool(False)
 
     def __init__(self, model=None, task=None, curriculum=None, updater=None, learning_rate=0.001,
-                 training_iters=50000, loss_epoch=10, **kwargs):
+                 training_iters=50000, loss_epoch=10, lab_state=None, **kwargs):
+        self.lab_state = None
         self._model = model
         self._task = task
         self._curriculum = curriculum
@@ -215,6 +225,40 @@ class TrainingPanel(widgets.VBox):
                                 layout=widgets.Layout(flex_flow="row wrap"))
         figures = widgets.HBox([self.loss_figure, self.accuracy_figure], layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__(children=[buttons, settings, self.status, figures], **kwargs)
+        if lab_state is not None:
+            self._bind(lab_state)
+
+    def _bind(self, lab_state):
+        """Work in ``lab_state``: its run's model and curves, its task, its pending note; say the status there."""
+        self.lab_state = lab_state
+        self._task = lab_state.task
+        self._on_run({"new": lab_state.run})
+        self.set_pending(lab_state.pending_note)
+        lab_state.status = self.state
+        lab_state.observe(self._on_run, names="run")
+        lab_state.observe(self._on_lab_task, names="task")
+        lab_state.observe(lambda change: self.set_pending(change["new"]), names="pending_note")
+        self.observe(lambda change: setattr(lab_state, "status", change["new"]), names="state")
+
+    def _on_run(self, change):
+        """The state's current network changed (main thread, never while training): train it, show its curves."""
+        record = change["new"]
+        self.model = None if record is None else record.model
+        if record is not None:
+            self.show_curves(record.curves)
+        history = self.lab_state.history
+        self.set_overlays([(r.label, *r.curves["loss"]) for r in history if r is not record
+                           and len(r.curves["loss"][0])])
+
+    def _keep_curves(self):
+        """Store the live curves in the state's current record (the network being trained)."""
+        record = None if self.lab_state is None else self.lab_state.run
+        if record is not None and record.model is self._model:
+            record.curves = self.curves()
+
+    def _on_lab_task(self, change):
+        if not self.running:
+            self._task = change["new"]
 
     @staticmethod
     def _figure(marks, scales, label, y_format, y_ticks=None):
@@ -338,6 +382,9 @@ class TrainingPanel(widgets.VBox):
         with self._lock:
             if self.state in ACTIVE:
                 return False
+        if self.lab_state is not None:
+            self.lab_state.apply_pending()  # may build the network Start was announced to build
+            self._task = self.lab_state.task
         for hook in list(self.before_start):
             hook(self)
         with self._lock:
@@ -466,6 +513,7 @@ class TrainingPanel(widgets.VBox):
         self.outcome = outcome
         self._set_state(outcome)
         self.updater.flush()  # the one final flush
+        self._keep_curves()
         for hook in list(self.after_run):
             try:
                 hook(outcome)
@@ -588,6 +636,8 @@ class TrainingPanel(widgets.VBox):
                 sent += 1
             self._shown["training/stages"] = stages
         sent += self._set_ranges()
+        if sent and self.running:
+            self._keep_curves()  # while training, the record's curves are the live ones
         status = self._status_html()
         if self.status.value != status:
             self.status.value = status

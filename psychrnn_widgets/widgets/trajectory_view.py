@@ -14,6 +14,11 @@ components (numpy SVD; component signs kept consistent between refreshes).  At m
 ``max_lines`` (20) lines.  During training the view is refreshed through the shared
 :class:`~psychrnn_widgets.widgets.throttle.ThrottledUpdater`, at most ``max_rate_hz``
 (2) times per second, and once more on the final flush.
+
+In the Lab (``lab_state=``) the view shows the
+:class:`~psychrnn_widgets.widgets.lab_state.LabState`'s current network (``run``) on the
+probe batch of its ``task`` (while training, a new task is drawn at the next throttled
+refresh).
 """
 import copy
 import html
@@ -98,6 +103,7 @@ class TrajectoryView(widgets.VBox):
         max_rate_hz: most refreshes per second during training (2).
         max_lines: most lines (conditions) drawn (20).
         trials_key: updater key whose change means "the weights changed" (the training panel's).
+        lab_state: the Lab's :class:`~psychrnn_widgets.widgets.lab_state.LabState` to follow, or None.
 
     Attributes: ``figure``, ``lines`` (bqplot Lines; x, y of shape (n_lines, T)),
     ``pc_x``, ``pc_y`` (component choosers), ``refresh_button``, ``message`` (HTML),
@@ -106,7 +112,9 @@ class TrajectoryView(widgets.VBox):
     """
 
     def __init__(self, model=None, task=None, updater=None, n_components=3, max_rate_hz=2.0, max_lines=20,
-                 trials_key="training/trials", **kwargs):
+                 trials_key="training/trials", lab_state=None, **kwargs):
+        if lab_state is not None:
+            model, task = lab_state.model, lab_state.task
         self.model = model
         self.task = task
         self.updater = updater if updater is not None else ThrottledUpdater()
@@ -150,6 +158,21 @@ class TrajectoryView(widgets.VBox):
         super().__init__(children=[widgets.HBox([self.pc_x, self.pc_y, self.refresh_button]), self.figure,
                                    self.legend, self.message], **kwargs)
         self.refresh()
+        if lab_state is not None:
+            lab_state.observe(self._on_lab_run, names="run")
+            lab_state.observe(self._on_lab_task, names="task")
+
+    def _on_lab_run(self, change):
+        record, state = change["new"], change["owner"]
+        if record is not None:
+            self.set_model(record.model, task=record.task or state.task)
+
+    def _on_lab_task(self, change):
+        task, model = change["new"], self.model
+        if task is None or task is self.task:
+            return
+        fits = model is not None and (model.N_in, model.N_out) == (task.N_in, task.N_out)
+        self.set_task(task, refresh=fits and not change["owner"].running)  # else: with the next network
 
     # --------------------------------------------------------------------- inputs
     def set_model(self, model, task=None):
