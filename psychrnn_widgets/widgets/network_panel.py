@@ -97,7 +97,8 @@ class NetworkPanel(widgets.VBox):
         not_applicable (dict): control name -> the reason it is disabled for the picked model.
         controls (dict): name -> widget (``N_rec, dale_enabled, dale_ratio, autapses,
             rec_noise, transfer_function, initializer, spec_rad, identity_alpha, density,
-            seed``, the regulariser keys and the model's own keys).
+            seed``, the regulariser keys and the model's own keys; ``parameter_controls`` holds
+            the :class:`~psychrnn_widgets.widgets.controls.ParameterControl` of each declared one).
         message (HTML): errors (red) and notes (orange); empty when all is well.
         summary (HTML): one line describing the network (E/I counts, density, mask).
         clear_mask_button (Button): forget the painted mask.
@@ -213,8 +214,10 @@ class NetworkPanel(widgets.VBox):
         reasons = dict(getattr(cls, "not_applicable", {}) or {})
         self.not_applicable = {control: reasons[key] for control, key in
                                [(k, k) for k in DECLARED_CONTROLS] + list(CONTROL_KEYS.items()) if key in reasons}
-        for control in self._own.values():
+        for key, control in self._own.items():
             control.unobserve(self._on_control, names=["value", "valid"])
+            self.controls.pop(key, None)
+            self.parameter_controls.pop(key, None)
         self._own = {}
         for key, parameter in cls.declared_parameters().items():
             if parameter.kind in _OWN_KINDS and parameter.default is not None and key not in NETWORK_PARAMS:
@@ -225,7 +228,8 @@ class NetworkPanel(widgets.VBox):
                     value = parameter.default
                 control = ParameterControl(parameter, value, width="110px")
                 control.observe(self._on_control, names=["value", "valid"])
-                self._own[key] = control
+                self._own[key] = self.parameter_controls[key] = control
+                self.controls[key] = control.input
         self.own_box.children = ([widgets.HTML(f"{html.escape(name)}'s own settings:")] + list(self._own.values())
                                  if self._own else [])
         self.model_note.value = _model_note(name, cls, self.not_applicable)

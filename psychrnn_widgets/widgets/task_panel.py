@@ -274,6 +274,7 @@ class TaskPanel(widgets.VBox):
                                    widgets.HBox([self.resample_button, self.trial_info]), self.preview], **kwargs)
         self.task = task  # builds the controls and draws the preview (see _on_task)
         self.choice.observe(self._on_choice, names="value")
+        self.lab_state = lab_state
         if lab_state is not None:
             traitlets.link((lab_state, "task"), (self, "task"))
 
