@@ -16,7 +16,7 @@ pytest.importorskip("tensorflow")
 
 import tensorflow as tf  # noqa: E402
 
-from helpers import wait_until  # noqa: E402
+from helpers import REPO, wait_until  # noqa: E402
 from psychrnn_widgets import (GRU, LSTM, RNN, Basic, PerceptualDiscrimination, SteppedSimulator,  # noqa: E402
                               load_model, register_model, register_task)
 from psychrnn_widgets.catalog import simulator_class  # noqa: E402
@@ -244,3 +244,32 @@ def test_a_key_that_does_not_apply_is_refused_naming_it_and_a_twinless_class_is_
         as_simulator(Rewritten(params))
     with pytest.raises(ParameterError, match="simulator"):
         register_model(type("BadTwin", (Basic,), {"simulator": object}))
+
+
+def test_the_documented_new_model_with_its_twin_joins_the_lab_and_is_analysed(tmp_path):
+    """docs/new_model.md's tutorial model and its NumPy twin, exactly as the docs show them."""
+    import re
+
+    from psychrnn_widgets.widgets import Lab
+
+    text = (REPO / "docs" / "new_model.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    namespace = {}
+    exec(blocks[0], namespace)  # the model
+    exec(next(block for block in blocks if "SteppedSimulator" in block), namespace)  # its twin, registered
+    cls = namespace["BasicWithFeedforward"]
+    lab = Lab(small_task(), {"N_rec": 12, "N_feedforward_out": 8, "seed": 2}, model=cls, training_iters=16 * 30)
+    assert "BasicWithFeedforward" in lab.network_panel.model_choice.options
+    model = lab.model
+    assert isinstance(model, cls) and model.W_in_first.shape == (8, 2)  # its own key, from the Network tab
+    assert lab.training.start() and lab.training.wait(120) and lab.training.state == "done"
+    assert wait_until(lambda: lab.analysis.n_refreshes >= 1, 30) and lab.analysis.wait(240)
+    assert lab.analysis.behaviour.result is not None and lab.analysis.connectivity.result is not None
+    x = small_task().generate_batch(5)[0]
+    outputs, states = model.test(x, noise=False)
+    sim_outputs, sim_states = cls.simulator(rnn_model=model).run_trials(x, noise=False)
+    np.testing.assert_allclose(sim_outputs, outputs, atol=1e-5)
+    np.testing.assert_allclose(sim_states, states, atol=1e-5)
+    loaded = load_model(model.save(tmp_path / "feedforward"))
+    assert type(loaded) is cls
+    np.testing.assert_array_equal(loaded.test(x, noise=False)[0], outputs)

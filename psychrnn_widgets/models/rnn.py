@@ -593,11 +593,15 @@ class RNN:
                            ("dale_ratio", stored_dale_ratio(stored.get("dale_ratio")))):
             if value is not None and key not in cls.not_applicable:
                 params[key] = value
-        if cls.uses_rate_weights:  # masks and Dale's matrices are constants: they come in as network_params
-            for key in ("input_connectivity", "rec_connectivity", "output_connectivity", "Dale_rec", "Dale_out"):
-                if stored.get(key) is not None:
-                    params[key] = np.asarray(stored[key], dtype=np.float32)
         params.update(network_params or {})
+        if cls.uses_rate_weights:  # masks and Dale's matrices are constants: they come in as network_params
+            n_in, n_rec, n_out = (params.get(key) for key in ("N_in", "N_rec", "N_out"))
+            shapes = {"input_connectivity": (n_rec, n_in), "rec_connectivity": (n_rec, n_rec),
+                      "output_connectivity": (n_out, n_rec), "Dale_rec": (n_rec, n_rec), "Dale_out": (n_rec, n_rec)}
+            for key, shape in shapes.items():  # (a class with other shapes, e.g. a feedforward input layer, sets its own)
+                value = stored.get(key)
+                if key not in (network_params or {}) and value is not None and np.shape(value) == shape:
+                    params[key] = np.asarray(value, dtype=np.float32)
         model = cls(params)
         model.set_weights({key: stored[key] for key in model.variables if stored.get(key) is not None})
         return model

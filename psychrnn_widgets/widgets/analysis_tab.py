@@ -14,8 +14,9 @@ the connectivity heatmap of an LSTM -- says why); the fixed-point search runs on
 from its own panel.  Given the Lab's shared updater, the tab also refreshes by itself
 when a training run ends (it watches ``training/outcome``); in the Lab
 (``lab_state=``) it analyses the :class:`~psychrnn_widgets.widgets.lab_state.LabState`'s
-current network and task, drops stale computations when a run starts and analyses again
-when one ends with trained weights (the state's ``status``, on the main thread).
+current network and task, drops stale computations when a run starts, analyses again when
+one ends with trained weights (the state's ``status``, on the main thread) and when a
+trained network becomes the current one (brought back, loaded: the state's ``run``).
 
     tab = AnalysisTab(model, task)     # any model with a NumPy twin: Basic, LSTM, GRU, a user's
     tab.refresh(wait=True)             # scripts and tests: block until every panel is done
@@ -84,6 +85,7 @@ class AnalysisTab(widgets.VBox):
         super().__init__(children=[widgets.HBox([self.refresh_button, self.status]), self.tabs], **kwargs)
         if lab_state is not None:
             lab_state.observe(self._on_status, names="status")  # on the main thread: starts and ends of runs
+            lab_state.observe(self._on_run, names="run")
         else:
             self.updater.add_flusher(self._flush)  # alone: a run's end is seen in the shared updater
         if auto_refresh and self.model is not None:
@@ -152,6 +154,14 @@ class AnalysisTab(widgets.VBox):
     def wait(self, timeout=120.0):
         """Wait for every panel's background computation; True if all are idle."""
         return all(panel.wait(timeout) for panel in self.panels)
+
+    def _on_run(self, change):
+        """Another network became the current one: analyse it when it has trained weights (brought back, loaded)."""
+        from ..training.trainer import Trainer
+
+        record = change["new"]
+        if record is not None and not change["owner"].running and Trainer.of(record.model).trials > 0:
+            self.refresh()
 
     def _on_status(self, change):
         if change["new"] == "running" and change["old"] not in _ACTIVE:  # a run starts (not a resume)

@@ -12,9 +12,10 @@ table, the curves, the status line); the list of finished runs (a control) is up
 the main thread through a :class:`~psychrnn_widgets.widgets.main_thread.MainThreadQueue`.
 
 **Open in dashboard** loads the picked finished run's network from the registry (an
-ordinary ``Basic``) and, given a ``lab``, adds it to the dashboard's history, makes it
-the current network and shows the Analysis tab; ``on_open(model, task, state)`` replaces
-that behaviour.  The run opened last is :attr:`SweepPanel.opened`.
+ordinary ``Basic``) and, given a ``lab``, adds it to the dashboard's history and makes it
+the current network through the Lab's shared state (its Analysis tab analyses a trained
+network brought back by itself), then shows the Analysis tab; ``on_open(model, task,
+state)`` replaces that behaviour.  The run opened last is :attr:`SweepPanel.opened`.
 
 Keys this panel stores in its updater: ``sweep/states`` (``{run_id: row dict}``),
 ``sweep/summary`` (status line) and one history series ``sweep/loss/<run_id>`` per run
@@ -278,12 +279,13 @@ class SweepPanel(widgets.VBox):
         if self.on_open is not None:
             self.on_open(model, task, (self.updater.get("sweep/states") or {}).get(run_id))
         elif self.lab is not None:
-            record = self.lab.history.add(model, dict(spec.network_params, seed=spec.seed), task, label=label)
-            if not self.lab.bring_back(record):
+            state = self.lab.state  # the dashboard's shared state: its Analysis tab follows the run brought back
+            record = state.history.add(model, dict(spec.network_params, seed=spec.seed), task, label=label)
+            if not state.bring_back(record):
+                state.history.records.remove(record)
                 self.message.value = "stop the dashboard's training first, then open the run again"
                 return model
             tabs = self.lab.view_tabs
             tabs.selected_index = list(tabs.children).index(self.lab.analysis)
-            self.lab.analysis.refresh()
         self.message.value = f"opened {html.escape(label)}"
         return model
