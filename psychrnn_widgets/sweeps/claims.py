@@ -39,7 +39,8 @@ def import_filelock():
         import filelock
     except ImportError as error:
         raise ImportError("running a sweep needs the filelock package, so that two drivers never train the same run: "
-                          "pip install 'psychrnn_widgets[sweeps]' (or pip install filelock)") from error
+                          "from a clone, pip install -e '.[cpu,lab]'; from PyPI, pip install 'psychrnn_widgets[sweeps]' "
+                          "(or pip install filelock)") from error
     return filelock
 
 

@@ -61,8 +61,9 @@ def import_distributed():
     try:
         import distributed
     except ImportError as error:
-        raise ImportError("running a sweep on dask needs dask.distributed: pip install 'psychrnn_widgets[sweeps]' "
-                          "(or pass in_process=True to run it here, one group after another)") from error
+        raise ImportError("running a sweep on dask needs dask.distributed: from a clone, pip install -e '.[cpu,lab]' "
+                          "(or '.[sweeps]'); from PyPI, pip install 'psychrnn_widgets[sweeps]' (or pass "
+                          "in_process=True to run it here, one group after another)") from error
     return distributed
 
 

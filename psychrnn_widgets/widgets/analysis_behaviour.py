@@ -38,6 +38,7 @@ class BehaviourPanel(AnalysisPanel):
 
     name = "behaviour"
     takes_n_per_level = True
+    result_texts = ("fit_label",)
 
     def __init__(self, updater, n_per_level=100, seed=0, **kwargs):
         super().__init__(updater, **kwargs)

@@ -315,6 +315,8 @@ class AnalysisPanel(widgets.VBox):
     """
 
     name = "analysis"
+    #: the panel's text widgets that show numbers of a result (blanked when another network is analysed)
+    result_texts = ()
     #: whether the panel needs a task besides the network
     needs_task = True
     #: whether the panel's constructor takes the tab's ``n_per_level`` (trials per evidence level)
@@ -352,6 +354,26 @@ class AnalysisPanel(widgets.VBox):
         self.export = ExportRow(lambda: self.result, figures, default_path)
         self.children = list(children) + [widgets.HBox([self.progress, self.status]), self.export]
 
+    def mark_computing(self, network):
+        """Another network is analysed next (say which): blank this panel's numbers and fade its figures at once.
+
+        They describe the previous network; they come back when this network's results
+        arrive (:meth:`_on_result`).  The panel says "computing…" meanwhile (a panel that
+        computes on demand only says that its results are gone).
+        """
+        for attribute in self.result_texts:
+            getattr(self, attribute).value = ""
+        self.add_class("psychrnn-analysis-computing")
+        self.computing_for = str(network)
+        self.progress.value = 0.0
+        self.say(f"computing… (for {network})" if self.computes_on_refresh else
+                 f"no results for {network} yet")
+
+    #: whether :meth:`refresh` computes (False: the panel computes on demand, e.g. fixed points)
+    computes_on_refresh = True
+    #: the network the panel's results are being computed for (None: the results shown are the current network's)
+    computing_for = None
+
     def set_source(self, source, task):
         """The network snapshot (a simulator) and the task to analyse next."""
         self.source, self.task = source, task
@@ -383,6 +405,8 @@ class AnalysisPanel(widgets.VBox):
         self.say(message)
 
     def _on_result(self, result):
+        self.remove_class("psychrnn-analysis-computing")
+        self.computing_for = None
         self.result = result
         self.progress.value = 1.0
         self.say("")  # e.g. an earlier "not finished" note

@@ -33,6 +33,10 @@ def _stimulus_input(batch, level_index):
     return x[step].astype(np.float64)
 
 
+#: the input dropdown's value for "no input (zeros)"
+NO_INPUT = "zeros"
+
+
 class FixedPointPanel(AnalysisPanel):
     """Fixed and slow points over the trajectories.
 
@@ -44,6 +48,8 @@ class FixedPointPanel(AnalysisPanel):
     """
 
     name = "fixed points"
+    result_texts = ("summary",)
+    computes_on_refresh = False
 
     def __init__(self, updater, seed=0, n_initial=128, q_tolerance=1e-8, max_iterations=2000, **kwargs):
         super().__init__(updater, **kwargs)
@@ -51,7 +57,9 @@ class FixedPointPanel(AnalysisPanel):
         self.levels = np.zeros(0)
         self._listeners = []
         style = {"description_width": "initial"}
-        self.input_choice = widgets.Dropdown(options=[("no input (zeros)", None)], value=None, description="input u*",
+        # a real value for "no input": a Dropdown's value None means "nothing selected" (a blank box)
+        self.input_choice = widgets.Dropdown(options=[("no input (zeros)", NO_INPUT)], value=NO_INPUT,
+                                             description="input u*",
                                              layout=widgets.Layout(width="280px"), style=style)
         self.n_initial = widgets.BoundedIntText(value=int(n_initial), min=1, max=100000, description="initial states",
                                                 layout=widgets.Layout(width="170px"), style=style)
@@ -90,9 +98,9 @@ class FixedPointPanel(AnalysisPanel):
         if task is not None:
             levels = condition_batch(task, n_per_level=1, seed=self.seed, fixed_timing=True, noise=False).levels
             current = self.input_choice.value
-            options = [("no input (zeros)", None)] + [(f"stimulus, evidence {v:+.3g}", float(v)) for v in levels]
+            options = [("no input (zeros)", NO_INPUT)] + [(f"stimulus, evidence {v:+.3g}", float(v)) for v in levels]
             self.input_choice.options = options
-            self.input_choice.value = current if current in [v for _, v in options] else None
+            self.input_choice.value = current if current in [v for _, v in options] else NO_INPUT
 
     def on_found(self, callback):
         """Call ``callback(fixed_points)`` after every search (e.g. to offer their Jacobian spectra)."""
@@ -126,7 +134,7 @@ class FixedPointPanel(AnalysisPanel):
             _, states = as_simulator(source).run_trials(batch.x, noise=False, full_state=True)
             averaged = condition_average(states, batch.level_index, len(batch.levels))[0]
             inputs = None
-            if level is not None:
+            if level != NO_INPUT:
                 inputs = _stimulus_input(batch, int(np.argmin(np.abs(batch.levels - level))))
             projection = pca(averaged, 2)  # before the search: after a Stop only the search's own ending is left
             model = fp_module.as_tf_model(source)

@@ -66,6 +66,7 @@ class LesionPanel(AnalysisPanel):
     """
 
     name = "lesions"
+    result_texts = ("accuracy_label",)
     takes_n_per_level = True
     selection = traitlets.List(traitlets.Int(), default_value=[])
 

@@ -68,6 +68,8 @@ class AnalysisTab(widgets.VBox):
         self.updater = updater if updater is not None else ThrottledUpdater(max_rate_hz=10)
         self.source = None
         self.n_refreshes = 0
+        self._analysed = None  # the network whose results the panels show (or are computing)
+        self._labels = (lambda model: lab_state.label_of(model)) if lab_state is not None else None
         self._seen_outcome = (self.updater.get("training/outcome"), self.updater.get("training/trials"))
 
         self.shared = AnalysisShared()
@@ -126,10 +128,13 @@ class AnalysisTab(widgets.VBox):
             return False
         self.source = source
         self.n_refreshes += 1
+        name = self._network_name(model)
+        if model is not self._analysed:
+            self._mark_computing(model)  # the results shown are another network's: blank and fade them now
+        self._analysed = model
         for panel in self.panels:
             panel.set_source(source, task)
             panel.refresh()
-        name = getattr(model, "name", type(model).__name__)
         kind = type(model).__name__ if hasattr(model, "get_weights") else "network"
         self._say(f"analysing {name} ({kind}, {source.N_rec} units)")
         if wait:
@@ -156,12 +161,38 @@ class AnalysisTab(widgets.VBox):
         return all(panel.wait(timeout) for panel in self.panels)
 
     def _on_run(self, change):
-        """Another network became the current one: analyse it when it has trained weights (brought back, loaded)."""
+        """Another network became the current one (main thread).
+
+        The results shown are the previous network's: every panel blanks its numbers and fades its
+        figures at once; the new network is analysed when it has trained weights (brought back,
+        loaded), else the tab says that it has nothing to analyse yet.
+        """
         from ..training.trainer import Trainer
 
         record = change["new"]
-        if record is not None and not change["owner"].running and Trainer.of(record.model).trials > 0:
+        model = None if record is None else record.model
+        if model is None or model is self._analysed:
+            return
+        if not change["owner"].running and Trainer.of(model).trials > 0:
             self.refresh()
+            return
+        for panel in self.panels:
+            panel.job.abandon("another network is the current one")
+        self._mark_computing(model, untrained=True)
+        self._analysed = model
+        self._say(f"{self._network_name(model)} is not trained yet: its analyses appear when a run ends")
+
+    def _network_name(self, model):
+        label = self._labels(model) if self._labels is not None else None
+        return label or getattr(model, "name", type(model).__name__)
+
+    def _mark_computing(self, model, untrained=False):
+        """Every panel blanks and fades the previous network's results and says what comes instead."""
+        name = self._network_name(model)
+        for panel in self.panels:
+            panel.mark_computing(name)
+            if untrained:
+                panel.say(f"{name} is not trained yet")
 
     def _on_status(self, change):
         if change["new"] == "running" and change["old"] not in _ACTIVE:  # a run starts (not a resume)

@@ -73,9 +73,9 @@ class Classroom(Lab):
         self._sync_buttons()
 
         pc = self.network_panel.parameter_controls
+        # the checkbox says "Dale's law" itself: no second label above it
         constraints = widgets.HBox(
-            [pc["N_rec"], widgets.VBox([widgets.HTML("Dale's law"), self.network_panel.controls["dale_enabled"]]),
-             pc["dale_ratio"],
+            [pc["N_rec"], self.network_panel.controls["dale_enabled"], pc["dale_ratio"],
              widgets.VBox([widgets.HTML("<span title='fraction of recurrent connections that exist'>Connection "
                                         "density</span>"), self.network_panel.controls["density"]]),
              pc["rec_noise"]],
@@ -85,14 +85,14 @@ class Classroom(Lab):
         behaviour = self.analysis.behaviour.psychometric_figure
         figures = widgets.HBox([self.training.loss_figure, behaviour, self.trajectories.figure],
                                layout=widgets.Layout(flex_flow="row wrap"))
-        self.more = widgets.Accordion(children=[widgets.VBox([self.setup_tabs, self.rebuild_button, self.training,
-                                                              self.view_tabs])],
+        self.more = widgets.Accordion(children=[widgets.VBox([self.tabs, self.rebuild_button, self.training])],
                                       titles=("More: every setting, the runs, the analysis",))
         self.more.selected_index = None
         title = widgets.HTML("<b style='font-size:120%'>Train a recurrent network on a decision task</b>")
         picker = widgets.HBox([self.task_panel.choice, self.presets], layout=widgets.Layout(flex_flow="row wrap"))
         # the Lab's message line (what a preset built, why a click was refused) on the main screen
-        self.children = [title, picker, constraints, run, self.training.status, self.message, figures, self.more]
+        self.children = [self.children[0], self.disconnected_note, title, picker, constraints, run,
+                         self.training.status, self.message, figures, self.more]
         self.add_class("psychrnn-classroom")
 
     # ------------------------------------------------------------------ presets

@@ -14,6 +14,14 @@ it builds them, lays them out and feeds the two plain views that are not panels 
 connectivity editor and the 3-D trajectories).  ``network_params`` goes from the
 Network tab to the state to the training panel's model without passing through here.
 
+**Layout** (two screens at 1280x720, in JupyterLab with its side bar open): the training
+panel (Start..., learning rate and budget, the status and progress lines, the loss and
+accuracy curves) on top, then one row of tabs -- Task, Network, Connectivity, Curriculum,
+Runs, Trajectories (PCA, selected at first), 3-D, Analysis -- then **New network** and the
+message line.  :mod:`~psychrnn_widgets.widgets.styles` keeps hidden tabs laid out (no
+zero-size figures), lets no button or label be cut, and shows a note when the kernel
+behind the dashboard restarted or stopped.
+
 **A trained network is never discarded silently.**  Every network the dashboard builds
 goes into :attr:`Lab.history` with its settings and curves; earlier networks' loss curves
 are drawn behind the current one, and any network can be brought back (the Runs tab).
@@ -43,6 +51,7 @@ from .curriculum_panel import CurriculumPanel
 from .history_panel import HistoryPanel
 from .lab_state import LabState, resolve_model_name
 from .network_panel import NetworkPanel
+from .styles import ROOT_CLASS, disconnected_note, style_sheet
 from .task_panel import TaskPanel
 from .throttle import ThrottledUpdater
 from .training_panel import TrainingPanel
@@ -87,7 +96,9 @@ class Lab(widgets.VBox):
             registered name; default ``'Basic'``.  A class not registered yet is registered
             under its class name (it then appears in the Network tab's picker).
 
-    Attributes: ``state`` (the :class:`~psychrnn_widgets.widgets.lab_state.LabState`),
+    Attributes: ``tabs`` (the one Tab; ``setup_tabs`` and ``view_tabs`` name it too),
+    ``disconnected_note`` (shown once the kernel restarted or stopped), ``state`` (the
+    :class:`~psychrnn_widgets.widgets.lab_state.LabState`),
     ``task_panel, network_panel, training, trajectories, trajectories3d, connectivity,
     analysis`` (the :class:`~psychrnn_widgets.widgets.analysis_tab.AnalysisTab`),
     ``curriculum_panel`` (None without a curriculum), ``history`` (a
@@ -138,30 +149,50 @@ class Lab(widgets.VBox):
                                                      "kept in the history)")
         self.rebuild_button.on_click(lambda _: self.rebuild())
 
-        setup_tabs = [(self.task_panel, "Task"), (self.network_panel, "Network")]
+        # one row of tabs under the training panel (not stacked sections): the Lab fits two screens at 1280x720
+        tabs = [(self.task_panel, "Task"), (self.network_panel, "Network")]
         if self.connectivity is not None:
-            setup_tabs.append((widgets.VBox([self.connectivity_note, self.connectivity]), "Connectivity"))
+            tabs.append((widgets.VBox([self.connectivity_note, self.connectivity]), "Connectivity"))
         if self.curriculum_panel is not None:
-            setup_tabs.append((self.curriculum_panel, "Curriculum"))
-        setup_tabs.append((self.history_panel, "Runs"))
-        self.setup_tabs = widgets.Tab(children=[w for w, _ in setup_tabs], titles=[t for _, t in setup_tabs])
-        view_tabs = [(self.trajectories, "Trajectories (PCA)")]
+            tabs.append((self.curriculum_panel, "Curriculum"))
+        tabs.append((self.history_panel, "Runs"))
+        tabs.append((self.trajectories, "Trajectories (PCA)"))
         if self.trajectories3d is not None:
-            view_tabs.append((self.trajectories3d, "3-D"))
-        view_tabs.append((self.analysis, "Analysis"))
-        self.view_tabs = widgets.Tab(children=[w for w, _ in view_tabs], titles=[t for _, t in view_tabs])
-        header = widgets.HTML("<b>PsychRNN lab</b> — set up a task and a network, press Start, "
-                              "watch the loss and the trajectories.")
-        column = dict(flex="1 1 560px", min_width="420px")
-        left = widgets.VBox([self.setup_tabs, widgets.HBox([self.rebuild_button, self.message])],
-                            layout=widgets.Layout(**column))
-        right = widgets.VBox([self.training, self.view_tabs], layout=widgets.Layout(**column))
-        body = widgets.HBox([right, left], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
-        super().__init__(children=[header, body], **kwargs)
+            tabs.append((self.trajectories3d, "3-D"))
+        tabs.append((self.analysis, "Analysis"))
+        self.tabs = widgets.Tab(children=[w for w, _ in tabs], titles=[t for _, t in tabs])
+        self.tabs.selected_index = [w for w, _ in tabs].index(self.trajectories)  # what Start changes
+        self.tabs.add_class("psychrnn-lab-tabs")
+        header = widgets.HTML("<b>PsychRNN lab</b> — press Start and watch the loss and the trajectories; "
+                              "the tabs below set up the task and the network and analyse what was trained.")
+        self.disconnected_note = disconnected_note()
+        super().__init__(children=[style_sheet(), self.disconnected_note, header, self.training, self.tabs,
+                                   widgets.HBox([self.rebuild_button, self.message],
+                                                layout=widgets.Layout(align_items="center"))], **kwargs)
+        self.add_class(ROOT_CLASS)
+        self.add_class("psychrnn-lab")
         if state.run is None:
             state.say("the network settings are invalid: see the Network tab", error=True)
 
     # ----------------------------------------------------------------- shortcuts
+    @property
+    def setup_tabs(self):
+        """The Lab's tabs (one row: set-up, runs, views and analysis); also :attr:`view_tabs`."""
+        return self.tabs
+
+    @property
+    def view_tabs(self):
+        """The Lab's tabs (one row: set-up, runs, views and analysis); also :attr:`setup_tabs`."""
+        return self.tabs
+
+    def show_tab(self, panel):
+        """Select the tab that holds ``panel`` (e.g. ``lab.analysis``); False if no tab holds it."""
+        children = list(self.tabs.children)
+        if panel not in children:
+            return False
+        self.tabs.selected_index = children.index(panel)
+        return True
+
     @property
     def model(self):
         """The current network (None while the network settings are invalid and nothing was built)."""

@@ -323,6 +323,7 @@ class LabState(traitlets.HasTraits):
             return False
         if record not in self.history.records:
             self.history.records.append(record)
+        self._distinct_label(record)
         with self.hold_trait_notifications():
             self.pending = set()
             self.run = record
@@ -330,6 +331,25 @@ class LabState(traitlets.HasTraits):
             self.task = record.task
         self.say(f"{record.label} is the current network")
         return True
+
+    def label_of(self, model):
+        """The history label of ``model`` (None if it is not in the history)."""
+        for record in self.history.records:
+            if record.model is model:
+                return record.label
+        return None
+
+    def _distinct_label(self, record):
+        """Give ``record`` a label no other record has (a run loaded from a file keeps its saved label:
+        ``'#1 · 50 units'`` twice becomes ``'#1 · 50 units'`` and ``'#1 · 50 units (loaded)'``)."""
+        taken = {r.label for r in self.history.records if r is not record}
+        if record.label not in taken:
+            return
+        base, n = f"{record.label} (loaded)", 2
+        label = base
+        while label in taken:
+            label, n = f"{base[:-1]} {n})", n + 1
+        record.label = label
 
     # ----------------------------------------------------------------- curriculum
     @traitlets.observe("status")

@@ -268,10 +268,15 @@ class TaskPanel(widgets.VBox):
                                               tooltip="Draw another trial of the same task")
         self.resample_button.on_click(lambda _: self.resample())
         self.preview = self._make_figure()
+        # the legend under the plot, as text: bqplot's legend sits on the data (and spills over the axis
+        # for a task with many channels)
+        self.preview_legend = widgets.HTML()
+        self.preview_legend.add_class("psychrnn-task-preview-legend")
         self.preview.add_class("psychrnn-task-preview")  # stable handles for browser tests
         self.choice.add_class("psychrnn-task-picker")
         super().__init__(children=[self.choice, self.task_help, self.controls_box, self.message,
-                                   widgets.HBox([self.resample_button, self.trial_info]), self.preview], **kwargs)
+                                   widgets.HBox([self.resample_button, self.trial_info]), self.preview,
+                                   self.preview_legend], **kwargs)
         self.task = task  # builds the controls and draws the preview (see _on_task)
         self.choice.observe(self._on_choice, names="value")
         self.lab_state = lab_state
@@ -298,17 +303,17 @@ class TaskPanel(widgets.VBox):
     def _make_figure(self):
         sx, sy = LinearScale(), LinearScale()
         self.input_lines = Lines(x=np.zeros(2, np.float32), y=np.zeros((1, 2), np.float32),
-                                 scales={"x": sx, "y": sy}, display_legend=True, stroke_width=1.5)
+                                 scales={"x": sx, "y": sy}, display_legend=False, stroke_width=1.5)
         self.target_lines = Lines(x=np.zeros(2, np.float32), y=np.zeros((1, 2), np.float32),
-                                  scales={"x": sx, "y": sy}, display_legend=True, line_style="dashed",
+                                  scales={"x": sx, "y": sy}, display_legend=False, line_style="dashed",
                                   stroke_width=2)
         self.mask_lines = Lines(x=np.zeros(2, np.float32), y=np.zeros((1, 2), np.float32),
-                                scales={"x": sx, "y": sy}, display_legend=True, line_style="dotted",
+                                scales={"x": sx, "y": sy}, display_legend=False, line_style="dotted",
                                 colors=["#555555"], stroke_width=2)
         axes = [Axis(scale=sx, label="time (ms)"), Axis(scale=sy, side="left", label="value")]
         return Figure(marks=[self.input_lines, self.target_lines, self.mask_lines], axes=axes,
                       title="One trial: inputs, targets (dashed), mask (dotted)",
-                      legend_location="top-left", layout=widgets.Layout(width="100%", height="320px"),
+                      layout=widgets.Layout(width="100%", height="320px"),
                       fig_margin=dict(top=40, bottom=45, left=50, right=20))
 
     # ------------------------------------------------------------ picker
@@ -691,6 +696,10 @@ class TaskPanel(widgets.VBox):
         targets = np.ascontiguousarray(y[::step, out_idx].T, dtype=np.float32)
         masks = np.ascontiguousarray(masks[:n_mask])
         colors = [_PALETTE[i % len(_PALETTE)] for i in range(max(len(in_idx), n_out))]
+        self.preview_legend.value = _legend_html(
+            [(f"in {i}", c, "solid") for i, c in zip(in_idx, colors)]
+            + [(f"target {i}", c, "dashed") for i, c in zip(out_idx, colors)]
+            + [("mask" if masks.shape[0] == 1 else f"mask {i}", "#555555", "dotted") for i in range(masks.shape[0])])
         for line, data, labels, cols in (
             (self.input_lines, inputs, [f"in {i}" for i in in_idx], colors[:len(in_idx)]),
             (self.target_lines, targets, [f"target {i}" for i in out_idx], colors[:n_out]),
@@ -703,6 +712,14 @@ class TaskPanel(widgets.VBox):
                 line.labels = labels
                 line.colors = cols
         self.trial_info.value = _format_params(params)
+
+
+def _legend_html(entries):
+    """A one-line legend: a short line in each entry's colour and style, then its label."""
+    items = [f"<span style='white-space:nowrap;margin-right:10px'><span style='display:inline-block;width:18px;"
+             f"border-top:2px {style} {colour};vertical-align:middle;margin-right:3px'></span>{html.escape(label)}"
+             "</span>" for label, colour, style in entries]
+    return f"<div style='font-size:12px;line-height:1.6'>{''.join(items)}</div>"
 
 
 def _error_html(text):

@@ -29,8 +29,12 @@ leave the panel in ``stopping`` or ``paused`` with no thread, or with every butt
 values and calls ``maybe_flush()``; flushes are rate- and message-limited, change each
 widget once under ``hold_sync()`` (float32, downsampled to <= 5,000 points) and there is
 one final flush.  Counts come from the trainer (steps and trials over every run of the
-model, so they agree across Start / Stop / Start); the progress bar counts the budget's
-unit, trials, with the elapsed time and an estimate of the time left (tqdm's format).
+model, so they agree across Start / Stop / Start); the progress line counts the same
+trials, from the network's count at Start to that count plus the budget, with the active
+time (pauses left out; the clock stops when the run ends) and, while the run goes on, an
+estimate of the time left (tqdm's format).  The learning rate and the budget can be changed
+while a run goes on or is paused: a raised budget continues the run, one lowered below
+what was trained ends it (as done).
 
 **In the Lab** (``lab_state=``, a :class:`~psychrnn_widgets.widgets.lab_state.LabState`)
 the panel trains the state's current network (``run``) on its ``task``, says its own
@@ -78,6 +82,7 @@ class PanelControl(TrainingControl):
     def __init__(self):
         super().__init__()
         self.waiting = threading.Event()  # set while the loop blocks in wait_if_paused
+        self.stop_pressed = False  # Stop was pressed (not a lowered budget reached)
 
     def wait_if_paused(self, poll_seconds=0.05):
         try:
@@ -165,7 +170,11 @@ class TrainingPanel(widgets.VBox):
         self.main_thread = MainThreadQueue(self._lock)
         self._run_id = 0
         self._run_started = None  # (monotonic time, paused seconds so far, pause began) of the current run
+        self._run_ended = None  # monotonic time the last run ended (the clock stops there)
         self._budget = 1
+        self._start_trials = 0  # the network's trials when this run started
+        self._target = 1  # the network's trials at which this run ends (start + budget; the budget may change)
+        self._budget_reached = False  # the run was asked to stop because a lowered budget was reached
         self.outcome = None
         self._shown = {}
 
@@ -206,7 +215,7 @@ class TrainingPanel(widgets.VBox):
                      line_style="dashed", stroke_width=1)
             for scales in (loss_scales, accuracy_scales)]
         self.loss_figure = self._figure([*self.overlay_lines, self.loss_line, self.stage_lines[0]], loss_scales,
-                                        "loss (log)", "~g")
+                                        "loss (log)", "~g", y_ticks=[1e-3, 1e-2, 1e-1, 1.0])
         self.accuracy_figure = self._figure([self.accuracy_line, self.stage_lines[1]], accuracy_scales, "accuracy",
                                             ".2~f", y_ticks=[0.0, 0.25, 0.5, 0.75, 1.0])
         self.loss_figure.add_class("psychrnn-loss-figure")  # stable handles for browser tests
@@ -217,6 +226,7 @@ class TrainingPanel(widgets.VBox):
         self.resume_button.on_click(lambda _: self.resume())
         self.stop_button.on_click(lambda _: self.stop())
         self.learning_rate_control.observe(self._on_learning_rate, names="value")
+        self.budget_control.observe(self._on_budget, names="value")
         self.updater.add_flusher(self._flush)
 
         buttons = widgets.HBox([self.start_button, self.pause_button, self.resume_button, self.stop_button,
@@ -412,13 +422,18 @@ class TrainingPanel(widgets.VBox):
                 "callbacks": [self._on_event] + list(self.extra_callbacks),
             }
             self._run_started = [time.monotonic(), 0.0, None]
+            self._run_ended = None
             self._budget = max(budget, 1)
+            self._start_trials = self.trials
+            self._target = self._start_trials + self._budget
+            self._budget_reached = False
             self.outcome = None
             self.updater.update({"training/outcome": None, "training/event": None})
             self._set_state("running")
             self.status.value = self._status_html(note="compiling the training step…")
             source, run_id = (None if curriculum is not None else task), self._run_id
-            self.thread = self._worker.submit(lambda: self._run(run_id, model, source, params))
+            control = self.control
+            self.thread = self._worker.submit(lambda: self._run(run_id, model, source, params, control))
         return True
 
     def pause(self):
@@ -456,6 +471,7 @@ class TrainingPanel(widgets.VBox):
         self.main_thread.drain()
         with self._lock:
             if self.state in ("running", "paused"):
+                self.control.stop_pressed = True
                 self.control.request_stop()
                 self._set_state("stopping")
                 self.status.value = self._status_html(note="stopping after the current step…")
@@ -476,9 +492,33 @@ class TrainingPanel(widgets.VBox):
         if self.running and self._model is not None and self.learning_rate_control.valid:
             Trainer.of(self._model).learning_rate = float(change["new"])  # applied between steps
 
+    def _on_budget(self, change):
+        """The budget changed (main thread): while a run goes on or is paused, it now ends at the new budget.
+
+        The run ends when the network has trained ``budget`` trials since Start: a larger budget
+        lets it go on (the training thread continues it), a smaller one already reached ends it
+        after the current step, as done.
+        """
+        with self._lock:
+            if self.state not in ("running", "paused") or not self.budget_control.valid:
+                return
+            self._budget = max(int(change["new"]), 1)
+            self._target = self._start_trials + self._budget
+            if self.trials >= self._target:
+                self._budget_reached = True
+                self.control.request_stop()
+                self._set_state("stopping")
+                self.status.value = self._status_html(note="budget reached: ending after the current step…")
+            else:
+                self.status.value = self._status_html()
+
     def _on_event(self, event):
         """TrainingEvent callback (runs on the training thread): store, then maybe flush."""
         self.last_event = event
+        if (event.kind == "step" and event.global_trials >= self._target and event.epoch < event.total_epochs
+                and not self._budget_reached):
+            self._budget_reached = True  # the budget was lowered while the run went on: end it, as done
+            self.control.request_stop()
         if event.kind == "step":
             if event.loss is not None:
                 self.updater.append("training/loss", event.global_trials, event.loss)
@@ -490,16 +530,27 @@ class TrainingPanel(widgets.VBox):
                              "training/event": event})
         self.updater.maybe_flush()
 
-    def _run(self, run_id, model, source, params):
-        """The run (on the worker thread): train, then post the outcome to the main thread."""
+    def _run(self, run_id, model, source, params, control):
+        """The run (on the worker thread): train to the budget, then post the outcome to the main thread.
+
+        The budget may change while the run goes on (:meth:`_on_budget`): raised, the run
+        continues with another ``train`` call for the trials left; lowered below what was
+        trained, the run was asked to stop and counts as done.
+        """
         outcome, error, tb, result = "failed", None, None, None
+        trainer = Trainer.of(model)
         try:
-            if params["control"].stop_requested:  # Stop came before the worker took the run up: nothing to do
-                outcome = "stopped"
-            else:
-                result = Trainer.of(model).train(source, params)
+            outcome = "stopped"  # Stop came before the worker took the run up: nothing to do
+            while not control.stop_requested:
+                result = trainer.train(source, params)
                 event = self.last_event
                 outcome = "stopped" if event is not None and event.kind == "stopped" else "done"
+                left = self._target - trainer.trials
+                if outcome != "done" or left <= 0 or (self._curriculum is not None and self._curriculum.stop_training):
+                    break
+                params = dict(params, training_iters=left)  # the budget was raised meanwhile: go on
+            if self._budget_reached and outcome == "stopped" and not control.stop_pressed:
+                outcome = "done"  # ended at a lowered budget, not by Stop
         except BaseException as caught:  # noqa: BLE001 - shown in the status line, kept in .error
             error, tb = caught, traceback.format_exc()
         self.updater.push("training/outcome", outcome)
@@ -509,6 +560,7 @@ class TrainingPanel(widgets.VBox):
         """A run ended (main thread, lock held): state, error, the final flush, after-run hooks."""
         if run_id != self._run_id:
             return
+        self._run_ended = time.monotonic()  # the clock stops
         self.error, self.error_traceback, self.result = error, tb, result
         self.outcome = outcome
         self._set_state(outcome)
@@ -529,7 +581,7 @@ class TrainingPanel(widgets.VBox):
         self.resume_button.disabled = state != "paused"
         self.stop_button.disabled = state not in ("running", "paused")
         self.learning_rate_control.disabled = state == "stopping"
-        self.budget_control.disabled = running
+        self.budget_control.disabled = state == "stopping"  # changeable while running and paused
         self.running = running
         self.state = state
 
@@ -566,20 +618,30 @@ class TrainingPanel(widgets.VBox):
         return f"<div class='psychrnn-training-status'>{text}</div><div>{progress}</div>"
 
     def _progress_text(self, event):
+        """This run's progress in the network's own trial count (the status line's): ``trials/target``.
+
+        The clock counts active time (pauses left out) and stops when the run ends; the time
+        left is shown only while the run goes on.
+        """
         if self._run_started is None or event is None:
             return ""
         start, paused, pause_began = self._run_started
-        now = time.monotonic()
+        now = self._run_ended if self._run_ended is not None else time.monotonic()
         active = now - start - paused - (now - pause_began if pause_began is not None else 0.0)
-        done, total = min(event.trials, self._budget), self._budget
+        trials, target = max(int(event.global_trials), self._start_trials), max(self._target, self._start_trials + 1)
+        done, total = min(trials, target) - self._start_trials, target - self._start_trials
         rate = done / active if active > 0 and done else None
-        left = (total - done) / rate if rate else None
         rate_text = f", {rate:,.0f} trials/s" if rate else ""
+        if self.state in ("running", "paused"):
+            left = (total - done) / rate if rate else None
+            clock = f"{format_duration(active)}&lt;{format_duration(left)}"
+        else:
+            clock = format_duration(active)  # ended (or ending): no time left to estimate
         colour = {"done": "#2ca02c", "stopped": "#ff7f0e", "failed": "#d62728"}.get(self.outcome, "#1f77b4")
         bar = (f"<div class='psychrnn-progress' style='background:#e8e8e8;height:7px;width:98%;margin:2px 0'>"
                f"<div style='background:{colour};height:7px;width:{100 * done / total:.1f}%'></div></div>")
-        return (f"{bar}<span style='font-family:monospace;font-size:90%'>{done:,}/{total:,} trials "
-                f"[{format_duration(active)}&lt;{format_duration(left)}{rate_text}]</span>")
+        return (f"{bar}<span class='psychrnn-progress-text' style='font-family:monospace;font-size:90%'>"
+                f"{min(trials, target):,}/{target:,} trials [{clock}{rate_text}]</span>")
 
     def _set_ranges(self):
         """Axis bounds from every line shown (current and overlays), in 1-2-5 steps: messages only when they move.
@@ -610,6 +672,11 @@ class TrainingPanel(widgets.VBox):
         if (scale.min, scale.max) != (low, high):
             with scale.hold_sync():
                 scale.min, scale.max = float(low), float(high)
+            changed += 1
+            # ticks at the powers of ten only: d3's log ticks label 2, 3 ... 9 too and they overlap
+            exponents = np.arange(np.round(np.log10(low)), np.round(np.log10(high)) + 1)
+            step = max(1, int(np.ceil(len(exponents) / 5)))
+            self.loss_figure.axes[1].tick_values = (10.0 ** exponents[::step]).astype(np.float32)
             changed += 1
         return changed
 
