@@ -62,6 +62,12 @@ def logistic_with_lapses(x, bias, slope, guess=0.0, lapse=0.0):
 
     ``x``: finite evidence values, any shape (the result has it).  ``bias``, ``slope``:
     finite numbers; ``guess``, ``lapse``: probabilities with ``guess + lapse <= 1``.
+
+    >>> from psychrnn_widgets.analysis import logistic_with_lapses
+    >>> float(logistic_with_lapses(0.0, bias=0.0, slope=10.0, guess=0.1, lapse=0.1))   # at the bias: halfway
+    0.5
+    >>> round(float(logistic_with_lapses(1.0, bias=0.0, slope=10.0, guess=0.1, lapse=0.1)), 4)
+    0.9
     """
     where = "logistic_with_lapses"
     x = array(x, "x", where, allow_empty=True)

@@ -175,6 +175,23 @@ def save_weights(path, weights):
 
     Returns the ``pathlib.Path`` written.  Raises ``ParameterError`` for a value that
     would need pickling (object dtype), naming its key.
+
+    Example (the file gives the same network back):
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from psychrnn_widgets import BasicSimulator, GaussianSpectralRadius, load_weights, save_weights
+    >>> weights = GaussianSpectralRadius(N_in=2, N_rec=10, N_out=2, seed=0).initializations
+    >>> path = save_weights(os.path.join(tempfile.mkdtemp(), "net"), weights)
+    >>> path.name
+    'net.npz'
+    >>> sorted(load_weights(path))[:6]
+    ['Dale_out', 'Dale_rec', 'W_in', 'W_out', 'W_rec', 'b_out']
+    >>> x = np.ones((1, 5, 2), dtype=np.float32)
+    >>> before = BasicSimulator(weights=weights, params={"dt": 10, "tau": 100}).run_trials(x, noise=False)[0]
+    >>> after = BasicSimulator(weights_path=path, params={"dt": 10, "tau": 100}).run_trials(x, noise=False)[0]
+    >>> bool(np.allclose(before, after))
+    True
     """
     members = {"format": np.array(FORMAT)}
     for key in weights:

@@ -48,6 +48,21 @@ class BasicSimulator(Simulator):
         sim = BasicSimulator(weights_path="weights.npz", params={"dt": 10, "tau": 100})
         outputs, states = sim.run_trials(x, noise=False,
                                          perturbations=[Silence(range(40)), Kick(100, delta)])
+
+    Runnable, with freshly initialised weights (no TensorFlow):
+
+    >>> import numpy as np
+    >>> from psychrnn_widgets import BasicSimulator, GaussianSpectralRadius, PerceptualDiscrimination
+    >>> from psychrnn_widgets.simulation import Silence
+    >>> weights = GaussianSpectralRadius(N_in=2, N_rec=50, N_out=2, seed=0).initializations
+    >>> sim = BasicSimulator(weights=weights, params={"dt": 10, "tau": 100})
+    >>> x = PerceptualDiscrimination(dt=10, tau=100, T=2000, N_batch=3, seed=0).get_trial_batch()[0]
+    >>> outputs, states = sim.run_trials(x, noise=False)
+    >>> outputs.shape, states.shape
+    ((3, 200, 2), (3, 200, 50))
+    >>> silenced, _ = sim.run_trials(x, noise=False, perturbations=[Silence(range(50))])
+    >>> float(np.abs(silenced).max())   # every unit silenced: the outputs are the zero biases
+    0.0
     """
 
     has_rate_weights = True

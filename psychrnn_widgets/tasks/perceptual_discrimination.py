@@ -99,6 +99,18 @@ class PerceptualDiscrimination(Task):
     Trial parameters: ``coherence, direction, stim_noise, onset_time, stim_duration``
     (PsychRNN's), metadata ``choice`` (= direction), ``evidence`` (coherence signed
     towards channel 1) and ``epochs``.
+
+    Example:
+
+    >>> from psychrnn_widgets import PerceptualDiscrimination
+    >>> task = PerceptualDiscrimination(dt=10, tau=100, T=2000, N_batch=4, seed=0)
+    >>> task.alpha, task.N_steps
+    (0.1, 200)
+    >>> x, y, mask, trial_params = task.get_trial_batch()
+    >>> x.shape, y.shape, mask.shape, len(trial_params)
+    ((4, 200, 2), (4, 200, 2), (4, 200, 2), 4)
+    >>> task.accuracy_function(y, y, mask)   # the targets themselves score 1
+    1.0
     """
 
     coherence = TaskParameter(COHERENCE)

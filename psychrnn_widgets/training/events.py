@@ -48,7 +48,18 @@ class TrainingEvent:
 
 
 class TrainingControl:
-    """Thread-safe stop / pause / resume requests, read by the loop between steps."""
+    """Thread-safe stop / pause / resume requests, read by the loop between steps.
+
+    >>> from psychrnn_widgets import TrainingControl
+    >>> control = TrainingControl()     # pass it as train_params["control"]
+    >>> control.pause()
+    >>> control.paused
+    True
+    >>> control.resume()
+    >>> control.request_stop()
+    >>> control.stop_requested
+    True
+    """
 
     def __init__(self):
         self._stop = threading.Event()
