@@ -38,7 +38,8 @@ from ..errors import ParameterError, WeightFileError
 from ..params import Parameter, validate_array
 
 __all__ = ["NetworkRecord", "RunHistory", "save_record", "load_record", "check_run_document", "FORMAT",
-           "RUN_FILE_PARAMS", "MAX_RUN_FILE_BYTES"]
+           "RUN_FILE_PARAMS", "MAX_RUN_FILE_BYTES", "RUN_COLOURS", "run_document", "record_from_document",
+           "package_versions"]
 
 FORMAT = "psychrnn_widgets-run-1"
 CURVES = ("loss", "accuracy", "stages")
@@ -99,6 +100,30 @@ class NetworkRecord:
     curves: dict = field(default_factory=lambda: {name: (np.zeros(0, np.float32), np.zeros(0, np.float32))
                                                   for name in CURVES})
     created: float = field(default_factory=time.time)
+    #: what each Start trained, in order (see :mod:`~psychrnn_widgets.widgets.run_log`): JSON data
+    training: list = field(default_factory=list)
+    #: where the record came from when it was not built here (``'file runs/a.npz'``, ``'example ...'``)
+    origin: str = ""
+
+    @property
+    def wall_time(self):
+        """Seconds spent training this network (every Start; 0.0 when none was recorded)."""
+        return float(sum(float(segment.get("wall_s") or 0.0) for segment in self.training))
+
+    @property
+    def learning_rates(self):
+        """The learning rates it was trained with, in order, each once."""
+        rates = []
+        for segment in self.training:
+            for rate, _ in segment.get("pieces", ()):
+                if not rates or rates[-1] != rate:
+                    rates.append(rate)
+        return rates
+
+    def final(self, name):
+        """The last value of curve ``name`` (``'loss'``, ``'accuracy'``), or None."""
+        _, y = self.curves.get(name, ((), ()))
+        return float(y[-1]) if len(y) else None
 
     @property
     def trials(self):
@@ -137,11 +162,34 @@ def network_summary(model):
     return " · ".join(parts)
 
 
+#: a run's colour in every view (loss and accuracy overlays, the Runs table, parallel coordinates)
+RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#17becf")
+
+
 class RunHistory:
     """The networks a dashboard built, in order (see the module docstring)."""
 
     def __init__(self):
         self.records = []
+
+    def colour_of(self, record):
+        """``record``'s colour: fixed by its place in the history (records are never removed), so stable."""
+        try:
+            index = next(i for i, r in enumerate(self.records) if r is record)
+        except StopIteration:
+            return "#555555"
+        return RUN_COLOURS[index % len(RUN_COLOURS)]
+
+    def unique_label(self, label):
+        """``label``, or ``label (2)``, ``label (3)``... when a record of the history already has it."""
+        taken = {r.label for r in self.records}
+        if label not in taken:
+            return label
+        n = 2
+        while f"{label} ({n})" in taken:
+            n += 1
+        return f"{label} ({n})"
 
     def add(self, model, network_params, task=None, label=None):
         """Append a record for a newly built ``model``; returns it."""
@@ -193,16 +241,15 @@ def _write_text_atomic(target, text):
         raise
 
 
-def save_record(record, path):
-    """Write ``record`` as ``<path>.npz`` (weights) and ``<path>.json`` (settings, task, curves); returns both paths."""
-    from ..io.weight_files import save_weights
+def run_document(record, weights_name=None):
+    """The JSON document of ``record`` (format :data:`FORMAT`): label, model class, settings, task, counts,
+    curves, the training log and the package versions.  Arrays of the settings (masks) are not in it."""
     from ..training.trainer import Trainer
 
-    weights_path, json_path = _paths(path)
     model = record.model
     trainer = Trainer.of(model)
     task = record.task
-    document = {
+    return {
         "format": FORMAT,
         "label": record.label,
         "model": registered_name(type(model)),
@@ -213,10 +260,38 @@ def save_record(record, path):
         "trials": trainer.trials,
         "curves": {name: [np.asarray(x, np.float64).tolist(), np.asarray(y, np.float64).tolist()]
                    for name, (x, y) in record.curves.items()},
-        "weights": weights_path.name,
+        "training": list(record.training),
+        "weights": weights_name,
+        "versions": package_versions(),
         "saved": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    save_weights(weights_path, model.get_weights())
+
+
+def package_versions():
+    """``{'psychrnn_widgets': ..., 'numpy': ..., 'tensorflow': ..., 'python': ...}`` (installed distributions)."""
+    import platform
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name, distributions in (("psychrnn_widgets", ("psychrnn_widgets",)), ("numpy", ("numpy",)),
+                                ("tensorflow", ("tensorflow", "tensorflow-cpu", "tensorflow_cpu"))):
+        versions[name] = None
+        for distribution in distributions:
+            try:
+                versions[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return versions
+
+
+def save_record(record, path):
+    """Write ``record`` as ``<path>.npz`` (weights) and ``<path>.json`` (settings, task, curves); returns both paths."""
+    from ..io.weight_files import save_weights
+
+    weights_path, json_path = _paths(path)
+    document = run_document(record, weights_path.name)
+    save_weights(weights_path, record.model.get_weights())
     _write_text_atomic(json_path, json.dumps(document, indent=1))
     return weights_path, json_path
 
@@ -233,14 +308,24 @@ def load_record(path, name="loaded"):
     step and trial counts (the optimiser state is not saved: training continues with a
     fresh one).
     """
-    from ..catalog import TASKS
-    from ..errors import UnknownClassError
     from ..io.weight_files import load_weights
-    from ..models.loading import load_model
-    from ..training.trainer import Trainer
 
     weights_path, json_path = _paths(path)
     document = check_run_document(_read_run_file(json_path), json_path)
+    return record_from_document(document, load_weights(weights_path), name=name, origin=f"file {json_path}")
+
+
+def record_from_document(document, weights, name="loaded", settings_arrays=None, origin=""):
+    """A :class:`NetworkRecord` from a checked run ``document`` and a weights dict (``load_weights``'s).
+
+    ``settings_arrays``: array-valued settings stored beside the document (masks), added to
+    the record's ``network_params``.
+    """
+    from ..catalog import TASKS
+    from ..errors import UnknownClassError
+    from ..models.loading import load_model
+    from ..training.trainer import Trainer
+
     task_info = document.get("task") or {}
     task = None
     try:
@@ -250,6 +335,7 @@ def load_record(path, name="loaded"):
     if cls is not None:
         task = _rebuild_task(cls, task_info.get("params") or {})
     settings = dict(document.get("network_params") or {})
+    settings.update(settings_arrays or {})
     sizes = {}
     if task is not None:
         sizes = {key: getattr(task, key) for key in ("N_in", "N_out", "N_steps", "dt", "tau", "N_batch")}
@@ -257,13 +343,13 @@ def load_record(path, name="loaded"):
         params = task_info.get("params") or {}
         sizes = {key: params[key] for key in ("N_in", "N_out", "N_steps", "dt", "tau", "N_batch") if key in params}
     params = {**sizes, **{k: v for k, v in settings.items() if k not in ("seed",)}}
-    model = load_model(load_weights(weights_path), params, name=name)
+    model = load_model(weights, params, name=name)
     trainer = Trainer.of(model)
     trainer.epoch = document["epoch"]
     trainer.trials = document["trials"]
     trainer.last_good_at = (trainer.epoch, trainer.trials)
     return NetworkRecord(model=model, network_params=settings, task=task, label=document.get("label") or name,
-                         curves=document["curves"])
+                         curves=document["curves"], training=list(document.get("training") or []), origin=origin)
 
 
 def _read_run_file(json_path):
@@ -325,6 +411,52 @@ def check_run_document(document, source="run file"):
         raise ParameterError(f"{where}: 'curves' must be a JSON object {{name: [x, y]}}, got {type(curves).__name__}",
                              parameter="curves", value=curves, allowed="a JSON object {name: [x, y]}")
     out["curves"] = {name: _checked_curve(curves.get(name), name, where) for name in CURVES}
+    out["training"] = _checked_training(document.get("training"), where)
+    return out
+
+
+#: most training segments (Starts) a run file may list
+MAX_TRAINING_SEGMENTS = 10_000
+
+
+def _checked_training(value, where):
+    """The training log of a run file: a list of segments (see :mod:`~psychrnn_widgets.widgets.run_log`)."""
+    if value is None:
+        return []
+
+    def bad(detail, field="training"):
+        raise ParameterError(f"{where}: {field!r} {detail}", parameter=field, value=value,
+                             allowed="a list of training segments (JSON objects)")
+
+    if not isinstance(value, list):
+        bad(f"must be a list, got {type(value).__name__}")
+    if len(value) > MAX_TRAINING_SEGMENTS:
+        bad(f"lists {len(value)} segments; at most {MAX_TRAINING_SEGMENTS}")
+    out = []
+    for i, segment in enumerate(value):
+        field = f"training[{i}]"
+        if not isinstance(segment, dict):
+            bad(f"must be a JSON object, got {type(segment).__name__}", field)
+        pieces = segment.get("pieces", [])
+        if not isinstance(pieces, list) or not all(
+                isinstance(p, list) and len(p) == 2 and type(p[0]) in (int, float) and math.isfinite(p[0])
+                and p[0] > 0 and type(p[1]) is int and 0 <= p[1] <= _LARGEST_EXACT_INTEGER for p in pieces):
+            bad("pieces must be [learning rate > 0, steps >= 0] pairs", field)
+        for key in ("wall_s",):
+            number = segment.get(key, 0.0)
+            if type(number) not in (int, float) or not math.isfinite(number) or number < 0:
+                bad(f"{key} must be a finite number of seconds >= 0", field)
+        n_batch = segment.get("N_batch", 1)
+        if type(n_batch) is not int or not 1 <= n_batch <= 1 << 20:
+            bad("N_batch must be an integer in [1, 2**20]", field)
+        task = segment.get("task")
+        if task is not None and not (isinstance(task, dict) and isinstance(task.get("class"), str)
+                                     and isinstance(task.get("params", {}), dict)):
+            bad("task must be {'class': name, 'params': {...}}", field)
+        state = segment.get("task_state")
+        if state is not None and not isinstance(state, dict):
+            bad("task_state must be a JSON object (a NumPy bit generator's state)", field)
+        out.append(segment)
     return out
 
 
