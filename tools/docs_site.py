@@ -224,6 +224,20 @@ def top_level_page():
     return "\n".join(lines)
 
 
+#: site page -> Markdown file of the repository shown there unchanged (after a line naming it)
+MIRRORS = {
+    "benchmarks/results.md": "benchmarks/RESULTS.md",
+    "benchmarks/task-library.md": "benchmarks/TASK_LIBRARY.md",
+    "benchmarks/notes.md": "benchmarks/README.md",
+}
+
+
+def mirror_page(source):
+    text = (ROOT / source).read_text(encoding="utf-8")
+    return (f"*This page is `{source}` as committed, shown unchanged; the scripts in `benchmarks/` "
+            f"write it (see [Benchmarks](../benchmarks.md)).*\n\n" + text)
+
+
 def api_pages():
     """``{docs path: Markdown}`` of every generated API page."""
     pages = {f"api/{sub}.md": api_page(sub) for sub in SUBPACKAGES}
@@ -287,9 +301,44 @@ def notebook_for_site(path):
 _state = {}
 
 
+def notebook_title(path):
+    """The notebook's first Markdown heading, else its file name."""
+    notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return Path(path).stem
+
+
+def _notebook_nav(section):
+    """The Notebooks section of the nav: its pages as listed, then every other notebook of ``notebooks/``."""
+    listed = {next(iter(item.values())) if isinstance(item, dict) else item for item in section}
+    extra = [{notebook_title(path): f"notebooks/{path.name}"} for path in sorted(NOTEBOOKS.glob("*.ipynb"))
+             if f"notebooks/{path.name}" not in listed]
+    present = [item for item in section
+               if not (isinstance(item, dict) and str(next(iter(item.values()))).endswith(".ipynb")
+                       and not (ROOT / next(iter(item.values()))).is_file())]
+    return present + extra
+
+
 def on_config(config):
     _state["notebooks"] = Path(tempfile.mkdtemp(prefix="psychrnn-widgets-docs-"))
+    for item in config["nav"] or ():
+        if isinstance(item, dict) and "Notebooks" in item:  # a notebook added to notebooks/ joins the nav
+            item["Notebooks"] = _notebook_nav(item["Notebooks"])
     return config
+
+
+def on_page_markdown(markdown, page, config, files):
+    if page.file.src_uri != "notebooks/index.md":
+        return markdown
+    missing = [path for path in sorted(NOTEBOOKS.glob("*.ipynb")) if f"]({path.name})" not in markdown]
+    if missing:
+        markdown += "\n\nAlso in `notebooks/`, not yet described above:\n\n" + "\n".join(
+            f"- [{notebook_title(path)}]({path.name})" for path in missing) + "\n"
+    return markdown
 
 
 def _priority(value):
@@ -305,6 +354,8 @@ def on_files(files, config):
 
     for path, content in api_pages().items():
         files.append(File.generated(config, path, content=content))
+    for path, source in MIRRORS.items():
+        files.append(File.generated(config, path, content=mirror_page(source)))
     folder = _state["notebooks"] / "notebooks"
     folder.mkdir(parents=True, exist_ok=True)
     for source in sorted(NOTEBOOKS.glob("*.ipynb")):
@@ -404,6 +455,16 @@ def rest_to_markdown(text):
                 out.append("")
                 i = borders[-1] + 1
                 continue
+        if line.lstrip().startswith(">>>"):  # a doctest block, up to the next blank line: Python console code
+            indent = line[:len(line) - len(line.lstrip())]
+            if out and out[-1].strip():
+                out.append("")
+            out.append(indent + "```pycon")
+            while i < len(lines) and lines[i].strip():
+                out.append(lines[i])
+                i += 1
+            out.extend([indent + "```", ""])
+            continue
         if line.rstrip().endswith("::") and not line.strip().startswith(">>>"):
             stripped = line.rstrip()[:-2].rstrip()
             line = stripped + ":" if stripped else ""
