@@ -44,8 +44,8 @@ __all__ = [
     "ENSEMBLE_PARAMS", "TASK_CORE_PARAMS",
     "REQUIRED_NETWORK_KEYS",
     "REGULARIZER_KEYS", "TRANSFER_FUNCTIONS", "RAND_INIT_NAMES", "INITIALIZER_NAMES", "OPTIMIZER_NAMES",
-    "validate_network_params", "validate_train_params", "validate_values", "check_shapes", "validate_mask",
     "LOSS_FUNCTION_NAMES",
+    "validate_network_params", "validate_train_params", "validate_values", "check_shapes", "validate_mask",
     "validate_array", "scalar",
     "register_task_keys", "known_task_keys", "warn_unknown_keys", "network_key_ignores", "describe",
 ]
@@ -58,10 +58,10 @@ RAND_INIT_NAMES = ("glorot_gauss", "glorot_unif", "const_gauss", "const_unif")
 INITIALIZER_NAMES = ("GaussianSpectralRadius", "AlphaIdentity", "WeightInitializer")
 #: optimisers that may be named by a string in ``train_params['optimizer']``
 OPTIMIZER_NAMES = ("adam",)
-REGULARIZER_KEYS = ("L1_in", "L1_rec", "L1_out", "L2_in", "L2_rec", "L2_out", "L2_firing_rate")
 #: the built-in losses (``psychrnn_widgets.models.losses``): PsychRNN's two, then the cross-entropy over
 #: actions that NeuroGym trains with (softmax over the outputs, the target's largest channel as the class)
 LOSS_FUNCTION_NAMES = ("mean_squared_error", "binary_cross_entropy", "categorical_cross_entropy")
+REGULARIZER_KEYS = ("L1_in", "L1_rec", "L1_out", "L2_in", "L2_rec", "L2_out", "L2_firing_rate")
 
 _MISSING = object()
 
@@ -577,6 +577,13 @@ def _check_generator(value, parameter, where):
     return value
 
 
+def _check_folder(value, parameter, where):
+    """A folder path: refused when something that is not a folder already has that name."""
+    if os.path.exists(value) and not os.path.isdir(value):
+        parameter.fail(value, where, "must be a folder (or a path where one can be made); a file has that name")
+    return value
+
+
 TRAIN_PARAMS = _declare(
     Parameter("learning_rate", "float", 0.001, help="step size of the optimiser", label="Learning rate",
               low=0.0, low_open=True, typical=(1e-4, 1e-2)),
@@ -591,6 +598,13 @@ TRAIN_PARAMS = _declare(
               label="Snapshot every", unit="steps", low=1),
     Parameter("training_weights_path", "path", None, help="prefix of the snapshots (<prefix><step>.npz)",
               label="Snapshot prefix", allow_none=True),
+    Parameter("checkpoint_every", "int", None, help="keep the weights every this many steps, for analyses "
+              "across training (None: no checkpoints)", label="Checkpoint every", unit="steps", low=1,
+              allow_none=True, typical=(10, 1000)),
+    Parameter("keep_checkpoints", "int", 20, help="most checkpoints kept: evenly spaced over the whole run, plus "
+              "the newest", label="Checkpoints kept", unit="checkpoints", low=2, high=10_000, typical=(5, 100)),
+    Parameter("checkpoint_path", "path", None, help="folder for the checkpoints' weight files (None: kept in "
+              "memory)", label="Checkpoint folder", allow_none=True, check=_check_folder),
     Parameter("curriculum", "object", None, help="a Curriculum: train on its stages in turn", label="Curriculum",
               allow_none=True, check=_check_curriculum),
     Parameter("optimizer", "object", None, help="the optimiser: None or 'adam' for Adam, or an object with "
@@ -797,6 +811,28 @@ ANALYSIS_PARAMS = _declare(
 )
 
 
+#: measures of the distance between a checkpoint and the final network (``analysis.dynamics_over_training``)
+DISTANCE_METRICS = ("procrustes", "dsa", "cka", "cca")
+
+
+def _check_metrics(value, parameter, where):
+    """One measure's name or a non-empty sequence of them (repeats ignored); returns a tuple in the given order."""
+    names = (value,) if isinstance(value, str) else value
+    try:
+        names = tuple(names)
+    except TypeError:
+        parameter.fail(value, where)
+    if not names or any(not isinstance(n, str) or n not in DISTANCE_METRICS for n in names):
+        parameter.fail(value, where)
+    return tuple(dict.fromkeys(names))
+
+
+def _check_options(value, parameter, where):
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        parameter.fail(value, where)
+    return dict(value)
+
+
 def _check_penalties(value, parameter, where):
     """Ridge penalties: one number or a 1-D sequence of them, each finite and > 0."""
     if isinstance(value, (str, bytes, bool, np.bool_)):
@@ -847,6 +883,12 @@ ANALYSIS_PARAMS.update(_declare(
     Parameter("outlier_scale", "float", 10.0, help="fixed points farther than this times the spread of the starting "
               "states from their centroid are discarded", label="Outlier distance", low=0.0, low_open=True,
               typical=(2.0, 100.0)),
+    Parameter("metrics", "object", ("procrustes", "dsa"), help="measures of the distance to the final network: "
+              "any of 'procrustes', 'dsa', 'cka', 'cca'", label="Measures", check=_check_metrics),
+    Parameter("fixed_points", "bool", True, help="search every checkpoint for fixed points (needs TensorFlow)",
+              label="Fixed points"),
+    Parameter("dsa_options", "object", None, help="keyword arguments of dsa_distance (n_delays, rank, ...)",
+              label="DSA options", allow_none=True, check=_check_options),
 ))
 
 
@@ -1038,6 +1080,10 @@ def validate_train_params(train_params, stacklevel=4):
             "performance_cutoff and performance_measure must be given together: training is cut off when "
             "performance_measure(...) reaches performance_cutoff", parameter="performance_cutoff",
             value=out["performance_cutoff"], allowed="both or neither")
+    if out["checkpoint_path"] is not None and out["checkpoint_every"] is None:
+        raise ParameterError(
+            "checkpoint_path is where checkpoints go: give checkpoint_every (steps) too, or no checkpoints are taken",
+            parameter="checkpoint_every", value=None, allowed="an integer >= 1 (steps) with checkpoint_path")
     return out
 
 

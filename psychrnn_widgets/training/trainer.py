@@ -23,10 +23,13 @@ The loop (PsychRNN's keys and return value ``(losses, training_time, initializat
 ``ceil(training_iters / batch size)`` optimiser steps; every ``loss_epoch`` steps the loss
 is recorded (and printed as ``Iter {trials}, Minibatch Loss= {:.6f}``); curriculum checks
 every ``metric_epoch``; snapshots every ``save_training_weights_epoch``; a performance
-cut-off.  Beyond PsychRNN: events to ``callbacks`` after every step and at start, stage
-changes and the end (``done``, ``stopped`` or ``failed`` -- every callback gets exactly
-one of them), stop/pause through a :class:`~psychrnn_widgets.training.events.TrainingControl`
-honoured between steps (and while waiting for the XLA compiler), and nothing is lost:
+cut-off.  Beyond PsychRNN: checkpoints every ``checkpoint_every`` steps, bounded in number,
+in memory or in a folder (:attr:`Trainer.checkpoints`; see
+:mod:`~psychrnn_widgets.training.checkpoints`: analyses across training read them); events
+to ``callbacks`` after every step and at start, stage changes and the end (``done``,
+``stopped`` or ``failed`` -- every callback gets exactly one of them), stop/pause through a
+:class:`~psychrnn_widgets.training.events.TrainingControl` honoured between steps (and
+while waiting for the XLA compiler), and nothing is lost:
 
 * a non-finite loss stops training with :class:`~psychrnn_widgets.errors.TrainingDivergedError`;
   the weights and optimiser state are those of the last step whose loss was finite (the
@@ -63,6 +66,7 @@ import numpy as np
 from ..errors import CallbackError, ParameterError, TrainingDivergedError
 from ..params import TRAIN_PARAMS, validate_train_params
 from .batches import batch_source
+from .checkpoints import CheckpointStore
 from .events import EventDispatcher, TrainingControl
 from .optim import OptimizerState
 from .step import TrainingStep
@@ -81,6 +85,8 @@ SINGLE_NETWORK_KEYS = {
     "generator_function": "pass the generators as the sources of Ensemble.train",
     "save_weights_path": "save each network with ensemble.model(k).save(path)",
     "training_weights_path": "save each network with ensemble.model(k).save(path) from a callback",
+    "checkpoint_every": "train a network alone to keep checkpoints, or keep ensemble.get_weights(k) from a callback",
+    "checkpoint_path": "train a network alone to keep checkpoints, or save ensemble.model(k) from a callback",
 }
 
 
@@ -143,6 +149,11 @@ class Trainer:
         history: K dicts ``{'epoch': [...], 'trials': [...], 'loss': [...], 'accuracy': [...]}``,
             one entry every ``loss_epoch`` steps while the network trains (accuracy None
             when the task has no accuracy function); None for one network.
+        checkpoints: the :class:`~psychrnn_widgets.training.checkpoints.CheckpointStore` of
+            the weights kept every ``checkpoint_every`` steps (``train_params``; one network),
+            oldest first, each a :class:`~psychrnn_widgets.training.checkpoints.Checkpoint`
+            (step, trials, weights dict); a step event that took one names its step in
+            ``extra['checkpoint']``.
     """
 
     _trainers = weakref.WeakKeyDictionary()
@@ -165,6 +176,7 @@ class Trainer:
         self._pending_learning_rate = None
         self._state = None
         self._steps = {}
+        self.checkpoints = CheckpointStore()
         self._forget_networks()
         with Trainer._registry_lock:
             Trainer._trainers[model] = self
@@ -227,7 +239,8 @@ class Trainer:
         return self._state
 
     def reset(self):
-        """Forget the optimiser state, the counts and which networks diverged (the weights stay); not while training."""
+        """Forget the optimiser state, the counts, the checkpoints (their files too) and which networks diverged
+        (the weights stay); not while training."""
         if self.running:
             raise RuntimeError("cannot reset a trainer while it trains")
         self._state = None
@@ -235,6 +248,7 @@ class Trainer:
         self.epoch = self.trials = 0
         self.last_good_at = (0, 0)
         self.weights_checked = True
+        self.checkpoints.clear()
         self._forget_networks()
 
     def training_step(self, optimizer=None, clip_grads=True, fixed_weights=None, jit_compile=None):
@@ -283,6 +297,11 @@ class Trainer:
         if networks is None:
             self.epoch, self.trials = self.last_good_at
             self.weights_checked = True
+            self.checkpoints.discard_after(self.epoch)
+
+    def take_checkpoint(self):
+        """Keep the current weights as the checkpoint of this step (one network); returns the Checkpoint."""
+        return self.checkpoints.take(self.epoch, self.trials, self.model.get_weights())
 
     def stop_networks(self, networks, messages):
         """K networks: ``networks`` ((K,) bool) train no further; ``messages`` ``{k: why}`` are recorded."""
@@ -350,12 +369,17 @@ class _Run:
     def stage(self):
         return None if self.curriculum is None else self.curriculum.stage
 
-    def emit(self, kind, loss=None, accuracy=None):
-        """Send ``kind`` to the callbacks; for K networks ``loss`` and ``accuracy`` are (K,) (or None)."""
+    def emit(self, kind, loss=None, accuracy=None, extra=None):
+        """Send ``kind`` to the callbacks; for K networks ``loss`` and ``accuracy`` are (K,) (or None).
+
+        ``extra``: more entries for the event's ``extra`` dict (e.g. ``{'checkpoint': step}``).
+        """
         trainer = self.trainer
         fields = {}
         if self.networks is not None and self.events.callbacks:
             loss, accuracy, fields["extra"] = self.network_summary(loss, accuracy)
+        if extra:
+            fields["extra"] = {**fields.get("extra", {}), **extra}
         self.events.emit(kind, epoch=self.epoch, trials=self.trials, stage=self.stage(), loss=loss, accuracy=accuracy,
                          total_epochs=self.total_epochs, global_epoch=trainer.epoch, global_trials=trainer.trials,
                          **fields)
@@ -398,6 +422,10 @@ class _Run:
                     os.makedirs(parent, exist_ok=True)
         step = trainer.training_step(params["optimizer"], params["clip_grads"], params["fixed_weights"],
                                      params["jit_compile"])
+        checkpoints = trainer.checkpoints
+        checkpoints.configure(params["checkpoint_every"], params["keep_checkpoints"], params["checkpoint_path"])
+        if checkpoints.every is not None and not checkpoints.has(trainer.epoch):
+            trainer.take_checkpoint()  # the network this call starts from
         if params["optimizer"] is None:
             trainer.learning_rate = params["learning_rate"]
             trainer._apply_pending_learning_rate()
@@ -414,6 +442,8 @@ class _Run:
             self.emit("start")
             outcome = self.loop(step, first)
             self.check_final_weights(step)
+            if checkpoints.every is not None and not checkpoints.has(trainer.epoch):
+                trainer.take_checkpoint()  # the network this call ends with
         except BaseException as error:
             self.events.emit("failed", epoch=self.epoch, trials=self.trials, stage=self.stage(),
                              message=f"{type(error).__name__}: {error}", total_epochs=self.total_epochs,
@@ -473,7 +503,10 @@ class _Run:
             accuracy = None
             if self.epoch % params["loss_epoch"] == 0:
                 accuracy = self.record(loss, batch, outputs)
-            self.emit("step", loss=loss, accuracy=accuracy)
+            taken = None
+            if trainer.checkpoints.due(trainer.epoch):
+                taken = {"checkpoint": trainer.take_checkpoint().epoch}
+            self.emit("step", loss=loss, accuracy=accuracy, extra=taken)
 
             if curriculum is not None and self.epoch % curriculum.metric_epoch == 0:
                 if self.check_curriculum(loss):
