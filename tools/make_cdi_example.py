@@ -89,7 +89,7 @@ def make_recordings():
     from psychrnn_widgets import ContextDependentIntegration
     from psychrnn_widgets.analysis.recordings import Recordings
     from psychrnn_widgets.io.weight_files import load_weights
-    from psychrnn_widgets.simulation.basic import BasicSimulator
+    from synthetic_recordings import spike_counts
 
     rng = np.random.default_rng(SEED + 1)
     with warnings.catch_warnings():
@@ -102,19 +102,10 @@ def make_recordings():
     _, _, _, drawn = task.generate_batch(N_batch=len(rows), noise=False)
     params = [{**dict(p), **{key: value[i].item() for key, value in conditions.items()}} for i, p in enumerate(drawn)]
     x, _, _ = task.trials_from_params(params, noise=True)  # a new input-noise draw per trial
-    weights = load_weights(NETWORK)
-    sim = BasicSimulator(weights=weights, params={"rec_noise": REC_NOISE}, dtype=np.float64)
-    _, states = sim.run_trials(x, noise=True, rng=int(rng.integers(2**31)))
-    rates = sim.transfer_function(states)
-    units = np.sort(rng.choice(N_REC, size=N_NEURONS, replace=False))
-    gain = np.exp(GAIN_SD * rng.standard_normal((len(rows), 1, N_NEURONS)))
-    step = int(round(BIN_MS / task.dt))
-    n_bins = rates.shape[1] // step
-    binned = rates[:, :n_bins * step, units].reshape(len(rows), n_bins, step, N_NEURONS).mean(axis=2)
-    counts = rng.poisson(binned * gain * PEAK_HZ * BIN_MS / 1000.0)
-    recordings = Recordings(activity=counts.astype(np.uint8), conditions=conditions, dt=BIN_MS,
-                            task="ContextDependentIntegration", units="spikes per bin",
-                            neuron_ids=units.astype(np.int64),
+    counts, units = spike_counts(load_weights(NETWORK), x, N_NEURONS, rng, rec_noise=REC_NOISE, gain_sd=GAIN_SD,
+                                 bin_ms=BIN_MS, peak_hz=PEAK_HZ)
+    recordings = Recordings(activity=counts, conditions=conditions, dt=BIN_MS,
+                            task="ContextDependentIntegration", units="spikes per bin", neuron_ids=units,
                             description="synthetic: Poisson spikes of 30 of the 50 units of cdi_network.npz "
                                         "(tools/make_cdi_example.py)")
     recordings.save(RECORDINGS)

@@ -25,6 +25,7 @@ comparing two networks       :func:`cka`, :func:`procrustes_distance`, :func:`cc
 against recordings           :func:`load_recordings`, :class:`Recordings`, :func:`fit_recordings`
 fixed points across inputs   :func:`fixed_points_across_inputs`, :func:`line_attractor_summary`,
                              :func:`context_integration_inputs`, :func:`context_line_attractors`
+across training              :func:`dynamics_over_training` (a trainer's checkpoints)
 ===========================  ==================================================
 """
 from ._results import AnalysisResult, save_figure
@@ -44,10 +45,11 @@ from .units import UnitActivity, choice_selectivity, condition_average, psth, un
 from .similarity import (CCASimilarity, CKA, Comparison, ShapeDistance, Similarity, cca_similarity, cka, compare,
                          procrustes_distance)
 from .dynamics import DMD, DSADistance, delay_embedding, dsa_distance, havok_dmd, similarity_transform_distance
-from .recordings import (EXAMPLE_NETWORK, EXAMPLE_RECORDINGS, RecordingFit, Recordings, fit_recordings,
-                         load_recordings, recording_inputs)
+from .recordings import (EXAMPLE_NETWORK, EXAMPLE_RECORDINGS, FLIPFLOP_NETWORK, FLIPFLOP_RECORDINGS, RecordingFit,
+                         Recordings, fit_recordings, load_recordings, recording_inputs)
 from .fixed_point_family import (FixedPointFamily, LineAttractorSummary, context_integration_inputs,
                                  context_line_attractors, fixed_points_across_inputs, line_attractor_summary)
+from .over_training import TrainingDynamics, dynamics_over_training
 
 __all__ = [
     "AnalysisResult", "save_figure",
@@ -66,8 +68,9 @@ __all__ = [
     "CCASimilarity", "CKA", "Comparison", "ShapeDistance", "Similarity", "cca_similarity", "cka", "compare",
     "procrustes_distance",
     "DMD", "DSADistance", "delay_embedding", "dsa_distance", "havok_dmd", "similarity_transform_distance",
-    "EXAMPLE_NETWORK", "EXAMPLE_RECORDINGS", "RecordingFit", "Recordings", "fit_recordings", "load_recordings",
-    "recording_inputs",
+    "EXAMPLE_NETWORK", "EXAMPLE_RECORDINGS", "FLIPFLOP_NETWORK", "FLIPFLOP_RECORDINGS", "RecordingFit", "Recordings",
+    "fit_recordings", "load_recordings", "recording_inputs",
     "FixedPointFamily", "LineAttractorSummary", "context_integration_inputs", "context_line_attractors",
     "fixed_points_across_inputs", "line_attractor_summary",
+    "TrainingDynamics", "dynamics_over_training",
 ]

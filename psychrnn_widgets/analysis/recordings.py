@@ -12,7 +12,10 @@
 ``condition__<name>``      one per condition, (trials,) numbers: the trial parameter
                            ``<name>`` of the task the network was trained on (e.g.
                            ``condition__context``, ``condition__motion_coherence``);
-                           at least one (required)
+                           at least one (required).  A trial parameter that is itself
+                           an array has one array per trial, (trials, ...), in the
+                           shape the task uses (e.g. ``condition__pulses`` (trials,
+                           slots, bits) for :class:`~psychrnn_widgets.tasks.FlipFlop`)
 ``task``                   the task's registered name, e.g. ``'ContextDependentIntegration'``
                            (optional: then give ``task=`` when fitting)
 ``task_params``            JSON text of the task's constructor arguments (optional)
@@ -22,7 +25,7 @@
 =========================  ==============================================================
 
 Trials with equal values in every condition are one *condition* (e.g. context x motion x
-colour coherence); a condition's trials are averaged into its PSTH.  Any trial parameter
+colour coherence, or one pulse sequence); a condition's trials are averaged into its PSTH.  Any trial parameter
 not given (e.g. the epoch durations when they were fixed) is drawn by the task as usual,
 so give every parameter that changes the inputs from trial to trial.
 
@@ -61,13 +64,18 @@ from ._source import as_simulator, simulate
 from .similarity import centred_samples
 
 __all__ = ["Recordings", "RecordingFit", "load_recordings", "check_recordings", "recording_inputs", "fit_recordings",
-           "FORMAT", "MAX_BYTES", "EXAMPLE_NETWORK", "EXAMPLE_RECORDINGS"]
+           "FORMAT", "MAX_BYTES", "EXAMPLE_NETWORK", "EXAMPLE_RECORDINGS", "FLIPFLOP_NETWORK", "FLIPFLOP_RECORDINGS"]
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
 #: the shipped example: a trained ContextDependentIntegration network (``tools/make_cdi_example.py``) ...
 EXAMPLE_NETWORK = _DATA / "cdi_network.npz"
 #: ... and synthetic recordings of 30 of its units (Poisson spikes, 32 conditions x 16 trials, 50 ms bins)
 EXAMPLE_RECORDINGS = _DATA / "cdi_recordings.npz"
+#: the shipped memory example: a trained 3-bit FlipFlop network (``tools/make_flipflop_example.py``) ...
+FLIPFLOP_NETWORK = _DATA / "flipflop_network.npz"
+#: ... and synthetic recordings of 30 of its 64 units (Poisson spikes, 32 pulse sequences x 16 trials, 50 ms bins;
+#: pulses in the first 500 ms, then 2.5 s of held memories)
+FLIPFLOP_RECORDINGS = _DATA / "flipflop_recordings.npz"
 
 FORMAT = "psychrnn_widgets.recordings/1"
 #: most bytes the arrays of a recordings file may unpack to (checked from the archive's directory first)
@@ -89,8 +97,8 @@ def check_recordings(activity, conditions, dt, neuron_ids=None, where="Recording
     """The checked ``(activity (trials, time, neurons) float64, conditions {name: (trials,) array}, dt, neuron_ids)``.
 
     Raises ``ParameterError`` naming the field: activity not 3-D, empty, NaN/inf;
-    ``dt`` not > 0; no conditions, a condition not one number per trial; neuron_ids of
-    the wrong length.
+    ``dt`` not > 0; no conditions, a condition not one number (or one array) per trial;
+    neuron_ids of the wrong length.
     """
     activity = array(activity, "activity", where, shape=("trials", "time", "neurons"),
                      what="an array (trials, time, neurons) of finite numbers")
@@ -108,8 +116,12 @@ def check_recordings(activity, conditions, dt, neuron_ids=None, where="Recording
         if not isinstance(name, str) or not name.isidentifier():
             _fail(where, "conditions", f"names must be trial-parameter names (identifiers), got {name!r}", name,
                   "identifiers")
-        checked[name] = array(values, f"conditions[{name!r}]", where, shape=(f"trials={activity.shape[0]}",),
-                              what="one finite number per trial")
+        label = f"conditions[{name!r}]"
+        values = array(values, label, where, min_ndim=1, what="one finite number (or array) per trial")
+        if values.shape[0] != activity.shape[0]:
+            _fail(where, label, f"must have one value per trial: shape (trials={activity.shape[0]}, ...), got shape "
+                  f"{values.shape}", None, f"an array of shape ({activity.shape[0]}, ...)")
+        checked[name] = values
     if neuron_ids is not None:
         neuron_ids = array(neuron_ids, "neuron_ids", where, shape=(f"neurons={activity.shape[2]}",), integer=True)
     return activity, checked, dt, neuron_ids
@@ -120,7 +132,7 @@ class Recordings:
     """Recorded activity with its trial conditions (see the module docstring for the file format).
 
     Attributes:
-        activity (trials, time, neurons) float64; conditions ``{name: (trials,) float64}``;
+        activity (trials, time, neurons) float64; conditions ``{name: (trials, ...) float64}``;
         dt (ms per bin); task (registered name or None); task_params (dict or None);
         neuron_ids (neurons,) or None; units, description (text).
     """
@@ -151,7 +163,8 @@ class Recordings:
 
     def condition_groups(self):
         """``(group (trials,) int, n_groups)``: trials with equal values in every condition share a group."""
-        table = np.stack([self.conditions[name] for name in sorted(self.conditions)], axis=1)
+        n = self.activity.shape[0]
+        table = np.concatenate([self.conditions[name].reshape(n, -1) for name in sorted(self.conditions)], axis=1)
         _, group = np.unique(table, axis=0, return_inverse=True)
         group = np.asarray(group).reshape(-1)
         return group, int(group.max()) + 1
@@ -312,8 +325,9 @@ def recording_inputs(task, recordings, seed=0):
     """The inputs ``x (trials, steps, N_in)`` of the recorded trials, rendered noise-free by ``task``.
 
     Each trial's parameters are drawn by a copy of ``task`` seeded with ``seed``, then
-    overwritten by the trial's condition values.  Raises ``ParameterError`` naming
-    ``recordings`` for a condition that is not one of the task's trial parameters.
+    overwritten by the trial's condition values (an array-valued one in the type and shape
+    the task drew).  Raises ``ParameterError`` naming ``recordings`` for a condition that is
+    not one of the task's trial parameters, or an array of another shape than the task's.
     """
     import copy
     import warnings
@@ -336,6 +350,9 @@ def recording_inputs(task, recordings, seed=0):
         for name, values in recordings.conditions.items():
             original = trial[name]
             value = values[i]
+            if np.ndim(original) or np.ndim(value):
+                trial[name] = _like(original, value, name, where)
+                continue
             whole = isinstance(original, (int, np.integer)) and value == int(value)
             trial[name] = int(value) if whole else float(value)
         params.append(trial)
@@ -343,6 +360,18 @@ def recording_inputs(task, recordings, seed=0):
         warnings.simplefilter("ignore")
         x, _, _ = probe.trials_from_params(params, noise=False)
     return np.asarray(x, np.float64)
+
+
+def _like(original, value, name, where):
+    """The recorded array ``value`` of an array-valued trial parameter, as the task's ``original`` (shape, type)."""
+    drawn = np.asarray(original)
+    if np.shape(value) != drawn.shape:
+        fail(where, "recordings", f"condition {name!r} holds arrays of shape {np.shape(value)} per trial; the task's "
+             f"{name!r} has shape {drawn.shape} (check the task parameters the recordings name, e.g. T)",
+             np.shape(value), f"arrays of shape {drawn.shape}")
+    whole = drawn.dtype.kind in "iub" and np.all(value == np.round(value))
+    value = np.asarray(value, np.int64 if whole else np.float64)
+    return value.tolist() if isinstance(original, (list, tuple)) else value
 
 
 @dataclass(repr=False)

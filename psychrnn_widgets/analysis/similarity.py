@@ -42,10 +42,16 @@ from ._inputs import declared, fail
 from ._results import AnalysisResult
 
 __all__ = ["Similarity", "CKA", "ShapeDistance", "CCASimilarity", "Comparison", "cka", "procrustes_distance",
-           "cca_similarity", "compare", "centred_samples"]
+           "cca_similarity", "compare", "centred_samples", "varies"]
 
 #: trials drawn in a result's figure (at most)
 FIGURE_TRIALS = 20
+
+
+def varies(activity):
+    """Whether ``activity`` (..., units) varies at all over its samples (some unit not constant, up to rounding)."""
+    flat = activity.reshape(-1, activity.shape[-1])
+    return bool(np.linalg.norm(flat - flat.mean(axis=0)) > 1e-12 * max(1.0, float(np.abs(flat).max())))
 
 
 def centred_samples(activity, name, where):
@@ -56,7 +62,7 @@ def centred_samples(activity, name, where):
     """
     flat = activity.reshape(-1, activity.shape[-1])
     centred = flat - flat.mean(axis=0)
-    if np.linalg.norm(centred) <= 1e-12 * max(1.0, float(np.abs(flat).max())):
+    if not varies(activity):
         fail(where, name, f"does not vary: every one of its {activity.shape[-1]} units is constant over the "
              f"{flat.shape[0]} samples (a silent network?), so no similarity is defined", None,
              "activity that varies over trials or time")
