@@ -104,6 +104,8 @@ class NetworkRecord:
     training: list = field(default_factory=list)
     #: where the record came from when it was not built here (``'file runs/a.npz'``, ``'example ...'``)
     origin: str = ""
+    #: a shipped example's card (title, accuracy, summary), else None
+    card: dict = None
 
     @property
     def wall_time(self):

@@ -51,6 +51,7 @@ from .curriculum_panel import CurriculumPanel
 from .history_panel import HistoryPanel
 from .lab_state import LabState, resolve_model_name
 from .network_panel import NetworkPanel
+from .run_log import TrainingRecorder
 from .styles import ROOT_CLASS, disconnected_note, style_sheet
 from .task_panel import TaskPanel
 from .throttle import ThrottledUpdater
@@ -126,6 +127,7 @@ class Lab(widgets.VBox):
         self.trajectories = TrajectoryView(updater=self.updater, max_rate_hz=0.5, lab_state=state)
         self.curriculum_panel = CurriculumPanel(curriculum, updater=self.updater) if curriculum is not None else None
         self.history_panel = HistoryPanel(lab_state=state)
+        self.run_log = TrainingRecorder(state, self.training)  # what each Start trains: "Copy as code" reads it
         # refreshes itself when a run ends (shared updater) and drops stale work when one starts (state)
         self.analysis = AnalysisTab(updater=self.updater, auto_refresh=False, lab_state=state)
 
@@ -163,8 +165,8 @@ class Lab(widgets.VBox):
         self.tabs = widgets.Tab(children=[w for w, _ in tabs], titles=[t for _, t in tabs])
         self.tabs.selected_index = [w for w, _ in tabs].index(self.trajectories)  # what Start changes
         self.tabs.add_class("psychrnn-lab-tabs")
-        header = widgets.HTML("<b>PsychRNN lab</b> — press Start and watch the loss and the trajectories; "
-                              "the tabs below set up the task and the network and analyse what was trained.")
+        header = widgets.HTML("<b>PsychRNN lab</b> — press Start; the tabs below show the trajectories, set up "
+                              "the task and the network, and analyse what was trained.")
         self.disconnected_note = disconnected_note()
         super().__init__(children=[style_sheet(), self.disconnected_note, header, self.training, self.tabs,
                                    widgets.HBox([self.rebuild_button, self.message],
@@ -234,6 +236,18 @@ class Lab(widgets.VBox):
     def apply_pending(self):
         """Apply the changes waiting for Start (main thread, not while training); True if something changed."""
         return self.state.apply_pending()
+
+    def open_run(self, path):
+        """Open a run saved as one file (the Runs tab's *Save as one file*): its network becomes the current one.
+
+        Returns its record; raises ``ParameterError`` for a damaged file (nothing changes) and
+        refuses while training.  (Not ``open``: ipywidgets' ``Widget.open`` opens the comm.)
+        """
+        return self.history_panel.open_file(path, raise_errors=True)
+
+    def open_example(self, name):
+        """Open the trained example shipped for task ``name`` (e.g. ``'PerceptualDiscrimination'``); its record."""
+        return self.history_panel.open_example(name, raise_errors=True)
 
     # ------------------------------------------------------------------ views
     def _show_message(self):

@@ -27,6 +27,8 @@ Traits:
         and/or ``'task'`` (the task changed while training ran).
     pending_note (str): what Start will do, in words ('' when nothing waits).
     message (str), message_is_error (bool): the Lab's message line.
+    compared (tuple of int): the history's records (by index) the loss/accuracy overlays draw,
+        chosen in the Runs tab; a network joins it when it becomes current for the first time.
 
 **A trained network is never discarded silently.**  A change of the model class, of the
 network settings or of a task parameter the network depends on (``N_in``, ``N_out``,
@@ -147,6 +149,7 @@ class LabState(traitlets.HasTraits):
     pending_note = traitlets.Unicode("")
     message = traitlets.Unicode("")
     message_is_error = traitlets.Bool(False)
+    compared = traitlets.Tuple()
 
     #: comm messages following a stage costs (task preview, controls, trajectory probe): reserved in the budget
     STAGE_FOLLOW_MESSAGES = 6
@@ -154,6 +157,7 @@ class LabState(traitlets.HasTraits):
     def __init__(self, task, model_name="Basic", curriculum=None, updater=None, name="lab_net"):
         super().__init__()
         self.history = RunHistory()
+        self._seen_runs = set()  # ids of the records that were current once (compared from then on)
         self.curriculum = curriculum
         self.name = str(name)
         self.notes = []
@@ -350,6 +354,30 @@ class LabState(traitlets.HasTraits):
         while label in taken:
             label, n = f"{base[:-1]} {n})", n + 1
         record.label = label
+
+    @traitlets.observe("run")
+    def _compare_new_runs(self, change):
+        """A network current for the first time is compared (drawn behind the later ones) until unticked."""
+        record = change["new"]
+        if record is None or id(record) in self._seen_runs:
+            return
+        self._seen_runs.add(id(record))
+        index = next((i for i, r in enumerate(self.history.records) if r is record), None)
+        if index is not None and index not in self.compared:
+            self.compared = tuple(sorted((*self.compared, index)))
+
+    def task_key(self, record):
+        """What overlays must share to be drawn together: the task's registered class name (None: no task)."""
+        from .history import _task_name
+
+        return None if record is None or record.task is None else _task_name(type(record.task))
+
+    def overlay_records(self):
+        """The compared records drawn behind the current one: same task, with a loss curve, in history order."""
+        current = self.run
+        key = self.task_key(current)
+        return [r for i, r in enumerate(self.history.records)
+                if i in self.compared and r is not current and len(r.curves["loss"][0]) and self.task_key(r) == key]
 
     # ----------------------------------------------------------------- curriculum
     @traitlets.observe("status")

@@ -14,9 +14,10 @@
      "curriculum": false}        # trained through a curriculum (not rebuilt as code)
 
 A learning rate changed while training starts a new piece at the step that first used it
-(the trainer applies a new rate between steps).  The training thread only appends to the
-piece list of the running segment; the segment is put into the record on the main thread
-when the run has ended.  Nothing here draws from the task's random stream.
+(the trainer applies a new rate between steps).  The training thread counts the steps of
+the running segment and puts it into the record at the run's end event, before the panel
+says the run ended (so the Runs table, redrawn then, shows it).  Nothing here draws from
+the task's random stream.
 """
 import time
 
@@ -106,19 +107,26 @@ class TrainingRecorder:
             else:
                 pieces.append([rate, 1])
         elif event.kind in ("done", "stopped", "failed"):
-            segment["wall_s"] = round(time.monotonic() - segment["_t0"], 3)
+            self._finish(segment, event.kind)
 
-    def _after_run(self, outcome):
-        """Main thread, after the run: the segment goes into the record (when it trained anything)."""
-        segment, record = self._segment, self._record
+    def _finish(self, segment, outcome):
+        """Put the segment into the record (the training thread's end event: before the panel says the run
+        ended, so whatever redraws then sees it; or the main thread's after-run hook when no end event came)."""
+        record = self._record
         self._segment = None
-        if segment is None or record is None:
+        if record is None:
             return
-        segment.pop("_t0", None)
+        segment["wall_s"] = round(time.monotonic() - segment.pop("_t0"), 3)
         segment["outcome"] = outcome
         trainer = Trainer.of(record.model)
         steps = sum(n for _, n in segment["pieces"])
         if trainer.epoch - segment["start_epoch"] != steps:
             segment["steps_kept"] = int(trainer.epoch - segment["start_epoch"])  # a rollback after divergence
-        if steps or segment["wall_s"]:
+        if steps:
             record.training.append(segment)
+
+    def _after_run(self, outcome):
+        """Main thread, after the run: a segment whose end event never came is put in now."""
+        segment = self._segment
+        if segment is not None:
+            self._finish(segment, outcome)

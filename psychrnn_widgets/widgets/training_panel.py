@@ -216,7 +216,12 @@ class TrainingPanel(widgets.VBox):
             for scales in (loss_scales, accuracy_scales)]
         self.loss_figure = self._figure([*self.overlay_lines, self.loss_line, self.stage_lines[0]], loss_scales,
                                         "loss (log)", "~g", y_ticks=[1e-3, 1e-2, 1e-1, 1.0])
-        self.accuracy_figure = self._figure([self.accuracy_line, self.stage_lines[1]], accuracy_scales, "accuracy",
+        self.accuracy_overlay_lines = [
+            bq.Lines(x=empty, y=empty, scales=accuracy_scales, colors=[colour], stroke_width=1.2, opacity=[0.55],
+                     display_legend=False, labels=[""], visible=False)
+            for colour in _OVERLAY_COLOURS[:MAX_OVERLAYS]]
+        self.accuracy_figure = self._figure([*self.accuracy_overlay_lines, self.accuracy_line, self.stage_lines[1]],
+                                            accuracy_scales, "accuracy",
                                             ".2~f", y_ticks=[0.0, 0.25, 0.5, 0.75, 1.0])
         self.loss_figure.add_class("psychrnn-loss-figure")  # stable handles for browser tests
         self.accuracy_figure.add_class("psychrnn-accuracy-figure")
@@ -229,12 +234,12 @@ class TrainingPanel(widgets.VBox):
         self.budget_control.observe(self._on_budget, names="value")
         self.updater.add_flusher(self._flush)
 
+        # buttons and the two settings on one row (they wrap on a narrow page), the note on what Start will do under it
         buttons = widgets.HBox([self.start_button, self.pause_button, self.resume_button, self.stop_button,
-                                self.pending], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        settings = widgets.HBox([self.learning_rate_control, self.budget_control],
-                                layout=widgets.Layout(flex_flow="row wrap"))
+                                self.learning_rate_control, self.budget_control],
+                               layout=widgets.Layout(flex_flow="row wrap", align_items="flex-end"))
         figures = widgets.HBox([self.loss_figure, self.accuracy_figure], layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(children=[buttons, settings, self.status, figures], **kwargs)
+        super().__init__(children=[buttons, self.pending, self.status, figures], **kwargs)
         if lab_state is not None:
             self._bind(lab_state)
 
@@ -246,6 +251,7 @@ class TrainingPanel(widgets.VBox):
         self.set_pending(lab_state.pending_note)
         lab_state.status = self.state
         lab_state.observe(self._on_run, names="run")
+        lab_state.observe(self._draw_overlays, names="compared")
         lab_state.observe(self._on_lab_task, names="task")
         lab_state.observe(lambda change: self.set_pending(change["new"]), names="pending_note")
         self.observe(lambda change: setattr(lab_state, "status", change["new"]), names="state")
@@ -256,9 +262,18 @@ class TrainingPanel(widgets.VBox):
         self.model = None if record is None else record.model
         if record is not None:
             self.show_curves(record.curves)
-        history = self.lab_state.history
-        self.set_overlays([(r.label, *r.curves["loss"]) for r in history if r is not record
-                           and len(r.curves["loss"][0])])
+        self._draw_overlays()
+
+    def _draw_overlays(self, change=None):
+        """The compared runs of the current network's task behind its curves, each in its colour (the Runs tab's)."""
+        state = self.lab_state
+        history = state.history
+        if state.run is not None:
+            colour = history.colour_of(state.run)
+            self.loss_line.colors = [colour]
+            self.accuracy_line.colors = [colour]
+        self.set_overlays([(r.label, *r.curves["loss"], history.colour_of(r), *r.curves["accuracy"])
+                           for r in state.overlay_records()])
 
     def _keep_curves(self):
         """Store the live curves in the state's current record (the network being trained)."""
@@ -365,18 +380,23 @@ class TrainingPanel(widgets.VBox):
         self._flush()
 
     def set_overlays(self, curves):
-        """Draw earlier networks' loss curves behind the current one: ``[(label, x, y), ...]`` (the last few)."""
+        """Draw other networks' curves behind the current one (the last few): ``[(label, x, y), ...]`` (loss), or
+        ``(label, x, y, colour, accuracy_x, accuracy_y)`` (loss and accuracy, in the run's colour)."""
         shown = list(curves)[-MAX_OVERLAYS:]
-        for i, line in enumerate(self.overlay_lines):
-            with line.hold_sync():
-                if i < len(shown):
-                    label, x, y = shown[i]
-                    line.x, line.y = np.asarray(x, np.float32), np.asarray(y, np.float32)
-                    line.labels = [str(label)]
-                    line.visible = True
-                else:
-                    line.visible = False
-                    line.x, line.y = np.zeros(0, np.float32), np.zeros(0, np.float32)
+        empty = np.zeros(0, np.float32)
+        for i, (line, accuracy) in enumerate(zip(self.overlay_lines, self.accuracy_overlay_lines)):
+            entry = tuple(shown[i]) if i < len(shown) else None
+            for target, part in ((line, entry[1:3] if entry else None),
+                                 (accuracy, entry[4:6] if entry and len(entry) >= 6 else None)):
+                with target.hold_sync():
+                    if part is not None and len(part[0]):
+                        target.x, target.y = np.asarray(part[0], np.float32), np.asarray(part[1], np.float32)
+                        target.labels = [str(entry[0])]
+                        target.colors = [entry[3] if len(entry) > 3 else _OVERLAY_COLOURS[i]]
+                        target.visible = True
+                    else:
+                        target.visible = False
+                        target.x, target.y = empty, empty
         for line in (self.loss_line, *self.overlay_lines):
             line.display_legend = bool(shown)
         self._set_ranges()
@@ -552,7 +572,7 @@ class TrainingPanel(widgets.VBox):
             if self._budget_reached and outcome == "stopped" and not control.stop_pressed:
                 outcome = "done"  # ended at a lowered budget, not by Stop
         except BaseException as caught:  # noqa: BLE001 - shown in the status line, kept in .error
-            error, tb = caught, traceback.format_exc()
+            outcome, error, tb = "failed", caught, traceback.format_exc()
         self.updater.push("training/outcome", outcome)
         self.main_thread.post(lambda: self._ended(run_id, outcome, error, tb, result))
 
