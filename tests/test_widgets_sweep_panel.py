@@ -35,6 +35,10 @@ def test_panel_follows_a_sweep_and_opens_a_run_in_the_lab(tmp_path):
     assert len(drawn[0].x) == 15  # one point every loss_epoch = 2 steps of 30
     assert updater.rate() <= 12 and not updater.errors
     assert len(panel.run_picker.options) == 4 and not panel.start_button.disabled
+    # issue 22: parallel coordinates over the registry's runs (swept value, final loss, accuracy)
+    columns = panel.parallel.columns
+    assert columns[0] == "learning_rate" and columns[-2:] == ["final loss", "accuracy"]
+    assert panel.parallel.lines.y.shape == (4, len(columns))
 
     panel.run_picker.value = sweep.runs[2].run_id
     panel.open_button.click()
@@ -52,6 +56,12 @@ def test_panel_shows_existing_records_and_calls_on_open(tmp_path):
     opened = []
     panel = SweepPanel(sweep, on_open=lambda model, task, row: opened.append((model, task, row)))
     assert panel.table.value.count("finished") == 4 and len(panel.run_picker.options) == 4
+    columns, rows, colours, labels = panel.parallel_rows()  # a sweep run before: its registry's results
+    assert columns[0] == "learning_rate" and columns[-2:] == ["final loss", "accuracy"]
+    assert labels == ["#0", "#1", "#2", "#3"]
+    assert sorted(row["learning_rate"] for row in rows) == [0.001, 0.001, 0.01, 0.01]
+    assert all(0.0 <= row["accuracy"] <= 1.0 for row in rows)
+    assert panel.parallel.lines.y.shape == (4, len(columns)) and len(set(colours)) == 4
     model = panel.open(sweep.runs[1].run_id)
     assert opened and opened[0][0] is model and opened[0][2]["status"] == "finished"
     assert model.test(opened[0][1].get_trial_batch()[0], noise=False)[0].shape == (8, 30, 2)

@@ -29,6 +29,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .main_thread import MainThreadQueue
+from .parallel_coordinates import ParallelCoordinates
 from .throttle import ThrottledUpdater
 
 __all__ = ["SweepPanel"]
@@ -59,7 +60,9 @@ class SweepPanel(widgets.VBox):
         run_options: keyword arguments of ``Sweep.start`` used by the Start button
             (``client``, ``n_workers``, ``in_process``...).
 
-    Public attributes: ``start_button, stop_button, status`` (HTML), ``table`` (HTML),
+    Public attributes: ``start_button, stop_button, status`` (HTML), ``table`` (HTML), ``parallel``
+    (:class:`~psychrnn_widgets.widgets.parallel_coordinates.ParallelCoordinates` over the runs with a result:
+    swept values, final loss, accuracy; refreshed on the main thread when a run finishes),
     ``loss_figure``, ``loss_lines`` (bqplot Lines, one per curve slot), ``run_picker``
     (Dropdown of finished runs), ``open_button``, ``message`` (HTML), ``execution`` (the
     running or last :class:`~psychrnn_widgets.sweeps.execution.SweepExecution`),
@@ -102,6 +105,7 @@ class SweepPanel(widgets.VBox):
         self.open_button = widgets.Button(description="Open in dashboard", icon="external-link",
                                           tooltip="load the run's trained network (Analysis tab of the dashboard)")
         self.message = widgets.HTML()
+        self.parallel = ParallelCoordinates(title="runs of the sweep: hyperparameters and results", width="100%")
         self.start_button.on_click(lambda _: self.start(**self.run_options))
         self.stop_button.on_click(lambda _: self.stop())
         self.open_button.on_click(lambda _: self.open())
@@ -111,6 +115,7 @@ class SweepPanel(widgets.VBox):
             widgets.HBox([self.start_button, self.stop_button, self.status]),
             widgets.HBox([self.table, self.loss_figure], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([self.run_picker, self.open_button, self.message]),
+            self.parallel,
         ], **kwargs)
         self._flush()
         self._refresh_picker()
@@ -253,8 +258,33 @@ class SweepPanel(widgets.VBox):
                 + "</table>")
 
     # -------------------------------------------------------------------- open
+    def parallel_rows(self):
+        """``(columns, rows, colours, labels)`` of the parallel-coordinates view: one row per run of the registry
+        with a result (its swept values, seed, final loss and accuracy), in run order."""
+        rows = self.updater.get("sweep/states") or {}
+        columns, out, colours, labels = [], [], [], []
+        for run_id, row in sorted(rows.items(), key=lambda item: item[1]["index"]):
+            if row["status"] not in ("finished", "diverged", "failed") and row.get("loss") is None:
+                continue
+            entry = dict(row["values"])
+            for key in entry:
+                if key not in columns:
+                    columns.append(key)
+            entry["final loss"] = "" if row.get("loss") is None else row["loss"]
+            entry["accuracy"] = "" if row.get("accuracy") is None else row["accuracy"]
+            out.append(entry)
+            colours.append(_PALETTE[row["index"] % len(_PALETTE)] if row["status"] == "finished"
+                           else _STATUS_COLOURS.get(row["status"], "#999"))
+            labels.append(f"#{row['index']}")
+        return columns + ["final loss", "accuracy"], out, colours, labels
+
+    def _refresh_parallel(self):
+        columns, rows, colours, labels = self.parallel_rows()
+        self.parallel.set_data(columns if rows else [], rows, colours, labels)
+
     def _refresh_picker(self):
-        """The finished runs in the picker (main thread)."""
+        """The finished runs in the picker and the parallel coordinates (main thread)."""
+        self._refresh_parallel()
         rows = self.updater.get("sweep/states") or {}
         options = [(f"#{row['index']} · {_values_text(row['values'])} · acc {_fmt(row['accuracy'], '.2f')}", run_id)
                    for run_id, row in sorted(rows.items(), key=lambda item: item[1]["index"])
