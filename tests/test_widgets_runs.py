@@ -302,3 +302,38 @@ def test_a_damaged_run_file_is_a_clear_parameter_error_and_changes_nothing(tmp_p
     assert str(target) in str(info.value)
     assert (lab.current_record, len(lab.history)) == before
     assert lab.history_panel.open_file(target) is None and "not opened" in lab.history_panel.message.value
+
+
+# ------------------------------------------------------------------ behaviour during learning
+def test_psychometric_and_chronometric_curves_are_recomputed_during_training_and_kept_per_stage():
+    import itertools
+
+    from psychrnn_widgets import Curriculum
+    from psychrnn_widgets.widgets import Lab
+    from psychrnn_widgets.widgets.throttle import ThrottledUpdater
+
+    easy = PerceptualDiscrimination(dt=10, tau=100, T=500, N_batch=32, coherence=0.7, seed=1)
+    hard = PerceptualDiscrimination(dt=10, tau=100, T=500, N_batch=32, seed=2)
+    curriculum = Curriculum([easy, hard], thresholds=[0.0, 2.0], metric_epoch=5)  # stage 2 after 5 steps
+    ticks = itertools.count()
+    updater = ThrottledUpdater(max_rate_hz=10, clock=lambda: float(next(ticks)))  # a flush at every step: no clock
+    lab = Lab(network_params=network_params(easy, N_rec=16), curriculum=curriculum, updater=updater,
+              training_iters=32 * 40)
+    panel = lab.analysis.behaviour
+    panel.learning_every, panel.learning_n_per_level = 32 * 10, 8
+    assert lab.start() and lab.training.wait(300)
+    assert curriculum.stage == 1
+    assert panel.learning_job.wait(120)
+    updater.flush()
+    curves = panel.learning_curves
+    assert set(curves) == {0, 1}  # the first stage's curve is kept beside the second's
+    assert curves[0]["trials"] <= curves[1]["trials"] == lab.training.trials
+    for snapshot in curves.values():
+        assert len(snapshot["levels"]) == len(snapshot["p_choice1"]) >= 4
+        assert snapshot["rt_levels"] is not None  # the task has a stimulus onset: a chronometric curve too
+    assert panel.learning_lines.y.shape[0] == 2 and list(panel.learning_lines.labels) == ["stage 1", "stage 2"]
+    assert panel.chronometric_learning_lines.y.shape[0] == 2
+    assert "stage 1 at" in panel.learning_label.value and "stage 2 at" in panel.learning_label.value
+    # another network: its own curves
+    lab.rebuild()
+    assert panel.learning_curves == {} and panel.learning_label.value == ""

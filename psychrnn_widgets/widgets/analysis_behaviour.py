@@ -6,21 +6,38 @@ only displays them.  Marks a browser test can find: ``psychometric_figure``
 (``psychometric_points`` Scatter, ``psychometric_fit_line`` Lines),
 ``chronometric_figure`` (``chronometric_line``), ``traces_figure`` (``trace_lines``,
 ``target_lines``).
+
+**During learning** (:meth:`BehaviourPanel.follow_learning`, wired by the Lab): while a
+network trains, the psychometric curve (and the chronometric curve when the task has a
+stimulus onset) is recomputed at a low rate -- every :attr:`~BehaviourPanel.learning_every`
+trials, never while the previous one still runs, on a small fixed set of trials
+(``learning_n_per_level`` per level, seeded) -- from a copy of the weights taken between
+two steps, on the panel's own background job (the training thread only copies the
+weights).  With a curriculum, each stage keeps its own curve: the one the network had when
+the stage ended stays drawn (lighter) beside the current stage's, so the stages can be
+compared.  Once more when a run ends.  Marks: ``learning_lines`` (psychometric, one line
+per stage) and ``chronometric_learning_lines`` in the same figures, ``learning_label``
+(HTML); :attr:`~BehaviourPanel.learning_curves` holds them (``{stage: snapshot}``).
 """
 import html
+import threading
 
 import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
-from ..analysis.behaviour import PARAMETERS, behaviour
+from ..analysis.behaviour import PARAMETERS, behaviour, chronometric_curve, psychometric_curve
 from ..analysis.conditions import condition_batch
-from .analysis_common import AnalysisPanel, f32, level_colors, make_figure, pick_levels
+from .analysis_common import AnalysisPanel, BackgroundJob, f32, level_colors, make_figure, pick_levels
 
 __all__ = ["BehaviourPanel"]
 
 #: most levels drawn in the traces figure (outputs + targets: <= 20 lines)
 MAX_TRACE_LEVELS = 10
+#: colours of the during-learning curves, by curriculum stage (the current stage drawn darkest)
+STAGE_COLOURS = ("#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
+#: most stages whose curves are drawn (the latest ones)
+MAX_STAGE_CURVES = 6
 
 
 class BehaviourPanel(AnalysisPanel):
@@ -76,12 +93,168 @@ class BehaviourPanel(AnalysisPanel):
         self.target_lines = bq.Lines(x=f32([[]]), y=f32([[]]), scales=ts, stroke_width=1, line_style="dashed")
         self.traces_figure = make_figure([self.trace_lines, self.target_lines], "outputs by condition (dashed: target)",
                                          "time (ms)", "output", width="400px")
+        # during learning: one line per curriculum stage (None: no curriculum), in the same figures
+        self.learning_lines = bq.Lines(x=f32([[]]), y=f32([[]]), scales={"x": xs, "y": ys}, stroke_width=1.5,
+                                       marker="circle", marker_size=12, colors=list(STAGE_COLOURS),
+                                       display_legend=False, labels=[])
+        self.chronometric_learning_lines = bq.Lines(x=f32([[]]), y=f32([[]]), scales=cs, stroke_width=1.5,
+                                                    colors=list(STAGE_COLOURS), display_legend=False, labels=[])
+        self.psychometric_figure.marks = [self.learning_lines, *self.psychometric_figure.marks]
+        self.chronometric_figure.marks = [self.chronometric_learning_lines, *self.chronometric_figure.marks]
+        self.learning_label = widgets.HTML("")
+        #: ``{stage: snapshot}`` of the network being trained (stage None without a curriculum); a snapshot is a
+        #: dict: ``trials``, ``levels``, ``p_choice1``, ``accuracy``, ``rt_levels``, ``mean_rt`` (None: no onset)
+        self.learning_curves = {}
+        self.learning_every = 2000
+        self.learning_n_per_level = 30
+        self.learning_job = BackgroundJob(updater, on_result=self._show_learning)
+        self._learning_state = None
+        self._learning_record = None
+        self._learning_last = None  # (trials, stage) of the last snapshot started
+        self._learning_queue = []  # snapshots waiting for the job: (record, stage, trials, task, weights, n, threshold)
+        self._learning_lock = threading.Lock()
         figures = [self.psychometric_figure, self.chronometric_figure, self.traces_figure]
         controls = widgets.HBox([self.n_per_level, self.threshold, self.ci_method, self.refresh_button])
         plots = widgets.HBox([self.psychometric_figure, self.chronometric_figure,
                               widgets.VBox([self.traces_figure, self.trace_channel])],
                              layout=widgets.Layout(flex_flow="row wrap"))
-        self._finish_layout([controls, self.fit_label, plots], figures, "behaviour.svg")
+        self._finish_layout([controls, self.fit_label, self.learning_label, plots], figures, "behaviour.svg")
+
+    # ------------------------------------------------------------ during learning
+    def follow_learning(self, lab_state, every=None, n_per_level=None):
+        """Recompute the curves while ``lab_state``'s network trains (see the module docstring).
+
+        ``every``: trials between two snapshots (default :attr:`learning_every`, 2,000);
+        ``n_per_level``: trials per evidence level of a snapshot (default 30).
+        """
+        if every is not None:
+            self.learning_every = max(1, int(every))
+        if n_per_level is not None:
+            self.learning_n_per_level = max(2, int(n_per_level))
+        self._learning_state = lab_state
+        self._learning_record = lab_state.run
+        self.updater.add_flusher(self._learning_flush)
+        lab_state.observe(self._on_learning_run, names="run")
+        lab_state.observe(self._on_learning_status, names="status")
+
+    def _on_learning_run(self, change):
+        """Another network is current (main thread): its own curves (none until it trains)."""
+        if change["new"] is not self._learning_record:
+            self._learning_record = change["new"]
+            self.learning_curves = {}
+            self._learning_last = None
+            self._draw_learning()
+
+    def _on_learning_status(self, change):
+        """A run ended (main thread): one last snapshot of the weights it ended with."""
+        if change["old"] in ("running", "paused", "stopping") and change["new"] not in ("running", "paused",
+                                                                                          "stopping"):
+            self._snapshot(final=True)
+
+    def _learning_flush(self):
+        """Flusher (the training thread, between two steps): start a snapshot when one is due; no widget here."""
+        state = self._learning_state
+        if state is None or state.status != "running":
+            return 0
+        trials = self.updater.get("training/trials")
+        event = self.updater.get("training/event")
+        if trials is None:
+            return 0
+        stage = getattr(event, "stage", None)
+        last = self._learning_last
+        if last is not None and last[1] != stage and last[1] is not None:
+            self._snapshot(stage=last[1], trials=trials, keep=True)  # the stage that just ended: its final curve
+            self._learning_last = (trials, stage)  # the new stage's first curve comes learning_every trials later
+        elif last is None or trials - last[0] >= self.learning_every:
+            self._snapshot(stage=stage, trials=trials)
+        return 0
+
+    def _snapshot(self, stage=None, trials=None, final=False, keep=False):
+        """Copy the weights and queue a snapshot; a regular one is skipped while one is computing (``keep`` and
+        ``final`` ones never are: a stage's last curve and a run's last curve are always computed)."""
+        state = self._learning_state
+        record = None if state is None else state.run
+        if record is None or record.model is None:
+            return False
+        from ..training.trainer import Trainer
+
+        model = record.model
+        if trials is None:
+            trials = Trainer.of(model).trials
+        curriculum = state.curriculum
+        if stage is None and curriculum is not None:
+            stage = min(curriculum.stage, curriculum.n_stages - 1)
+        if trials == 0 or not (final or keep or not self.learning_job.running):
+            return False
+        task = curriculum.tasks[stage] if curriculum is not None and stage is not None else record.task
+        if task is None:
+            return False
+        self._learning_last = (trials, stage)
+        item = (record, stage, int(trials), task, model.get_weights(), self.learning_n_per_level,
+                float(self.threshold.value))
+        with self._learning_lock:
+            self._learning_queue.append(item)
+        self.learning_job.start(self._compute_snapshots)
+        return True
+
+    def _compute_snapshots(self, progress, should_stop):
+        """The job (its thread): every queued snapshot, in order."""
+        with self._learning_lock:
+            items, self._learning_queue = self._learning_queue, []
+        out = []
+        for record, stage, trials, task, weights, n, threshold in items:
+            batch = condition_batch(task, n_per_level=n, seed=self.seed)
+            curve = psychometric_curve(weights, batch=batch, fit=False)
+            chrono = chronometric_curve(weights, batch=batch, threshold=threshold)
+            out.append({"record": record, "stage": stage, "trials": trials, "levels": np.asarray(curve.levels),
+                        "p_choice1": np.asarray(curve.p_choice1), "accuracy": curve.accuracy,
+                        "rt_levels": None if chrono is None else np.asarray(chrono.levels),
+                        "mean_rt": None if chrono is None else np.asarray(chrono.mean_rt)})
+        return out
+
+    def _show_learning(self, snapshots):
+        """Snapshots are ready (whichever thread flushes): keep each under its stage, redraw the curves."""
+        curves = dict(self.learning_curves)
+        for snapshot in snapshots:
+            if snapshot["record"] is not self._learning_record:
+                continue  # computed for a network that is no longer shown
+            previous = curves.get(snapshot["stage"])
+            if previous is None or previous["trials"] <= snapshot["trials"]:
+                curves[snapshot["stage"]] = {k: v for k, v in snapshot.items() if k != "record"}
+        self.learning_curves = curves
+        self._draw_learning()
+
+    def _draw_learning(self):
+        curves = self.learning_curves
+        stages = sorted(curves, key=lambda s: (-1 if s is None else s))[-MAX_STAGE_CURVES:]
+        names = ["during training" if s is None else f"stage {s + 1}" for s in stages]
+        colours = [STAGE_COLOURS[-1 - (len(stages) - 1 - i)] for i in range(len(stages))]
+        psycho = [(curves[s]["levels"], curves[s]["p_choice1"]) for s in stages]
+        chrono = [(curves[s]["rt_levels"], curves[s]["mean_rt"]) for s in stages if curves[s]["rt_levels"] is not None]
+        for line, pairs in ((self.learning_lines, psycho), (self.chronometric_learning_lines, chrono)):
+            with line.hold_sync():
+                if pairs:
+                    width = max(len(x) for x, _ in pairs)
+                    x = np.full((len(pairs), width), np.nan, np.float32)
+                    y = np.full((len(pairs), width), np.nan, np.float32)
+                    for i, (xi, yi) in enumerate(pairs):
+                        x[i, :len(xi)], y[i, :len(yi)] = xi, yi
+                    line.x, line.y = x, y
+                    line.colors = colours[-len(pairs):]
+                    line.labels = names[-len(pairs):]
+                else:
+                    line.x, line.y = f32([[]]), f32([[]])
+        if not stages:
+            self.learning_label.value = ""
+            return
+        parts = []
+        for name, s in zip(names, stages):
+            accuracy = curves[s]["accuracy"]
+            text = f"{name} at {curves[s]['trials']:,} trials"
+            if accuracy is not None:
+                text += f" (accuracy {accuracy:.2f})"
+            parts.append(f"<span style='color:{colours[stages.index(s)]}'>&#9679;</span> {html.escape(text)}")
+        self.learning_label.value = ("<div style='font-size:12px'>during learning: " + " · ".join(parts) + "</div>")
 
     # ------------------------------------------------------------------ compute
     def computation(self, source, task):

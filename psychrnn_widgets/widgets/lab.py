@@ -130,6 +130,7 @@ class Lab(widgets.VBox):
         self.run_log = TrainingRecorder(state, self.training)  # what each Start trains: "Copy as code" reads it
         # refreshes itself when a run ends (shared updater) and drops stale work when one starts (state)
         self.analysis = AnalysisTab(updater=self.updater, auto_refresh=False, lab_state=state)
+        self.analysis.behaviour.follow_learning(state)  # psychometric/chronometric curves during training, per stage
 
         ConnectivityEditor, Trajectory3D = _optional_views()
         self.trajectories3d = Trajectory3D() if Trajectory3D is not None else None
