@@ -249,8 +249,9 @@ def api_pages():
 
 #: the widget a notebook cell shows (its last line) -> a still image under docs/ and its caption
 WIDGET_IMAGES = {
-    "lab": ("lab_1280x720.png", "The Lab in JupyterLab 4 at 1280×720 after Start and Stop (a still from the "
-                                "browser test; in the notebook it is live)."),
+    "lab": ("lab_1280x720.png", "A still of the Lab: the quickstart's, in JupyterLab 4 at 1280×720 after Start "
+                                "and Stop, taken by the browser test. When the notebook runs, this cell shows the "
+                                "Lab live."),
 }
 _DISPLAY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\s*#.*)?$|^(Lab|Classroom)\(.*\)\s*(#.*)?$")
 
@@ -323,11 +324,28 @@ def _notebook_nav(section):
     return present + extra
 
 
+def _nav_pages(nav):
+    for item in nav:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        if isinstance(value, list):
+            yield from _nav_pages(value)
+        else:
+            yield value
+
+
 def on_config(config):
     _state["notebooks"] = Path(tempfile.mkdtemp(prefix="psychrnn-widgets-docs-"))
-    for item in config["nav"] or ():
+    nav = config["nav"] or []
+    for item in nav:
         if isinstance(item, dict) and "Notebooks" in item:  # a notebook added to notebooks/ joins the nav
             item["Notebooks"] = _notebook_nav(item["Notebooks"])
+    # a guide added to docs/ without a nav entry joins it under "More" (links in it are still checked)
+    docs = Path(config["docs_dir"])
+    listed = set(_nav_pages(nav))
+    unlisted = [path.relative_to(docs).as_posix() for path in sorted(docs.rglob("*.md"))
+                if path.relative_to(docs).as_posix() not in listed and path.name != "README.md"]
+    if unlisted:
+        nav.append({"More": unlisted})
     return config
 
 
