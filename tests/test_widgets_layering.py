@@ -32,7 +32,7 @@ LAB_PANELS = {"task_panel": "TaskPanel", "network_panel": "NetworkPanel", "train
 #: modules defining an analysis panel (the Analysis tab's registry lists them)
 ANALYSIS_PANELS = {"analysis_behaviour": "BehaviourPanel", "analysis_units": "UnitActivityPanel",
                    "analysis_connectivity": "ConnectivityPanel", "analysis_lesions": "LesionPanel",
-                   "analysis_fixed_points": "FixedPointPanel"}
+                   "analysis_fixed_points": "FixedPointPanel", "analysis_compare": "ComparePanel"}
 PANELS = {**LAB_PANELS, **ANALYSIS_PANELS}
 #: the composition root and its one subclass know every panel
 ROOTS = {"lab", "classroom"}

@@ -31,6 +31,7 @@ BUILTIN_PANELS = (
     ("connectivity", "Connectivity", "psychrnn_widgets.widgets.analysis_connectivity", "ConnectivityPanel"),
     ("lesions", "Lesions", "psychrnn_widgets.widgets.analysis_lesions", "LesionPanel"),
     ("fixed_points", "Fixed points", "psychrnn_widgets.widgets.analysis_fixed_points", "FixedPointPanel"),
+    ("compare", "Compare", "psychrnn_widgets.widgets.analysis_compare", "ComparePanel"),
 )
 
 _lock = threading.Lock()

@@ -292,10 +292,15 @@ class AnalysisShared(traitlets.HasTraits):
             connectivity heatmap toggles one; the lesion panel follows and sets it).
         fixed_points: the last :class:`~psychrnn_widgets.analysis.fixed_points.FixedPoints`
             found (the connectivity panel offers their Jacobian spectra), or None.
+        lab_state: the Lab's :class:`~psychrnn_widgets.widgets.lab_state.LabState` when the
+            tab is in a Lab (the compare panel offers its history's runs), else None.
+        network: the network the tab analysed last (a model, weights or a file), or None.
     """
 
     chosen_units = traitlets.List(traitlets.Int())
     fixed_points = traitlets.Any(None, allow_none=True)
+    lab_state = traitlets.Any(None, allow_none=True)
+    network = traitlets.Any(None, allow_none=True)
 
     def toggle_unit(self, unit):
         """Add ``unit`` to :attr:`chosen_units`, or remove it when it is there."""

@@ -2,7 +2,7 @@
 
 The panels are those of the analysis-panel registry
 (:mod:`~psychrnn_widgets.widgets.analysis_catalog`: behaviour, units, connectivity,
-lesions, fixed points, then any registered with ``register_analysis_panel``); the tab
+lesions, fixed points, compare, then any registered with ``register_analysis_panel``); the tab
 imports none of them and they never call one another: what they share (units chosen
 for a lesion, fixed points found) is an
 :class:`~psychrnn_widgets.widgets.analysis_common.AnalysisShared` they all observe.
@@ -72,7 +72,7 @@ class AnalysisTab(widgets.VBox):
         self._labels = (lambda model: lab_state.label_of(model)) if lab_state is not None else None
         self._seen_outcome = (self.updater.get("training/outcome"), self.updater.get("training/trials"))
 
-        self.shared = AnalysisShared()
+        self.shared = AnalysisShared(lab_state=lab_state)
         self.panels, titles = [], []
         for name, title, cls in analysis_panels():
             panel = cls.create(self.updater, self.shared, n_per_level=n_per_level, seed=seed)
@@ -127,6 +127,7 @@ class AnalysisTab(widgets.VBox):
             self._say(f"cannot analyse this network: {error}", error=True)
             return False
         self.source = source
+        self.shared.network = model
         self.n_refreshes += 1
         name = self._network_name(model)
         if model is not self._analysed:
