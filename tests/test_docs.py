@@ -136,3 +136,9 @@ def test_rest_tables_and_roles_read_as_markdown():
     markdown = docs_site.rest_to_markdown(text)
     assert "Intro:\n" in markdown and "::" not in markdown
     assert "| name | `c` more |" in markdown
+
+
+def test_doctest_blocks_become_code_and_headings_plain_text():
+    markdown = docs_site.rest_to_markdown("Tasks (:data:`NAMES`)\n-----\n\n>>> 1 + 1\n2\n")
+    assert "Tasks (NAMES)\n-----" in markdown
+    assert "```pycon\n>>> 1 + 1\n2\n```" in markdown

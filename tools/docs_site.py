@@ -483,6 +483,8 @@ def rest_to_markdown(text):
                 i += 1
             out.extend([indent + "```", ""])
             continue
+        if line.strip() and i + 1 < len(lines) and re.fullmatch(r"\s*(-{3,}|={3,})\s*", lines[i + 1]):
+            line = line.replace("`", "")  # a heading: plain text (code in a heading garbles the table of contents)
         if line.rstrip().endswith("::") and not line.strip().startswith(">>>"):
             stripped = line.rstrip()[:-2].rstrip()
             line = stripped + ":" if stripped else ""
