@@ -247,8 +247,12 @@ def api_pages():
 
 # ----------------------------------------------------------------------------- notebooks
 
-#: the widget a notebook cell shows (its last line) -> a still image under docs/ and its caption
+#: the widget a notebook cell shows (its last line; "notebook.ipynb:name" for one notebook only)
+#: -> a still image under docs/ (the browser tests take them) and its caption
 WIDGET_IMAGES = {
+    "compare.ipynb:tab": ("compare_1280x720.png", "A still of this cell's Compare panel in JupyterLab 4 at "
+                                                  "1280×720, taken by the browser test. When the notebook runs, "
+                                                  "this cell shows the panel live."),
     "lab": ("lab_1280x720.png", "A still of the Lab: the quickstart's, in JupyterLab 4 at 1280×720 after Start "
                                 "and Stop, taken by the browser test. When the notebook runs, this cell shows the "
                                 "Lab live."),
@@ -284,15 +288,18 @@ def notebook_for_site(path):
         f"[Download the notebook]({name}) and open it with `jupyter lab notebooks/{name}` to run it.")]
     for cell in notebook["cells"]:
         cells.append(cell)
-        if cell["cell_type"] != "code" or cell.get("outputs"):
+        visual = any(key.startswith("image/") or key == "text/html"
+                     for output in cell.get("outputs", ()) for key in output.get("data", {}))
+        if cell["cell_type"] != "code" or visual:  # text outputs only: the figure or widget is not stored
             continue
         shown = _shown_name(cell)
-        if shown in WIDGET_IMAGES:
-            image, caption = WIDGET_IMAGES[shown]
+        still = WIDGET_IMAGES.get(f"{name}:{shown}") or WIDGET_IMAGES.get(shown)
+        if still:
+            image, caption = still
             cells.append(_markdown_cell(f"![{caption}](../../{image})\n\n*{caption}*"))
         elif shown is not None:
-            cells.append(_markdown_cell("*(Output not stored in the notebook: a figure or an interactive "
-                                        "widget appears here when the cell runs.)*"))
+            cells.append(_markdown_cell("*(Not stored in the notebook: a figure or an interactive widget "
+                                        "appears here when the cell runs.)*"))
     notebook["cells"] = cells
     return notebook
 
