@@ -37,6 +37,9 @@ CLAIMS = {
                                                              and _number(before) - _number(after) >= 0.2),
     r"(\d+) fixed points, (\d+) stable$": lambda n, stable: int(n) >= 1 and 0 <= int(stable) <= int(n),
     r"(\d+) runs finished$": lambda n: int(n) == 8,
+    r"example accuracy: ([\d.]+)$": lambda acc: _number(acc) >= 0.95,
+    r"reopened identical: (\w+)$": lambda value: value == "True",
+    r"rebuilt as code, largest difference: (\S+)$": lambda value: _number(value) <= 1e-6,
 }
 
 
