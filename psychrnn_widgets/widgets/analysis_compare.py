@@ -85,7 +85,8 @@ class ComparePanel(AnalysisPanel):
     Attributes: ``n_trials`` (trials each comparison runs; None: 100), ``dsa_options``
     (keyword arguments of :func:`~psychrnn_widgets.analysis.dsa_distance`), ``a_choice``, ``b_choice`` (Dropdowns of the sources), ``path`` (Text: the
     file B reads), ``measure_boxes`` (``{name: Checkbox}``), ``fixed_points_box`` (count
-    fixed points at each checkpoint), ``compare_button``, ``summary`` (HTML), ``mode``
+    fixed points at each checkpoint), ``compare_button``, ``stop_button`` (checkpoints: stop early, show
+    those done), ``summary`` (HTML), ``mode``
     (``'networks'``, ``'checkpoints'`` or ``'recordings'``: of the result shown), ``labels``
     (``(A, B)`` of the result shown), ``result``, and the figures and marks named in the
     module docstring.
@@ -115,6 +116,9 @@ class ComparePanel(AnalysisPanel):
                                                  indent=False, layout=widgets.Layout(width="240px"))
         self.compare_button = widgets.Button(description="Compare", icon="balance-scale", button_style="primary")
         self.compare_button.on_click(lambda _: self.compare())
+        self.stop_button = widgets.Button(description="Stop", icon="stop",
+                                          tooltip="stop after the checkpoint being analysed (shows those done)")
+        self.stop_button.on_click(lambda _: self.job.cancel())
         self.summary = widgets.HTML("")
 
         ms = {"x": bq.OrdinalScale(), "y": bq.LinearScale(min=0.0)}
@@ -129,7 +133,7 @@ class ComparePanel(AnalysisPanel):
             widgets.HBox([self.a_choice, self.b_choice]),
             self.path,
             widgets.HBox(list(self.measure_boxes.values()) + [self.fixed_points_box]),
-            widgets.HBox([self.compare_button]),
+            widgets.HBox([self.compare_button, self.stop_button]),
         ])
         plots = widgets.HBox([self.measures_figure, self.detail_figure], layout=widgets.Layout(flex_flow="row wrap"))
         self._finish_layout([pickers, self.summary, plots], [self.measures_figure, self.detail_figure], "compare.svg")
@@ -209,8 +213,7 @@ class ComparePanel(AnalysisPanel):
         except ParameterError as error:
             self.say(str(error), error=True)
             return False
-        self.compare_button.disabled = True
-        self.progress.value = 0.0
+        self.progress.value = 0.0  # pressed again while one runs: that one is queued (the latest wins)
         self.job.start(fn)
         if wait:
             self.wait(timeout)
@@ -297,12 +300,7 @@ class ComparePanel(AnalysisPanel):
     # --------------------------------------------------------------------- show
     def _on_result(self, outcome):
         self.mode, self.labels, result = outcome
-        self.compare_button.disabled = False
         super()._on_result(result)
-
-    def _on_error(self, error, text):
-        self.compare_button.disabled = False
-        super()._on_error(error, text)
 
     def show(self, result):
         a, b = self.labels
