@@ -250,6 +250,9 @@ def api_pages():
 #: the widget a notebook cell shows (its last line; "notebook.ipynb:name" for one notebook only)
 #: -> a still image under docs/ (the browser tests take them) and its caption
 WIDGET_IMAGES = {
+    "classroom.ipynb:classroom": ("classroom_voila_1280x720.png", "A still of the Classroom in Voilà at 1280×720 "
+                                                                  "after Train with the easy preset. When the "
+                                                                  "notebook runs, this cell shows the app live."),
     "compare.ipynb:tab": ("compare_1280x720.png", "A still of this cell's Compare panel in JupyterLab 4 at "
                                                   "1280×720, taken by the browser test. When the notebook runs, "
                                                   "this cell shows the panel live."),
