@@ -117,7 +117,7 @@ class NetworkRecord:
         """The learning rates it was trained with, in order, each once."""
         rates = []
         for segment in self.training:
-            for rate, _ in segment.get("pieces", ()):
+            for rate, *_ in segment.get("pieces", ()):
                 if not rates or rates[-1] != rate:
                     rates.append(rate)
         return rates
@@ -441,9 +441,10 @@ def _checked_training(value, where):
             bad(f"must be a JSON object, got {type(segment).__name__}", field)
         pieces = segment.get("pieces", [])
         if not isinstance(pieces, list) or not all(
-                isinstance(p, list) and len(p) == 2 and type(p[0]) in (int, float) and math.isfinite(p[0])
-                and p[0] > 0 and type(p[1]) is int and 0 <= p[1] <= _LARGEST_EXACT_INTEGER for p in pieces):
-            bad("pieces must be [learning rate > 0, steps >= 0] pairs", field)
+                isinstance(p, list) and len(p) in (2, 3) and type(p[0]) in (int, float) and math.isfinite(p[0])
+                and p[0] > 0 and type(p[1]) is int and 0 <= p[1] <= _LARGEST_EXACT_INTEGER
+                and (len(p) == 2 or type(p[2]) is bool) for p in pieces):
+            bad("pieces must be [learning rate > 0, steps >= 0(, XLA true/false)]", field)
         for key in ("wall_s",):
             number = segment.get(key, 0.0)
             if type(number) not in (int, float) or not math.isfinite(number) or number < 0:

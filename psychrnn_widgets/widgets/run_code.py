@@ -5,12 +5,12 @@ from its settings and training log (:mod:`~psychrnn_widgets.widgets.run_log`): t
 with its parameters, the network with every setting (seed included; masks written inline
 as base64), then for every Start the task's random state as it was when Start was pressed
 and one ``model.train`` per learning rate, for exactly the steps trained.  Run in a fresh
-kernel it gives the run's weights (on the same CPU build: within 1e-6, measured 6e-8 for
-160 steps with Dale's law).  One limit: the Lab switches to the XLA-compiled step when the
-compiler is ready (step 100 or later) and the cell at step 100 exactly; without recurrent
-noise the two programs agree to ~1e-7, but with ``rec_noise`` > 0 they draw different
-noise, so a noisy run trained past step 100 is rebuilt only approximately (the cell says
-so).
+kernel it gives the run's weights (on the same CPU build: within 1e-6).  The Lab switches to
+the XLA-compiled training step when the compiler is ready (step 101 or later); the two
+programs are not bit-equal (their recurrent noise differs), so the log says which steps ran
+which program and the cell replays each piece on the same one (``jit_compile`` False / True,
+the XLA step compiled by a dry run first).  A log without that (an older file) is replayed
+with the default switch at step 101: close, and equal without recurrent noise to ~1e-7.
 
 Runs the cell cannot rebuild say so in the cell: a curriculum run (its stages advance on
 measured accuracy), a run whose training was not recorded (opened from a file written
@@ -136,14 +136,15 @@ def run_as_code(record):
     body.append(f"model = {model_expression}(network_params)")
     if not ok:
         body.append(f"# training not rebuilt: {reason}")
-    elif float(params.get("rec_noise") or 0) > 0 and Trainer.of(model).epoch > 100:
-        body.append("# note: recurrent noise and more than 100 steps: the Lab switched to the XLA-compiled step when "
-                    "the compiler was ready, this cell switches at step 100; the noise they draw differs, so the "
-                    "weights are close but not equal")
     else:
+        flagged = all(len(piece) == 3 for segment in record.training for piece in segment["pieces"])
+        if not flagged and float(params.get("rec_noise") or 0) > 0 and Trainer.of(model).epoch > 100:
+            body.append("# note: recurrent noise and more than 100 steps, and the log does not say which steps ran "
+                        "the XLA-compiled step (an older file): the noise may differ, the weights come out close")
         current = first_task
+        xla_ready = False
         for i, segment in enumerate(record.training):
-            steps = sum(n for _, n in segment["pieces"])
+            steps = sum(piece[1] for piece in segment["pieces"])
             body.append("")
             body.append(f"# Start {i + 1}: {steps} steps of {segment['N_batch']} trials"
                         f" ({segment.get('outcome') or 'ended'} in the Lab after {segment.get('wall_s', 0):.1f} s)")
@@ -153,10 +154,18 @@ def run_as_code(record):
             if segment.get("noise_counter") is not None:
                 body.append(f"model.noise_counter = {int(segment['noise_counter'])}   # noisy passes run so far")
             body.append(f"task.rng.bit_generator.state = {_literal(_state_value(segment['task_state']))}")
-            for rate, n in segment["pieces"]:
-                if n:
-                    body.append(f"model.train(task, {{'learning_rate': {rate!r}, 'training_iters': "
-                                f"{n * segment['N_batch']}, 'verbosity': False}})")
+            for piece in segment["pieces"]:
+                rate, n = piece[0], piece[1]
+                if not n:
+                    continue
+                program = ""
+                if len(piece) == 3:
+                    if piece[2] and not xla_ready:
+                        body.append("_use_xla_now(model, task)   # the Lab ran the next steps on the XLA-compiled step")
+                        xla_ready = True
+                    program = f", 'jit_compile': {bool(piece[2])!r}"
+                body.append(f"model.train(task, {{'learning_rate': {rate!r}, 'training_iters': "
+                            f"{n * segment['N_batch']}, 'verbosity': False{program}}})")
         trainer = Trainer.of(model)
         body.append("")
         body.append(f"weights = model.get_weights()   # the run's weights after {trainer.epoch:,} steps "
@@ -166,6 +175,15 @@ def run_as_code(record):
     if arrays:
         lines += ["", "def _array(data, dtype, shape):",
                   "    return np.frombuffer(base64.b64decode(data), dtype=dtype).reshape(shape).copy()", "", ""]
+    if "_use_xla_now(" in "\n".join(body):
+        lines += ["", "def _use_xla_now(model, task):",
+                  '    """From the next step on, train on the XLA-compiled step (as the Lab did from this step)."""',
+                  "    from psychrnn_widgets.training.trainer import Trainer",
+                  "",
+                  "    batch = [np.zeros((task.N_batch, task.N_steps, n), np.float32) for n in (task.N_in, task.N_out, "
+                  "task.N_out)]",
+                  "    Trainer.of(model).training_step(jit_compile=True).compile_xla_now(*batch)   # a dry run: "
+                  "nothing changes", "", ""]
     return "\n".join(lines + body) + "\n"
 
 

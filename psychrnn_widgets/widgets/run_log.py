@@ -7,14 +7,21 @@
     {"task": {"class": "PerceptualDiscrimination", "params": {...}},   # the task as trained on
      "task_state": {...},        # the task's random generator state when Start was pressed
      "N_batch": 64,              # trials per step
-     "pieces": [[0.001, 120], [0.005, 40]],   # (learning rate, optimiser steps), in order
+     "pieces": [[0.001, 100, False], [0.001, 20, True], [0.005, 40, True]],
+                                 # (learning rate, optimiser steps, whether they ran the XLA-compiled step)
      "start_epoch": 0, "start_trials": 0,     # the trainer's counts before the Start
      "noise_counter": 0,         # the model's recurrent-noise counter before the Start
      "wall_s": 12.3, "outcome": "stopped",    # seconds trained, how the run ended
      "curriculum": false}        # trained through a curriculum (not rebuilt as code)
 
 A learning rate changed while training starts a new piece at the step that first used it
-(the trainer applies a new rate between steps).  The training thread counts the steps of
+(the trainer applies a new rate between steps), and so does the switch to the XLA-compiled
+training step: the Lab switches when the compiler is ready (step 101 or later), and the two
+programs do not give bit-equal results (their recurrent noise differs), so "Copy as code"
+replays each piece on the program it ran on.  Which program a step ran is read from the
+trainer's compiled step (``Trainer.training_step()``, its public ``xla_shapes``): XLA when
+the step count for the batch shape was past the switch and the compiler had finished before
+the step began.  The training thread counts the steps of
 the running segment and puts it into the record at the run's end event, before the panel
 says the run ended (so the Runs table, redrawn then, shows it).  Nothing here draws from
 the task's random stream.
@@ -23,6 +30,7 @@ import time
 
 import numpy as np
 
+from ..training.step import XLA_AFTER_STEPS
 from ..training.trainer import Trainer
 from .history import _task_name, jsonable_dict
 
@@ -65,6 +73,8 @@ class TrainingRecorder:
         self._segment = None
         self._record = None
         self._model = None
+        self._shape = None
+        self._compiled_before = False
         panel.before_start.append(self._before_start)
         panel.extra_callbacks.append(self._on_event)
         panel.after_run.append(self._after_run)
@@ -80,6 +90,8 @@ class TrainingRecorder:
             return
         trainer = Trainer.of(record.model)
         curriculum = state.curriculum is not None
+        self._shape = (int(task.N_batch), int(task.N_steps))
+        self._compiled_before = self._compiled(self._warm())
         self._segment = {
             "task": {"class": _task_name(type(task)), "params": jsonable_dict(task.get_task_params())},
             "task_state": None if curriculum else generator_state(task.rng),
@@ -101,13 +113,28 @@ class TrainingRecorder:
             return
         if event.kind == "step":
             rate = float(np.asarray(Trainer.of(self._model).learning_rate))
+            warm = self._warm()
+            xla = bool(warm is not None and warm.steps > XLA_AFTER_STEPS and self._compiled_before)
+            self._compiled_before = self._compiled(warm)
             pieces = segment["pieces"]
-            if pieces and pieces[-1][0] == rate:
+            if pieces and pieces[-1][0] == rate and pieces[-1][2] == xla:
                 pieces[-1][1] += 1
             else:
-                pieces.append([rate, 1])
+                pieces.append([rate, 1, xla])
         elif event.kind in ("done", "stopped", "failed"):
             self._finish(segment, event.kind)
+
+    def _warm(self):
+        """The XLA warm-up of the Lab's training step for this batch shape (None: none, or no XLA twin)."""
+        try:
+            step = Trainer.of(self._model).training_step()  # the Lab's settings: Adam, clipping, nothing frozen
+        except Exception:  # noqa: BLE001 - no trainable variables...: nothing to read
+            return None
+        return step.xla_shapes.get(self._shape) if getattr(step, "xla", None) is not None else None
+
+    @staticmethod
+    def _compiled(warm):
+        return bool(warm is not None and warm.finished and warm.ok)
 
     def _finish(self, segment, outcome):
         """Put the segment into the record (the training thread's end event: before the panel says the run
@@ -119,7 +146,7 @@ class TrainingRecorder:
         segment["wall_s"] = round(time.monotonic() - segment.pop("_t0"), 3)
         segment["outcome"] = outcome
         trainer = Trainer.of(record.model)
-        steps = sum(n for _, n in segment["pieces"])
+        steps = sum(piece[1] for piece in segment["pieces"])
         if trainer.epoch - segment["start_epoch"] != steps:
             segment["steps_kept"] = int(trainer.epoch - segment["start_epoch"])  # a rollback after divergence
         if steps:
