@@ -196,3 +196,13 @@ def test_the_lab_history_is_offered_and_followed(task):
     assert panel.compare(wait=True) and panel.job.error is None, panel.status.value
     assert panel.result.cka.n_units_a == 9 and panel.result.cka.n_units_b == 8
     tab.wait(300)
+    # another network becomes the current one: a comparison of "the current network" is blanked and faded...
+    panel.mark_computing("#3")
+    assert panel.summary.value == "" and "psychrnn-analysis-computing" in panel._dom_classes
+    # ... one between named runs still holds and stays
+    panel.a_choice.value = second.label
+    assert panel.compare(wait=True) and panel.job.error is None, panel.status.value
+    assert "psychrnn-analysis-computing" not in panel._dom_classes
+    shown = panel.summary.value
+    panel.mark_computing("#3")
+    assert panel.summary.value == shown and "psychrnn-analysis-computing" not in panel._dom_classes

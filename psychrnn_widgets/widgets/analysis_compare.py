@@ -94,6 +94,8 @@ class ComparePanel(AnalysisPanel):
 
     name = "compare"
     needs_task = True
+    computes_on_refresh = False  # compares on demand (Compare)
+    result_texts = ("summary",)
 
     def __init__(self, updater, seed=0, n_trials=None, dsa_options=None, **kwargs):
         super().__init__(updater, **kwargs)
@@ -195,6 +197,14 @@ class ComparePanel(AnalysisPanel):
         model, task = self._runs()[choice]
         return model, task if task is not None else self.task
 
+    def mark_computing(self, network):
+        """Another network is the current one: a comparison that took the current network as A is blanked and
+        faded; one between named runs or files still holds and stays."""
+        self.update_choices()
+        if self.result is not None and CURRENT not in self.labels:
+            return
+        super().mark_computing(network)
+
     # ------------------------------------------------------------------ compute
     def refresh(self):
         """Nothing automatic: update the lists; the comparison runs on Compare (:meth:`compare`)."""
@@ -210,8 +220,9 @@ class ComparePanel(AnalysisPanel):
         self.update_choices()
         try:
             fn = self._computation()
-        except ParameterError as error:
-            self.say(str(error), error=True)
+        except Exception as error:  # noqa: BLE001 - e.g. a network without a NumPy twin: shown, never raised
+            self.say(str(error) if isinstance(error, ParameterError) else f"{type(error).__name__}: {error}",
+                     error=True)
             return False
         self.progress.value = 0.0  # pressed again while one runs: that one is queued (the latest wins)
         self.job.start(fn)
