@@ -258,7 +258,7 @@ def test_every_shipped_example_opens_and_scores_what_its_card_says():
 
 
 BAD_FILES = ["truncated", "not a zip", "no document", "document not JSON", "document a list", "bad curve",
-             "pickled member", "bad training log"]
+             "pickled member", "bad training log", "mask of another size", "mask not 0/1"]
 
 
 @pytest.mark.parametrize("damage", BAD_FILES)
@@ -298,6 +298,10 @@ def test_a_damaged_run_file_is_a_clear_parameter_error_and_changes_nothing(tmp_p
             members["run/document.npy"] = npy(np.frombuffer(json.dumps(document).encode(), np.uint8))
         elif damage == "pickled member":
             members["run/settings/rec_connectivity.npy"] = npy(np.array([print], dtype=object))
+        elif damage == "mask of another size":
+            members["run/settings/rec_connectivity.npy"] = npy(np.ones((3, 3), np.float32))
+        elif damage == "mask not 0/1":
+            members["run/settings/rec_connectivity.npy"] = npy(np.full((50, 50), 2.0, np.float32))
         with zipfile.ZipFile(target, "w") as archive:
             for name, data in members.items():
                 archive.writestr(name, data)

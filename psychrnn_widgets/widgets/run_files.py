@@ -48,9 +48,17 @@ def save_run(record, path, extra=None):
 
 def open_run(path, name="opened"):
     """The :class:`~psychrnn_widgets.widgets.history.NetworkRecord` stored in the run file ``path``."""
+    from ..errors import ParameterError
+
     weights, document, arrays = read_run_archive(path)
     checked = check_run_document(document, path)
-    record = record_from_document(checked, weights, name=name, settings_arrays=arrays, origin=f"file {path}")
+    try:
+        record = record_from_document(checked, weights, name=name, settings_arrays=arrays, origin=f"file {path}")
+    except ParameterError as error:  # a stored setting or weight the network refuses: say which file
+        if str(path) in str(error):
+            raise
+        raise type(error)(f"{path}: {error}", parameter=error.parameter, value=error.value,
+                          allowed=error.allowed) from None
     record.card = document.get("example") if isinstance(document.get("example"), dict) else None
     return record
 
