@@ -133,7 +133,7 @@ class HistoryPanel(widgets.VBox):
                                                                                              "initial"})
         self.message = widgets.HTML()
         self._build_compare_figures()
-        self.parallel = ParallelCoordinates(title="runs: settings and results", width="100%")
+        self.parallel = ParallelCoordinates(title="runs: settings and results", width="520px", height="230px")
 
         self.bring_back_button.on_click(lambda _: self.bring_back())
         self.code_button.on_click(lambda _: self.copy_as_code())
@@ -152,8 +152,7 @@ class HistoryPanel(widgets.VBox):
                          "header to sort; <i>compare</i> chooses the runs the loss and accuracy overlays draw."),
             self.grid,
             widgets.HBox([self.csv_button, self.compare_task], **row),
-            widgets.HBox([self.loss_figure, self.accuracy_figure], **row),
-            self.parallel,
+            widgets.HBox([self.loss_figure, self.accuracy_figure, self.parallel], **row),
             widgets.HTML("<b>One run</b>"), self.choice,
             widgets.HBox([self.bring_back_button, self.code_button], **row), self.code,
             widgets.HBox([self.path, self.save_file_button, self.open_button, self.save_button, self.load_button],
@@ -182,7 +181,7 @@ class HistoryPanel(widgets.VBox):
             figures.append(bq.Figure(marks=marks, axes=axes, title=f"{name} of the compared runs",
                                      animation_duration=0, fig_margin={"top": 30, "bottom": 40, "left": 55,
                                                                        "right": 10},
-                                     layout=widgets.Layout(width="340px", height="230px")))
+                                     layout=widgets.Layout(width="330px", height="230px")))
             lines.append(marks)
         self.loss_figure, self.accuracy_figure = figures
         self.loss_lines, self.accuracy_lines = lines

@@ -291,7 +291,7 @@ class TrainingPanel(widgets.VBox):
         # for an empty or one-point domain ("invalid format: .undefinedg") and the figure breaks.
         # The trial axis' bounds are 1-2-5 x 10^k, so d3's own ticks are round numbers, labelled
         # with their SI suffix ("2.5k", "10k"); the label sits beside the axis, not on the data
-        x_axis = bq.Axis(scale=scales["x"], label="trials", tick_format="~s")
+        x_axis = bq.Axis(scale=scales["x"], label="trials", tick_format="~s", num_ticks=6)  # 0, 1k, ... 5k
         y_axis = bq.Axis(scale=scales["y"], side="left", label=label, tick_format=y_format, label_offset="45px",
                          **({"tick_values": np.asarray(y_ticks)} if y_ticks is not None else {}))
         return bq.Figure(marks=marks, axes=[x_axis, y_axis], animation_duration=0,
@@ -583,9 +583,9 @@ class TrainingPanel(widgets.VBox):
         self._run_ended = time.monotonic()  # the clock stops
         self.error, self.error_traceback, self.result = error, tb, result
         self.outcome = outcome
+        self._keep_curves()  # the record's curves are complete before anyone hears that the run ended
         self._set_state(outcome)
         self.updater.flush()  # the one final flush
-        self._keep_curves()
         for hook in list(self.after_run):
             try:
                 hook(outcome)
