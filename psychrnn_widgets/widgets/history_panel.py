@@ -151,14 +151,13 @@ class HistoryPanel(widgets.VBox):
             widgets.HTML("<b>Runs</b>: every network built in this dashboard (&#9654; the current one). Click a "
                          "header to sort; <i>compare</i> chooses the runs the loss and accuracy overlays draw."),
             self.grid,
+            self.choice,  # the run the buttons below act on (the first list of the tab)
+            widgets.HBox([self.bring_back_button, self.code_button, self.path, self.save_file_button,
+                          self.open_button, self.save_button, self.load_button], **row),
+            self.code, self.message,
+            widgets.HBox([self.example_choice, self.example_button, self.example_card], **row),
             widgets.HBox([self.csv_button, self.compare_task], **row),
-            widgets.HBox([self.loss_figure, self.accuracy_figure, self.parallel], **row),
-            widgets.HTML("<b>One run</b>"), self.choice,
-            widgets.HBox([self.bring_back_button, self.code_button], **row), self.code,
-            widgets.HBox([self.path, self.save_file_button, self.open_button, self.save_button, self.load_button],
-                         **row),
-            widgets.HBox([self.example_choice, self.example_button], **row), self.example_card,
-            self.message], **kwargs)
+            widgets.HBox([self.loss_figure, self.accuracy_figure, self.parallel], **row)], **kwargs)
         self.add_class("psychrnn-runs")
         if lab_state is not None:
             self.refresh(lab_state.run)
@@ -171,9 +170,10 @@ class HistoryPanel(widgets.VBox):
     def _build_compare_figures(self):
         empty = np.zeros(0, np.float32)
         figures, lines = [], []
-        for name, y_scale, fmt in (("loss", bq.LogScale(), "~g"), ("accuracy", bq.LinearScale(min=0.0, max=1.0),
-                                                                      ".2~f")):
-            scales = {"x": bq.LinearScale(min=0.0, allow_padding=False), "y": y_scale}
+        # explicit ranges: bqplot's front-end cannot place ticks on an empty domain (NaN positions, console errors)
+        for name, y_scale, fmt in (("loss", bq.LogScale(min=1e-3, max=1.0, allow_padding=False), "~g"),
+                                   ("accuracy", bq.LinearScale(min=0.0, max=1.0, allow_padding=False), ".2~f")):
+            scales = {"x": bq.LinearScale(min=0.0, max=1000.0, allow_padding=False), "y": y_scale}
             marks = [bq.Lines(x=empty, y=empty, scales=scales, colors=["#1f77b4"], stroke_width=1.6, visible=False,
                               labels=[""], display_legend=False) for _ in range(self.MAX_COMPARED_LINES)]
             axes = [bq.Axis(scale=scales["x"], label="trials", tick_format="~s"),
@@ -347,7 +347,19 @@ class HistoryPanel(widgets.VBox):
             scale = lines[0].scales["x"]
             bound = float(x_max * 1.02) if x_max > 0 else 1000.0
             if scale.max != bound:
-                scale.min, scale.max = 0.0, bound
+                with scale.hold_sync():
+                    scale.min, scale.max = 0.0, bound
+            if name == "loss":
+                values = np.concatenate([np.asarray(line.y, np.float64) for line in lines if line.visible]
+                                        or [np.zeros(0)])
+                values = values[np.isfinite(values) & (values > 0)]
+                low, high = ((10 ** np.floor(np.log10(values.min())), 10 ** np.ceil(np.log10(values.max())))
+                             if len(values) else (1e-3, 1.0))
+                high = high * 10 if high <= low else high
+                y_scale = lines[0].scales["y"]
+                if (y_scale.min, y_scale.max) != (low, high):
+                    with y_scale.hold_sync():
+                        y_scale.min, y_scale.max = float(low), float(high)
 
     def _draw_parallel(self):
         table = self.table
