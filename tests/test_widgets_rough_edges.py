@@ -301,3 +301,25 @@ def test_lab_extra_brings_what_the_notebooks_import():
     sweeps = json.loads((ROOT / "notebooks" / "sweeps.ipynb").read_text())["cells"]
     text = " ".join("".join(c["source"]) for c in sweeps)
     assert 'pip install "psychrnn_widgets[sweeps]"' not in text and 'pip install -e ".[cpu,lab]"' in text
+
+
+def test_behaviour_curves_send_only_finite_points_to_the_browser():
+    """A level with no reaction time (NaN) must not reach bqplot: it draws a path "null" and a marker at
+    "translate(x, undefined)", and the browser console logs an error for each (issue 22's console errors)."""
+    from psychrnn_widgets.widgets.analysis_behaviour import BehaviourPanel
+    from psychrnn_widgets.widgets.throttle import ThrottledUpdater
+
+    panel = BehaviourPanel(ThrottledUpdater(), n_per_level=4)
+    levels = np.array([-0.5, 0.0, 0.5])
+    panel.learning_curves = {
+        0: {"trials": 100, "levels": levels, "p_choice1": np.array([0.1, 0.5, 0.9]), "accuracy": 0.8,
+            "rt_levels": levels, "mean_rt": np.array([300.0, np.nan, 250.0])},
+        1: {"trials": 200, "levels": levels, "p_choice1": np.array([0.0, 0.5, 1.0]), "accuracy": 0.9,
+            "rt_levels": levels, "mean_rt": np.full(3, np.nan)},
+    }
+    panel._draw_learning()
+    for line in (panel.learning_lines, panel.chronometric_learning_lines):
+        assert np.isfinite(line.x).all() and np.isfinite(line.y).all()
+    assert panel.learning_lines.x.shape == (2, 3)
+    # the stage with no reaction time at all draws no line; the other one its two finite points
+    np.testing.assert_array_equal(np.atleast_2d(panel.chronometric_learning_lines.y), [[300.0, 250.0]])

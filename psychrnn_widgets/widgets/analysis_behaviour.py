@@ -75,6 +75,7 @@ class BehaviourPanel(AnalysisPanel):
         self.refresh_button.on_click(lambda _: self.refresh())
         self.trace_channel.observe(lambda _: self._draw_traces(), names="value")
         self.fit_label = widgets.HTML("")
+        self.fit_label.add_class("psychrnn-fit-label")  # a browser test reads the accuracy here
 
         xs, ys = bq.LinearScale(), bq.LinearScale(min=0.0, max=1.0)
         self.psychometric_points = bq.Scatter(x=f32([]), y=f32([]), scales={"x": xs, "y": ys}, colors=["black"],
@@ -232,16 +233,16 @@ class BehaviourPanel(AnalysisPanel):
         psycho = [(curves[s]["levels"], curves[s]["p_choice1"]) for s in stages]
         chrono = [(curves[s]["rt_levels"], curves[s]["mean_rt"]) for s in stages if curves[s]["rt_levels"] is not None]
         for line, pairs in ((self.learning_lines, psycho), (self.chronometric_learning_lines, chrono)):
+            line_colours, line_names = colours[-len(pairs):] if pairs else [], names[-len(pairs):] if pairs else []
+            # finite points only (a level with no reaction time has none): bqplot draws a NaN as a path "null"
+            # and a marker at "translate(x, undefined)", and the browser logs an error for each
+            rows = [_finite_points(x, y) for x, y in pairs]
+            kept = [i for i, (x, _) in enumerate(rows) if len(x)]
             with line.hold_sync():
-                if pairs:
-                    width = max(len(x) for x, _ in pairs)
-                    x = np.full((len(pairs), width), np.nan, np.float32)
-                    y = np.full((len(pairs), width), np.nan, np.float32)
-                    for i, (xi, yi) in enumerate(pairs):
-                        x[i, :len(xi)], y[i, :len(yi)] = xi, yi
-                    line.x, line.y = x, y
-                    line.colors = colours[-len(pairs):]
-                    line.labels = names[-len(pairs):]
+                if kept:
+                    line.x, line.y = _padded([rows[i] for i in kept])
+                    line.colors = [line_colours[i] for i in kept]
+                    line.labels = [line_names[i] for i in kept]
                 else:
                     line.x, line.y = f32([[]]), f32([[]])
         if not stages:
@@ -283,8 +284,9 @@ class BehaviourPanel(AnalysisPanel):
                 self.psychometric_fit_line.x, self.psychometric_fit_line.y = f32(x), f32(y)
         chrono = result.chronometric
         if chrono is not None:
+            x, y = _finite_points(chrono.levels, chrono.mean_rt)  # a level with no reaction time: no point
             with self.chronometric_line.hold_sync():
-                self.chronometric_line.x, self.chronometric_line.y = f32(chrono.levels), f32(chrono.mean_rt)
+                self.chronometric_line.x, self.chronometric_line.y = x, y
         self.chronometric_figure.title = "chronometric" if chrono is not None else "chronometric (task has no onset)"
         self._draw_traces()
         self.fit_label.value = self._fit_html(curve)
@@ -317,3 +319,21 @@ class BehaviourPanel(AnalysisPanel):
             self.target_lines.x, self.target_lines.y = x, f32(traces.targets[chosen, :, channel])
             self.trace_lines.colors = colors
             self.target_lines.colors = colors
+
+
+def _finite_points(x, y):
+    """``(x, y)`` float32 with the points where either is not finite left out."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return f32(x[keep]), f32(y[keep])
+
+
+def _padded(rows):
+    """Rows of different lengths as two (n, width) arrays, each row padded by repeating its last point."""
+    width = max(len(x) for x, _ in rows)
+    x = np.empty((len(rows), width), np.float32)
+    y = np.empty((len(rows), width), np.float32)
+    for i, (xi, yi) in enumerate(rows):
+        x[i, :len(xi)], y[i, :len(yi)] = xi, yi
+        x[i, len(xi):], y[i, len(yi):] = xi[-1], yi[-1]
+    return x, y

@@ -3,7 +3,7 @@
     from psychrnn_widgets.widgets import Classroom
     Classroom()            # in a notebook; or: voila notebooks/classroom.ipynb
 
-One screen, top to bottom: the task picker and the presets; a few constraints (units,
+One screen at 1280x720, top to bottom: the task picker and the presets; a few constraints (units,
 Dale's law, connection density, noise) with their plain-language names; **Train** /
 **Stop** and the status line; the loss curve next to the behaviour the network shows
 (its psychometric curve, recomputed when a run ends) and its hidden-state trajectories.
@@ -28,6 +28,8 @@ PRESETS = {
                         0.005, 15000),
     "sparse": ({"N_rec": 80, "dale_enabled": False, "density": 0.2, "rec_noise": 0.0}, 0.005, 8000),
 }
+#: width and height of each of the three plots on the main screen
+FIGURE_SIZE = ("400px", "270px")
 #: the network controls shown on the main screen (the rest are under "More")
 MAIN_CONTROLS = ("N_rec", "dale_ratio", "rec_noise")
 
@@ -83,15 +85,17 @@ class Classroom(Lab):
         run = widgets.HBox([self.train_button, self.stop_button, self.training.pending],
                            layout=widgets.Layout(align_items="center"))
         behaviour = self.analysis.behaviour.psychometric_figure
+        # the three plots side by side and whole on a 1280x720 projector (Voila shows the notebook's heading above)
+        for figure in (self.training.loss_figure, behaviour, self.trajectories.figure):
+            figure.layout.width, figure.layout.height = FIGURE_SIZE
         figures = widgets.HBox([self.training.loss_figure, behaviour, self.trajectories.figure],
                                layout=widgets.Layout(flex_flow="row wrap"))
         self.more = widgets.Accordion(children=[widgets.VBox([self.tabs, self.rebuild_button, self.training])],
                                       titles=("More: every setting, the runs, the analysis",))
         self.more.selected_index = None
-        title = widgets.HTML("<b style='font-size:120%'>Train a recurrent network on a decision task</b>")
         picker = widgets.HBox([self.task_panel.choice, self.presets], layout=widgets.Layout(flex_flow="row wrap"))
         # the Lab's message line (what a preset built, why a click was refused) on the main screen
-        self.children = [self.children[0], self.disconnected_note, title, picker, constraints, run,
+        self.children = [self.children[0], self.disconnected_note, picker, constraints, run,
                          self.training.status, self.message, figures, self.more]
         self.add_class("psychrnn-classroom")
 

@@ -120,6 +120,7 @@ class Lab(widgets.VBox):
         self.history = state.history
 
         self.message = widgets.HTML()
+        self.message.add_class("psychrnn-lab-message")  # stable handles for browser tests
         self.task_panel = TaskPanel(task, tasks=tasks, lab_state=state)
         self.network_panel = NetworkPanel(network_params, model=state.model_name, lab_state=state)  # builds
         self.training = TrainingPanel(curriculum=curriculum, updater=self.updater, learning_rate=learning_rate,

@@ -49,8 +49,12 @@ STYLE = """
 .psychrnn-root button.jupyter-button { width: auto; min-width: fit-content; flex-shrink: 0;
   padding-left: 10px; padding-right: 10px; overflow: visible; }
 .psychrnn-root .widget-label { overflow: visible; text-overflow: clip; }
-.psychrnn-root .lm-TabBar-tab { min-width: fit-content; flex-shrink: 0; }
+.psychrnn-root .lm-TabBar-tab { min-width: fit-content !important; flex: 0 0 auto !important;
+  max-width: none !important; }
 .psychrnn-root .lm-TabBar-tabLabel { overflow: visible; text-overflow: clip; }
+/* text blocks at their own line height (ipywidgets gives every HTML line an input's 28 px) */
+.psychrnn-root .widget-html-content { line-height: 1.35; }
+.psychrnn-root .widget-html { min-height: 0; }
 /* figure titles and axis labels are drawn outside the plot area: let them show */
 .psychrnn-root .bqplot > svg, .psychrnn-root .bqplot svg.svg-figure { overflow: visible; }
 /* an analysis whose network changed: faded until the new results arrive */

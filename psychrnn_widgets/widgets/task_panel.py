@@ -71,6 +71,8 @@ _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 # derived / structural names never shown as controls
 _SKIP = frozenset({"self", "seed", "alpha", "N_steps", "rng", "times"})
 _STYLE = {"description_width": "initial"}
+#: one control with its help line, in the wrapping row of controls
+_CELL = widgets.Layout(width="262px", margin="0 8px 6px 0")
 #: constructor arguments a task picked by name inherits from the task shown before
 _CARRIED = ("dt", "tau", "N_batch")
 
@@ -263,7 +265,8 @@ class TaskPanel(widgets.VBox):
         self.task_help = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.message = widgets.HTML()
         self.trial_info = widgets.HTML()
-        self.controls_box = widgets.VBox()
+        # the controls side by side, wrapping (a column of them made the Task tab three screens tall)
+        self.controls_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
         self.resample_button = widgets.Button(description="Resample trial", icon="refresh",
                                               tooltip="Draw another trial of the same task")
         self.resample_button.on_click(lambda _: self.resample())
@@ -513,12 +516,12 @@ class TaskPanel(widgets.VBox):
             if control is not None:
                 control.disabled = self.locked
                 control.observe(self._on_control, names="value")
-                rows.append(widgets.VBox([control, self.help_lines[name]]))
+                rows.append(widgets.VBox([control, self.help_lines[name]], layout=_CELL))
             else:
                 widget.disabled = self.locked
                 widget.observe(self._on_control, names="value")
                 rows.append(widgets.VBox([widgets.HBox([widget, self.errors[name]]), self.help_lines[name]],
-                                         layout=widgets.Layout(margin="0 0 4px 0")))
+                                         layout=_CELL))
         self.controls_box.children = rows
         self._error = self._preview_error = ""
         self._warnings = []

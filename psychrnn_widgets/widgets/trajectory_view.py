@@ -144,6 +144,7 @@ class TrajectoryView(widgets.VBox):
                                 title="hidden-state trajectories (PCA)", animation_duration=0,
                                 fig_margin={"top": 30, "bottom": 40, "left": 50, "right": 10},
                                 layout=widgets.Layout(width="420px", height="380px"))
+        self.figure.add_class("psychrnn-trajectory-figure")  # a stable handle for browser tests
         options = [(f"PC{i + 1}", i) for i in range(self.n_components)]
         chooser = dict(options=options, layout=widgets.Layout(width="110px"), style={"description_width": "initial"})
         self.pc_x = widgets.Dropdown(value=0, description="x", **chooser)

@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SERVER_START_TIMEOUT = 60.0
+SERVER_START_TIMEOUT = 180.0  # a loaded 2-core machine starts a server slowly: a state waited for, not a timing
 HOST = "127.0.0.1"
 
 
@@ -158,7 +158,7 @@ class LabServer(ServerProcess):
                 return
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.25)
-        raise RuntimeError(f"jupyter lab did not answer on {self.base} within {timeout:.0f} s:\n{self.log()}")
+        raise RuntimeError(f"the server did not answer on {self.base} within {timeout:.0f} s:\n{self.log()}")
 
     def stop(self):
         """Shut the server and its kernels down; escalate to signals by PID; never raises."""
@@ -179,8 +179,20 @@ class LabServer(ServerProcess):
 @pytest.fixture(scope="module")
 def jupyter_lab(tmp_path_factory):
     """A JupyterLab 4 server on 127.0.0.1 serving a temporary copy of ``notebooks/``."""
+    yield from _jupyter_server(tmp_path_factory, "jupyterlab")
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory):
+    """A Notebook 7 server on 127.0.0.1 serving a temporary copy of ``notebooks/`` (skipped without it)."""
+    pytest.importorskip("notebook", reason="the Notebook 7 test needs notebook>=7 (pip install -e '.[lab]')")
+    yield from _jupyter_server(tmp_path_factory, "notebook")
+
+
+def _jupyter_server(tmp_path_factory, app):
+    """``jupyter lab`` or ``jupyter notebook`` (``app``: its module) with a root, settings and runtime of its own."""
     _require_browser_stack()
-    base = tmp_path_factory.mktemp("jupyterlab")
+    base = tmp_path_factory.mktemp(app)
     root = base / "root"
     shutil.copytree(os.path.join(REPO, "notebooks"), root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
@@ -216,17 +228,23 @@ def jupyter_lab(tmp_path_factory):
     )
     env.pop("JUPYTER_TOKEN", None)
     command = [
-        sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
+        sys.executable, "-m", app, "--allow-root", "--no-browser",
         f"--ip={HOST}", f"--port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
-        f"--LabApp.workspaces_dir={dirs['workspaces']}",
-        f"--LabApp.user_settings_dir={dirs['settings']}",
-        "--LabApp.news_url=None",
-        "--LabApp.extension_manager=readonly",
         "--ServerApp.terminals_enabled=False",
     ]
-    log_path = base / "jupyterlab.log"
+    if app == "jupyterlab":
+        command += [
+            f"--LabApp.workspaces_dir={dirs['workspaces']}",
+            f"--LabApp.user_settings_dir={dirs['settings']}",
+            "--LabApp.news_url=None",
+            "--LabApp.extension_manager=readonly",
+        ]
+    else:
+        command += [f"--JupyterNotebookApp.user_settings_dir={dirs['settings']}",
+                    f"--JupyterNotebookApp.workspaces_dir={dirs['workspaces']}"]
+    log_path = base / f"{app}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -272,6 +290,8 @@ def voila_server(tmp_path_factory):
     pytest.importorskip("voila", reason="the Voilà test needs voila (pip install -e '.[lab]' or '.[test]')")
     base = tmp_path_factory.mktemp("voila")
     shutil.copy(os.path.join(REPO, "notebooks", "classroom.ipynb"), base / "classroom.ipynb")
+    # the repository's voila.json (read from Voila's working directory): only the widget front-ends load
+    shutil.copy(os.path.join(REPO, "voila.json"), base / "voila.json")
     runtime = base / "runtime"
     runtime.mkdir()
     port = _free_port()
