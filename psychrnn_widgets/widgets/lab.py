@@ -103,9 +103,13 @@ class Lab(widgets.VBox):
     ``task_panel, network_panel, training, trajectories, trajectories3d, connectivity,
     analysis`` (the :class:`~psychrnn_widgets.widgets.analysis_tab.AnalysisTab`),
     ``curriculum_panel`` (None without a curriculum), ``history`` (a
-    :class:`~psychrnn_widgets.widgets.history.RunHistory`), ``history_panel``, ``updater``,
-    ``message`` (HTML), ``rebuild_button``, ``pending`` (set of ``'network'`` / ``'task'``
-    changes waiting for Start).
+    :class:`~psychrnn_widgets.widgets.history.RunHistory`), ``history_panel`` (the Runs tab),
+    ``run_log`` (the :class:`~psychrnn_widgets.widgets.run_log.TrainingRecorder` that logs each
+    Start for "Copy as code"), ``updater``, ``message`` (HTML), ``rebuild_button``, ``pending``
+    (set of ``'network'`` / ``'task'`` changes waiting for Start).
+
+    A run saved as one file opens with :meth:`open_run`, a shipped example with
+    :meth:`open_example`.
     """
 
     def __init__(self, task=None, network_params=None, curriculum=None, updater=None, learning_rate=0.001,
