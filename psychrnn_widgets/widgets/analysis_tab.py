@@ -29,6 +29,7 @@ import ipywidgets as widgets
 from ..analysis._source import as_simulator
 from .analysis_catalog import analysis_panels
 from .analysis_common import AnalysisShared
+from .styles import ROOT_CLASS, style_sheet
 from .throttle import ThrottledUpdater
 
 __all__ = ["AnalysisTab"]
@@ -84,7 +85,12 @@ class AnalysisTab(widgets.VBox):
                                              tooltip="snapshot the weights now and recompute every panel")
         self.refresh_button.on_click(lambda _: self.refresh())
         self.status = widgets.HTML("")
-        super().__init__(children=[widgets.HBox([self.refresh_button, self.status]), self.tabs], **kwargs)
+        children = [widgets.HBox([self.refresh_button, self.status]), self.tabs]
+        if lab_state is None:  # shown alone: the dashboards' style sheet (hidden tabs keep their size, no cut labels)
+            children.insert(0, style_sheet())
+        super().__init__(children=children, **kwargs)
+        if lab_state is None:
+            self.add_class(ROOT_CLASS)
         if lab_state is not None:
             lab_state.observe(self._on_status, names="status")  # on the main thread: starts and ends of runs
             lab_state.observe(self._on_run, names="run")
