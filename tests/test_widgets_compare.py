@@ -206,3 +206,30 @@ def test_the_lab_history_is_offered_and_followed(task):
     shown = panel.summary.value
     panel.mark_computing("#3")
     assert panel.summary.value == shown and "psychrnn-analysis-computing" not in panel._dom_classes
+
+
+def test_a_run_started_from_the_training_panel_keeps_checkpoints_to_compare(task):
+    """In the Lab a run is started from the training panel: it keeps at most keep_checkpoints (20), evenly spaced,
+    so B = "checkpoints of A" works for it."""
+    from psychrnn_widgets import Basic, Trainer
+    from psychrnn_widgets.widgets.training_panel import TrainingPanel
+
+    model = Basic({**task.get_task_params(), "name": "panel_checkpoints", "N_rec": N_REC, "seed": 6})
+    try:
+        training = TrainingPanel(model, task, training_iters=task.N_batch * 50)  # 50 steps
+        assert training.start()
+        assert training.wait(300) and training.state == "done", training.status.value
+        kept = Trainer.of(model).checkpoints
+        epochs = kept.epochs.tolist()
+        assert 2 <= len(kept) <= training.keep_checkpoints and epochs[0] == 0 and epochs[-1] == 50, epochs
+        assert len(set(np.diff(epochs[:-1]).tolist())) <= 1  # evenly spaced (the last one: the end of the run)
+        tab = make_tab(task)
+        panel = tab.compare
+        panel.add_network("panel run", model, task)
+        panel.a_choice.value, panel.b_choice.value = "panel run", CHECKPOINTS
+        panel.measure_boxes["dsa"].value = False
+        assert panel.compare(wait=True) and panel.job.error is None, panel.status.value
+        assert panel.mode == "checkpoints" and len(panel.result) == len(epochs)
+        np.testing.assert_array_equal(panel.result.trials, np.array(epochs) * task.N_batch)
+    finally:
+        model.destruct()

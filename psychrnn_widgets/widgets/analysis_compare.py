@@ -11,7 +11,9 @@ A and another network           :func:`~psychrnn_widgets.analysis.compare` on A'
                                 noise-free trials: CKA, Procrustes (angular), SVCCA, DSA
 A and its checkpoints           :func:`~psychrnn_widgets.analysis.dynamics_over_training`:
                                 each checkpoint's distance to the final network (and its
-                                fixed points, when ticked; TensorFlow)
+                                fixed points, when ticked; TensorFlow).  A run started from
+                                the training panel keeps 20 checkpoints, evenly spaced; a
+                                network trained in code keeps them with ``checkpoint_every``
 A and recorded activity         :func:`~psychrnn_widgets.analysis.fit_recordings`: cross-
                                 validated R² per neuron and CKA
 ==============================  ==============================================================

@@ -157,6 +157,8 @@ class TrainingPanel(widgets.VBox):
         self.updater = updater if updater is not None else ThrottledUpdater(max_rate_hz=10, message_budget=10)
         self.loss_epoch = int(loss_epoch)
         self.extra_callbacks = []  # more TrainingEvent callbacks (called on the training thread)
+        # checkpoints a run keeps, evenly spaced over it (Analysis tab > Compare: a run and its checkpoints); 0: none
+        self.keep_checkpoints = 20
         self.before_start = []  # callables run on the main thread by start() before the thread starts
         self.after_run = []  # callables run on the main thread when a run has ended (with the outcome)
         self.thread = None
@@ -441,6 +443,11 @@ class TrainingPanel(widgets.VBox):
                 "xla_switch": "when_ready",  # the live views never stall waiting for the compiler
                 "callbacks": [self._on_event] + list(self.extra_callbacks),
             }
+            if self.keep_checkpoints:  # in memory, at most keep_checkpoints (training/checkpoints.py)
+                n_batch = int(getattr(task if task is not None else curriculum.tasks[0], "N_batch", 1) or 1)
+                steps = -(-budget // n_batch)
+                params["keep_checkpoints"] = max(2, int(self.keep_checkpoints))
+                params["checkpoint_every"] = max(1, -(-steps // (params["keep_checkpoints"] - 1)))
             self._run_started = [time.monotonic(), 0.0, None]
             self._run_ended = None
             self._budget = max(budget, 1)
