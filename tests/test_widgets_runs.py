@@ -342,7 +342,9 @@ def test_psychometric_and_chronometric_curves_are_recomputed_during_training_and
         assert len(snapshot["levels"]) == len(snapshot["p_choice1"]) >= 4
         assert snapshot["rt_levels"] is not None  # the task has a stimulus onset: a chronometric curve too
     assert panel.learning_lines.y.shape[0] == 2 and list(panel.learning_lines.labels) == ["stage 1", "stage 2"]
-    assert panel.chronometric_learning_lines.y.shape[0] == 2
+    with_rt = sum(bool(np.isfinite(c["mean_rt"]).any()) for c in curves.values())  # a stage with reaction times
+    drawn = np.asarray(panel.chronometric_learning_lines.y)
+    assert (drawn.shape[0] if drawn.size else 0) == with_rt  # (a barely trained network may cross no threshold)
     assert "stage 1 at" in panel.learning_label.value and "stage 2 at" in panel.learning_label.value
     # another network: its own curves
     lab.rebuild()
