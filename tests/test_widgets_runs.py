@@ -136,7 +136,7 @@ def test_a_loaded_run_gets_a_distinct_label(tmp_path):
     path = lab.history_panel.save_file(tmp_path / "a")
     again = lab.open_run(path)
     labels = [r.label for r in lab.history]
-    assert len(set(labels)) == len(labels) == 2 and again.label.endswith("(2)")
+    assert len(set(labels)) == len(labels) == 2 and again.label.endswith("(loaded)")
 
 
 # ------------------------------------------------------------------------ must-show 2

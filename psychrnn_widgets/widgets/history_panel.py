@@ -470,7 +470,8 @@ class HistoryPanel(widgets.VBox):
 
     def _adopt(self, record, source):
         """A record read from ``source`` joins the history (a distinct label) and becomes current."""
-        record.label = self.history.unique_label(record.label)
+        if self.lab_state is None:  # in the Lab, the state gives it a distinct label (``... (loaded)``)
+            record.label = self.history.unique_label(record.label)
         if not any(r is record for r in self.history.records):
             self.history.records.append(record)
         if self.on_load is not None:
