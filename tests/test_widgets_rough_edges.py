@@ -323,3 +323,28 @@ def test_behaviour_curves_send_only_finite_points_to_the_browser():
     assert panel.learning_lines.x.shape == (2, 3)
     # the stage with no reaction time at all draws no line; the other one its two finite points
     np.testing.assert_array_equal(np.atleast_2d(panel.chronometric_learning_lines.y), [[300.0, 250.0]])
+
+
+def test_parallel_coordinates_never_names_a_column_outside_its_scale():
+    """The browser applies the widget messages one at a time; a mark naming a column its ordinal scale does not
+    know is drawn at NaN ("translate(NaN, ...)" console errors).  Checked at every change, in the order sent."""
+    from psychrnn_widgets.widgets.parallel_coordinates import ParallelCoordinates
+
+    view = ParallelCoordinates()
+    bad = []
+
+    def check(_):
+        domain = set(view.x_scale.domain or [])
+        for mark in (view.lines, view.axis_lines, view.bottom_labels, view.top_labels):
+            named = {str(v) for v in np.asarray(mark.x).ravel()}
+            if not named <= domain:
+                bad.append((sorted(named - domain), sorted(domain)))
+
+    for widget, name in ((view.x_scale, "domain"), (view.lines, "x"), (view.axis_lines, "x"),
+                         (view.bottom_labels, "x"), (view.top_labels, "x")):
+        widget.observe(check, names=name)
+    view.set_data(["N_rec", "loss"], [{"N_rec": 50, "loss": 0.1}, {"N_rec": 80, "loss": 0.2}])
+    view.set_data(["learning rate", "accuracy"], [{"learning rate": 0.01, "accuracy": 0.9},
+                                                  {"learning rate": 0.001, "accuracy": 0.7}])
+    assert not bad, bad
+    assert list(view.x_scale.domain) == ["learning rate", "accuracy"]

@@ -89,8 +89,12 @@ class ParallelCoordinates(widgets.VBox):
             return
         values, bottoms, tops = normalised_columns(columns, rows)
         x = np.tile(np.array(columns, dtype=str), (len(rows), 1))
+        # the browser applies one message at a time: while the marks still name the old columns the scale must
+        # know them too (a column outside an ordinal domain is drawn at NaN: "translate(NaN, ...)" errors), so
+        # the domain is the old and new columns together until every mark names only the new ones
+        old = [c for c in (self.x_scale.domain or []) if c not in columns]
         with self.x_scale.hold_sync():
-            self.x_scale.domain = columns
+            self.x_scale.domain = columns + old
         with self.axis_lines.hold_sync():
             self.axis_lines.x = np.array([[c, c] for c in columns], dtype=str)
             self.axis_lines.y = np.tile(np.array([[0.0, 1.0]], np.float32), (len(columns), 1))
@@ -104,5 +108,8 @@ class ParallelCoordinates(widgets.VBox):
                 mark.x = columns
                 mark.y = [y] * len(columns)
                 mark.text = text
+        if old:
+            with self.x_scale.hold_sync():
+                self.x_scale.domain = columns
         self.note.value = ("<span style='color:#777;font-size:90%'>each axis runs from its smallest value (bottom) "
                            "to its largest (top); a missing value sits below the axis</span>")
