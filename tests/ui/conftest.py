@@ -205,12 +205,14 @@ def _jupyter_server(tmp_path_factory, app):
     dirs = {name: base / name for name in ("runtime", "config", "settings", "workspaces", "ipython")}
     for path in dirs.values():
         path.mkdir()
-    # no announcements toast / update check, no news fetching from the network
-    notification = dirs["settings"] / "@jupyterlab" / "apputils-extension"
-    notification.mkdir(parents=True)
-    (notification / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True}))
-
+    if app == "jupyterlab":
+        # no announcements toast / update check, no news fetching from the network.  (Notebook 7 has no such
+        # plugin: a settings file for it makes its page throw "Cannot read properties of undefined (reading
+        # 'schema')" in its shortcuts plugin)
+        notification = dirs["settings"] / "@jupyterlab" / "apputils-extension"
+        notification.mkdir(parents=True)
+        (notification / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True}))
     token = secrets.token_hex(24)
     port = _free_port()
     env = dict(os.environ)

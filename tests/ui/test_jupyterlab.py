@@ -136,7 +136,12 @@ class Browser:
         self.errors = []
         self.warnings = []
         self.page.on("console", self._on_console)
-        self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        self.page.on("pageerror", self._on_page_error)
+        self.stacks = {}  # uncaught error text -> its stack
+
+    def _on_page_error(self, error):
+        self.errors.append(f"uncaught: {error}")
+        self.stacks[f"uncaught: {error}"] = error.stack or ""
 
     def _on_console(self, message):
         if message.type == "error":
@@ -272,7 +277,7 @@ def bring_back_first_run(dashboard):
     """Runs tab: select the first network (``#1 ·``) and press Bring back."""
     open_tab(dashboard, "Runs")
     runs = dashboard.locator(".psychrnn-lab-tabs select:visible").first
-    value = runs.evaluate("s => [...s.options].find(o => /#1 ·/.test(o.textContent)).value")
+    value = runs.evaluate("s => [...s.options].find(o => /#1\\s·/.test(o.textContent)).value")
     runs.select_option(value=value)
     button(dashboard, "Bring back").click()
 
@@ -368,7 +373,7 @@ def test_quickstart_dashboard(jupyter_lab, chromium, tmp_path):
 
         # ---- Bring back #1: from the moment it is the current network, the tab shows #1's results or none
         bring_back_first_run(dashboard)
-        _wait(lambda: re.search(r"#1 ·.*current network", dashboard.locator(".psychrnn-lab-message").first
+        _wait(lambda: re.search(r"#1\s·.*current network", dashboard.locator(".psychrnn-lab-message").first
                                 .text_content()), 60, "network #1 to be the current one again")
         screenshot(page, tmp_path, "runs_1280x720.png")
         open_tab(dashboard, "Analysis")
@@ -376,7 +381,7 @@ def test_quickstart_dashboard(jupyter_lab, chromium, tmp_path):
                       "the Analysis tab's results for network #1 brought back", interval=0.5)
         assert again == first_accuracy, (again, first_accuracy)  # the same network, the same trials
         log = page.evaluate("() => window.__psychrnnLog")
-        current = [entry for entry in log if re.search(r"#1 ·.*current network", entry["message"])]
+        current = [entry for entry in log if re.search(r"#1\s·.*current network", entry["message"])]
         assert current, log[-5:]
         shown = {entry["fit"] for entry in current if not entry["computing"]}
         assert shown <= {"", first_accuracy}, (shown, first_accuracy, second_accuracy)
@@ -438,9 +443,16 @@ def test_quickstart_in_notebook7(notebook7, chromium, tmp_path):
         _wait(lambda: state_of(status) == "stopped", 120, "the status line to say 'stopped'", interval=0.2)
         open_tab(dashboard, "Analysis")
         _wait(lambda: analysis_settled(dashboard), ANALYSIS_TIMEOUT, "the Analysis tab's results", interval=0.5)
-        browser.assert_no_console_errors("loading and training the quickstart in Notebook 7")
-        print(f"Notebook 7: loss path changes seen: {changes}; console errors: {len(browser.errors)}; "
-              f"version-mismatch warnings: {len(browser.version_mismatches())}")
+        # Notebook 7.6.5's own shortcuts plugin throws once while its page starts (a settings-registry event for a
+        # plugin it does not know): it happens with the quickstart open and no cell run, before the package is
+        # imported, in notebook_core's bundle.  Every other error counts.
+        own = [e for e in browser.errors if "reading 'schema'" in e and "notebook_core" in browser.stacks.get(e, "")]
+        others = [e for e in browser.errors if e not in own]
+        assert not others, f"{len(others)} browser console error(s) in Notebook 7: {others[:6]}"
+        assert len(own) <= 1, own
+        print(f"Notebook 7: loss path changes seen: {changes}; console errors from the quickstart: {len(others)}; "
+              f"Notebook 7's own start-up error: {len(own)}; version-mismatch warnings: "
+              f"{len(browser.version_mismatches())}")
     except BaseException:
         page.screenshot(path=str(tmp_path / "failure.png"))
         print("browser console errors:", browser.errors[-20:])
@@ -514,7 +526,8 @@ def test_classroom_in_voila(voila_server, chromium, tmp_path):
               "the three plots inside the 1280x720 screen",
               hint=lambda: f" ({[figures.nth(i).bounding_box() for i in range(figures.count())]})")
         tick_px = page.evaluate("""() => [...document.querySelectorAll('.psychrnn-classroom .bqplot .tick text')]
-            .filter(t => t.getBoundingClientRect().height > 0).map(t => parseFloat(getComputedStyle(t).fontSize))""")
+            .filter(t => t.getBoundingClientRect().height > 0 && getComputedStyle(t).visibility !== 'hidden')
+            .map(t => parseFloat(getComputedStyle(t).fontSize))""")
         assert tick_px and min(tick_px) >= 14, tick_px
         # a student's path: pick a preset, Train, Stop part-way, Train again to the end of the budget
         page.locator("button", has_text=re.compile(r"^\s*with Dale's law\s*$")).first.click()
