@@ -333,7 +333,7 @@ def test_psychometric_and_chronometric_curves_are_recomputed_during_training_and
     panel.learning_every, panel.learning_n_per_level = 32 * 10, 8
     assert lab.start() and lab.training.wait(300)
     assert curriculum.stage == 1
-    assert panel.learning_job.wait(120)
+    assert panel.learning_wait(120)
     updater.flush()
     curves = panel.learning_curves
     assert set(curves) == {0, 1}  # the first stage's curve is kept beside the second's

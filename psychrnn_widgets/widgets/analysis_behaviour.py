@@ -12,10 +12,13 @@ network trains, the psychometric curve (and the chronometric curve when the task
 stimulus onset) is recomputed at a low rate -- every :attr:`~BehaviourPanel.learning_every`
 trials, never while the previous one still runs, on a small fixed set of trials
 (``learning_n_per_level`` per level, seeded) -- from a copy of the weights taken between
-two steps, on the panel's own background job (the training thread only copies the
+two steps, on the panel's own worker thread (the training thread only copies the
 weights).  With a curriculum, each stage keeps its own curve: the one the network had when
 the stage ended stays drawn (lighter) beside the current stage's, so the stages can be
-compared.  Once more when a run ends.  Marks: ``learning_lines`` (psychometric, one line
+compared.  Once more when a run ends.  At most one regular snapshot every
+:attr:`~BehaviourPanel.learning_min_interval` seconds (5, the updater's clock), computed on the
+panel's own worker thread and drawn by a flusher of the shared updater within its message
+budget.  Marks: ``learning_lines`` (psychometric, one line
 per stage) and ``chronometric_learning_lines`` in the same figures, ``learning_label``
 (HTML); :attr:`~BehaviourPanel.learning_curves` holds them (``{stage: snapshot}``).
 """
@@ -28,7 +31,8 @@ import numpy as np
 
 from ..analysis.behaviour import PARAMETERS, behaviour, chronometric_curve, psychometric_curve
 from ..analysis.conditions import condition_batch
-from .analysis_common import AnalysisPanel, BackgroundJob, f32, level_colors, make_figure, pick_levels
+from .analysis_common import AnalysisPanel, f32, level_colors, make_figure, pick_levels
+from .worker import WorkerThread
 
 __all__ = ["BehaviourPanel"]
 
@@ -108,7 +112,14 @@ class BehaviourPanel(AnalysisPanel):
         self.learning_curves = {}
         self.learning_every = 2000
         self.learning_n_per_level = 30
-        self.learning_job = BackgroundJob(updater, on_result=self._show_learning)
+        #: seconds between two regular snapshots at least (the updater's clock), whatever the trials: a low rate
+        self.learning_min_interval = 5.0
+        self._learning_worker = WorkerThread("psychrnn-learning-curves")
+        self._learning_handle = None  # the worker's current run (computing the queue)
+        self._learning_busy = False  # True while the worker computes queued snapshots (guarded by the lock)
+        self._learning_ready = []  # computed snapshots waiting for a flush to draw them
+        self._learning_time = None  # updater clock of the last regular snapshot
+        self.learning_error = None  # why the last snapshot could not be computed (None: it could)
         self._learning_state = None
         self._learning_record = None
         self._learning_last = None  # (trials, stage) of the last snapshot started
@@ -153,22 +164,51 @@ class BehaviourPanel(AnalysisPanel):
             self._snapshot(final=True)
 
     def _learning_flush(self):
-        """Flusher (the training thread, between two steps): start a snapshot when one is due; no widget here."""
+        """Flusher (any thread; during training the training thread, between two steps): draw the snapshots
+        computed since the last flush (within the updater's message budget, like every view), then start a
+        snapshot when one is due.  Returns the widget messages sent."""
+        sent = self._draw_ready()
         state = self._learning_state
         if state is None or state.status != "running":
-            return 0
+            return sent
         trials = self.updater.get("training/trials")
         event = self.updater.get("training/event")
         if trials is None:
-            return 0
+            return sent
         stage = getattr(event, "stage", None)
         last = self._learning_last
+        now = self.updater.clock()
         if last is not None and last[1] != stage and last[1] is not None:
             self._snapshot(stage=last[1], trials=trials, keep=True)  # the stage that just ended: its final curve
             self._learning_last = (trials, stage)  # the new stage's first curve comes learning_every trials later
-        elif last is None or trials - last[0] >= self.learning_every:
-            self._snapshot(stage=stage, trials=trials)
-        return 0
+        elif (last is None or trials - last[0] >= self.learning_every) and (
+                self._learning_time is None or now - self._learning_time >= self.learning_min_interval):
+            if self._snapshot(stage=stage, trials=trials):
+                self._learning_time = now
+        return sent
+
+    def _draw_ready(self):
+        with self._learning_lock:
+            ready, self._learning_ready = self._learning_ready, []
+        if not ready:
+            return 0
+        self._show_learning(ready)
+        return 3  # the two line marks and the label
+
+    def learning_wait(self, timeout=None):
+        """Wait until every queued snapshot is computed (at most ``timeout`` s); True if none is left."""
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._learning_lock:
+                busy, handle = self._learning_busy, self._learning_handle
+            if not busy:
+                return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            handle.join(left if left is None else min(left, 0.5))
 
     def _snapshot(self, stage=None, trials=None, final=False, keep=False):
         """Copy the weights and queue a snapshot; a regular one is skipped while one is computing (``keep`` and
@@ -185,7 +225,9 @@ class BehaviourPanel(AnalysisPanel):
         curriculum = state.curriculum
         if stage is None and curriculum is not None:
             stage = min(curriculum.stage, curriculum.n_stages - 1)
-        if trials == 0 or not (final or keep or not self.learning_job.running):
+        with self._learning_lock:
+            busy = self._learning_busy
+        if trials == 0 or not (final or keep or not busy):
             return False
         task = curriculum.tasks[stage] if curriculum is not None and stage is not None else record.task
         if task is None:
@@ -195,23 +237,40 @@ class BehaviourPanel(AnalysisPanel):
                 float(self.threshold.value))
         with self._learning_lock:
             self._learning_queue.append(item)
-        self.learning_job.start(self._compute_snapshots)
+            if self._learning_busy:
+                return True  # the running computation takes it up
+            self._learning_busy = True
+            self._learning_handle = self._learning_worker.submit(self._compute_snapshots)
         return True
 
-    def _compute_snapshots(self, progress, should_stop):
-        """The job (its thread): every queued snapshot, in order."""
-        with self._learning_lock:
-            items, self._learning_queue = self._learning_queue, []
-        out = []
-        for record, stage, trials, task, weights, n, threshold in items:
-            batch = condition_batch(task, n_per_level=n, seed=self.seed)
-            curve = psychometric_curve(weights, batch=batch, fit=False)
-            chrono = chronometric_curve(weights, batch=batch, threshold=threshold)
-            out.append({"record": record, "stage": stage, "trials": trials, "levels": np.asarray(curve.levels),
-                        "p_choice1": np.asarray(curve.p_choice1), "accuracy": curve.accuracy,
-                        "rt_levels": None if chrono is None else np.asarray(chrono.levels),
-                        "mean_rt": None if chrono is None else np.asarray(chrono.mean_rt)})
-        return out
+    def _compute_snapshots(self):
+        """The worker thread: compute queued snapshots until none is left; they are drawn at the next flush (after
+        training, when no flush comes by itself: now, one flusher only)."""
+        while True:
+            with self._learning_lock:
+                items, self._learning_queue = self._learning_queue, []
+                if not items:
+                    self._learning_busy = False
+                    break
+            for record, stage, trials, task, weights, n, threshold in items:
+                try:
+                    batch = condition_batch(task, n_per_level=n, seed=self.seed)
+                    curve = psychometric_curve(weights, batch=batch, fit=False)
+                    chrono = chronometric_curve(weights, batch=batch, threshold=threshold)
+                except Exception as error:  # noqa: BLE001 - e.g. a task without evidence levels: no curve
+                    self.learning_error = error
+                    continue
+                snapshot = {"record": record, "stage": stage, "trials": trials, "levels": np.asarray(curve.levels),
+                            "p_choice1": np.asarray(curve.p_choice1), "accuracy": curve.accuracy,
+                            "rt_levels": None if chrono is None else np.asarray(chrono.levels),
+                            "mean_rt": None if chrono is None else np.asarray(chrono.mean_rt)}
+                with self._learning_lock:
+                    self._learning_ready.append(snapshot)
+        state = self._learning_state
+        if state is None or state.status != "running":
+            self.updater.flush_one(self._learning_flush)  # nothing trains: no flush would come to draw them
+        else:
+            self.updater.maybe_flush()
 
     def _show_learning(self, snapshots):
         """Snapshots are ready (whichever thread flushes): keep each under its stage, redraw the curves."""
