@@ -141,6 +141,18 @@ def test_progress_clock_stops_and_no_time_left_after_stop(monkeypatch):
     assert done == status_trials and target == 32 * 100000
 
 
+def test_progress_line_counts_the_trials_the_status_line_counts_when_a_batch_overshoots_the_budget():
+    from psychrnn_widgets.widgets import Lab
+
+    task = small_task()
+    lab = Lab(task, network_params(task, N_rec=12), training_iters=100)  # 4 steps of 32: 128 trials
+    panel = lab.training
+    panel.start()
+    assert panel.wait(60) and panel.state == "done"
+    done, target, status_trials = progress_counts(panel)
+    assert (done, target, status_trials) == (128, 100, 128)
+
+
 # ------------------------------------------------------------------ analysis follows the shown network
 def test_analysis_never_shows_another_networks_results_after_bring_back():
     from psychrnn_widgets.widgets import Lab

@@ -668,7 +668,7 @@ class TrainingPanel(widgets.VBox):
         bar = (f"<div class='psychrnn-progress' style='background:#e8e8e8;height:7px;width:98%;margin:2px 0'>"
                f"<div style='background:{colour};height:7px;width:{100 * done / total:.1f}%'></div></div>")
         return (f"{bar}<span class='psychrnn-progress-text' style='font-family:monospace;font-size:90%'>"
-                f"{min(trials, target):,}/{target:,} trials [{clock}{rate_text}]</span>")
+                f"{trials:,}/{target:,} trials [{clock}{rate_text}]</span>")  # the status line's count, uncapped
 
     def _set_ranges(self):
         """Axis bounds from every line shown (current and overlays), in 1-2-5 steps: messages only when they move.
