@@ -390,6 +390,13 @@ class HistoryPanel(widgets.VBox):
         value = self.choice.value
         return None if value is None else self.history[value]
 
+    def _picked(self):
+        """The selected record, or None after saying that an action needs one."""
+        record = self.selected()
+        if record is None:
+            self._say("select a network first", error=True)
+        return record
+
     # ------------------------------------------------------------------ actions
     def export_csv(self, path=None):
         """Write the table (in the order shown) to ``<path>.csv``; returns the text (also in :attr:`csv_text`)."""
@@ -407,9 +414,8 @@ class HistoryPanel(widgets.VBox):
 
     def copy_as_code(self):
         """Show (and return) the cell that rebuilds the picked run."""
-        record = self.selected()
+        record = self._picked()
         if record is None:
-            self._say("select a network first", error=True)
             return None
         try:
             text = run_as_code(record)
@@ -424,9 +430,8 @@ class HistoryPanel(widgets.VBox):
         return text
 
     def bring_back(self):
-        record = self.selected()
+        record = self._picked()
         if record is None:
-            self._say("select a network first", error=True)
             return None
         allowed, reason = self.can_change()
         if not allowed:
@@ -438,9 +443,8 @@ class HistoryPanel(widgets.VBox):
         return record
 
     def save(self):
-        record = self.selected()
+        record = self._picked()
         if record is None:
-            self._say("select a network first", error=True)
             return None
         try:
             if self.before_save is not None:
@@ -454,9 +458,8 @@ class HistoryPanel(widgets.VBox):
 
     def save_file(self, path=None):
         """Save the picked run as one file (``<path>.npz``); returns the path written (None on error)."""
-        record = self.selected()
+        record = self._picked()
         if record is None:
-            self._say("select a network first", error=True)
             return None
         try:
             if self.before_save is not None:
