@@ -153,6 +153,31 @@ def test_progress_line_counts_the_trials_the_status_line_counts_when_a_batch_ove
     assert (done, target, status_trials) == (128, 100, 128)
 
 
+def test_runs_table_follows_the_running_network_not_only_its_end():
+    from psychrnn_widgets.widgets import Lab
+
+    task = small_task()
+    lab = Lab(task, network_params(task, N_rec=12), training_iters=32 * 100000)
+    panel, runs = lab.training, lab.history_panel
+    column = runs.table.columns.index("trials")
+
+    def shown(name):
+        text = re.sub(r"<[^>]+>", "", runs._cells[0][runs.table.columns.index(name)].value)
+        return float(text.replace(",", "")) if text.strip() else None
+
+    panel.start()
+    # while the run goes on, the row's trial count moves with the network's (refreshed about once a second)
+    assert wait_until(lambda: panel.trials >= 32 * 20 and (shown("trials") or 0) > 0, 60), runs._cells[0][column].value
+    first = shown("trials")
+    assert panel.state == "running" and 0 < first <= panel.trials
+    assert wait_until(lambda: (shown("trials") or 0) > first, 30), (first, panel.trials)
+    assert shown("wall time (s)") > 0 and shown("final loss") is not None
+    panel.stop()
+    assert panel.wait(60) and panel.state == "stopped"
+    # when the run ends the row holds the network's own count, as the status line does
+    assert shown("trials") == panel.trials
+
+
 # ------------------------------------------------------------------ analysis follows the shown network
 def test_analysis_never_shows_another_networks_results_after_bring_back():
     from psychrnn_widgets.widgets import Lab
@@ -219,7 +244,7 @@ def test_fixed_point_input_starts_on_a_valid_choice():
 
 
 # ------------------------------------------------------------------ Classroom and previews
-def test_classroom_says_dales_law_once_and_keeps_three_plots_on_its_main_screen():
+def test_classroom_labels_each_control_once_and_keeps_three_plots_on_its_main_screen():
     from psychrnn_widgets.widgets import Classroom
 
     room = Classroom(small_task())
@@ -237,6 +262,8 @@ def test_classroom_says_dales_law_once_and_keeps_three_plots_on_its_main_screen(
 
     shown = [re.sub(r"<[^>]+>", "", t) for t in texts(room) if "<style>" not in t]  # tooltips are not labels
     assert [t for t in shown if "Dale's law" in t] == ["Dale's law"], shown
+    # one label per control: the connection-density slider is named once, in plain language
+    assert [t for t in shown if "density" in t.lower()] == ["Connection density"], shown
     figures = room.children[room.children.index(room.more) - 1]
     assert len(figures.children) == 3
 

@@ -75,12 +75,12 @@ class Classroom(Lab):
         self._sync_buttons()
 
         pc = self.network_panel.parameter_controls
-        # the checkbox says "Dale's law" itself: no second label above it
+        # one label per control: the checkbox says "Dale's law" itself, the slider its plain-language name
+        density = self.network_panel.controls["density"]
+        density.description, density.tooltip = "Connection density", "fraction of recurrent connections that exist"
+        density.style.description_width = "initial"
         constraints = widgets.HBox(
-            [pc["N_rec"], self.network_panel.controls["dale_enabled"], pc["dale_ratio"],
-             widgets.VBox([widgets.HTML("<span title='fraction of recurrent connections that exist'>Connection "
-                                        "density</span>"), self.network_panel.controls["density"]]),
-             pc["rec_noise"]],
+            [pc["N_rec"], self.network_panel.controls["dale_enabled"], pc["dale_ratio"], density, pc["rec_noise"]],
             layout=widgets.Layout(flex_flow="row wrap", align_items="flex-end"))
         run = widgets.HBox([self.train_button, self.stop_button, self.training.pending],
                            layout=widgets.Layout(align_items="center"))

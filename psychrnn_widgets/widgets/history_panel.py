@@ -26,6 +26,7 @@ In the Lab (``lab_state=``) the list is the
 back, Load and Open make a record the state's ``run`` (refused while training).
 """
 import html
+import time
 from pathlib import Path
 
 import bqplot as bq
@@ -38,6 +39,8 @@ from .parallel_coordinates import ParallelCoordinates
 from .run_code import reproducible, run_as_code
 from .run_files import example_path, examples, open_run, save_run
 from .run_table import FIXED_AFTER, RunTable
+
+LIVE_INTERVAL_S = 1.0  # the running network's row in the table: refreshed at most this often (seconds)
 
 __all__ = ["HistoryPanel"]
 
@@ -79,8 +82,11 @@ class HistoryPanel(widgets.VBox):
     MAX_COMPARED_LINES = 12
 
     def __init__(self, history=None, on_bring_back=None, on_load=None, before_save=None, can_change=None,
-                 lab_state=None, **kwargs):
+                 lab_state=None, updater=None, elapsed=None, **kwargs):
         self.lab_state = lab_state
+        self.updater = updater
+        self._elapsed = elapsed  # () -> seconds this Start has trained so far (None: not shown live)
+        self._live_last = None
         if lab_state is not None:
             history = lab_state.history
             on_bring_back = on_load = lab_state.bring_back
@@ -162,6 +168,8 @@ class HistoryPanel(widgets.VBox):
         if lab_state is not None:
             self.refresh(lab_state.run)
             lab_state.observe(lambda _: self.refresh(lab_state.run), names=["run", "status"])
+            if updater is not None:
+                updater.add_flusher(self._flush_live)
             lab_state.observe(lambda _: self._show_compared(), names="compared")
         else:
             self.selection.observe(lambda _: self._show_compared(), names="compared")
@@ -259,7 +267,9 @@ class HistoryPanel(widgets.VBox):
 
     def _draw_table(self):
         columns = self.table.columns
-        children = [widgets.HTML("<i>compare</i>")] + [self._header(c) for c in columns]
+        # the first column as wide as its header ("compare" whole, not cut to the checkboxes' 28 px)
+        children = [widgets.HTML("<span style='font-size:12px;white-space:nowrap'><i>compare</i></span>",
+                                 layout=widgets.Layout(margin="0 4px 0 0"))] + [self._header(c) for c in columns]
         for row in self.displayed_rows():
             index = row["_index"]
             record = self.table.records[index]
@@ -269,22 +279,65 @@ class HistoryPanel(widgets.VBox):
                 value = row.get(column, "")
                 if column == "label":
                     mark = "\u25b6 " if record is self._current else ""
-                    text = (f"<span style='color:{colour};font-size:130%'>&#9632;</span> "
-                            f"{mark}{html.escape(str(value))}")
-                elif column in FIXED_AFTER and isinstance(value, float):
-                    text = f"{value:,.4g}" if column != "trials" else f"{value:,.0f}"
-                elif isinstance(value, int) and not isinstance(value, bool):
-                    text = f"{value:,}"
+                    text = (f"<span style='font-size:12px;white-space:nowrap'><span style='color:{colour};"
+                            f"font-size:130%'>&#9632;</span> {mark}{html.escape(str(value))}</span>")
                 else:
-                    text = html.escape(str(value))
-                text = f"<span style='font-size:12px;white-space:nowrap'>{text}</span>"
+                    text = self._cell_html(column, value)
                 if cell.value != text:
                     cell.value = text
             children.append(box)
             children.extend(cells)
-        self.grid.layout.grid_template_columns = "28px " + " ".join(["auto"] * len(columns))
+        self.grid.layout.grid_template_columns = "max-content " + " ".join(["auto"] * len(columns))
         self.grid.children = children
         self._draw_parallel()
+
+    def _flush_live(self):
+        """Flusher (during a run, on the training thread): the running network's row follows the run.
+
+        At most every ``LIVE_INTERVAL_S`` seconds (and on the final flush) its trials, wall time,
+        loss and accuracy cells take the values the status line and the figures show, so the
+        table never reads 0 trials while the network trains; the whole table is rebuilt from
+        the records when the run ends (``status`` changes).  Returns the widget messages sent.
+        """
+        state = self.lab_state
+        if state is None or state.status not in ("running", "paused", "stopping"):
+            return 0
+        now = time.monotonic()
+        if not self.updater.forcing and self._live_last is not None and now - self._live_last < LIVE_INTERVAL_S:
+            return 0
+        self._live_last = now
+        record = state.run
+        index = next((i for i, r in enumerate(self.table.records) if r is record), None)
+        if index is None or index >= len(self._cells) or record.model is None:
+            return 0
+        from ..training.trainer import Trainer  # as run_table does: TensorFlow is imported by then
+
+        live = {"trials": Trainer.of(record.model).trials}
+        if self._elapsed is not None:
+            live["wall time (s)"] = round(record.wall_time + float(self._elapsed()), 1)
+        for column, key in (("final loss", "training/loss"), ("accuracy", "training/accuracy")):
+            _, y = self.updater.series(key)
+            if len(y):
+                live[column] = float(f"{float(y[-1]):.6g}")
+        sent = 0
+        for cell, column in zip(self._cells[index], self.table.columns):
+            if column in live:
+                text = self._cell_html(column, live[column])
+                if cell.value != text:
+                    cell.value = text
+                    sent += 1
+        return sent
+
+    @staticmethod
+    def _cell_html(column, value):
+        """One cell's HTML (a value of the table's row ``column``; the label column is drawn apart)."""
+        if column in FIXED_AFTER and isinstance(value, float):
+            text = f"{value:,.4g}" if column != "trials" else f"{value:,.0f}"
+        elif isinstance(value, int) and not isinstance(value, bool):
+            text = f"{value:,}"
+        else:
+            text = html.escape(str(value))
+        return f"<span style='font-size:12px;white-space:nowrap'>{text}</span>"
 
     def _on_compare_box(self, index, value):
         compared = set(self.selection.compared)

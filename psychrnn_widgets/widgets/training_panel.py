@@ -644,6 +644,15 @@ class TrainingPanel(widgets.VBox):
         progress = self._progress_text(self.last_event)  # in the same widget: one message per flush
         return f"<div class='psychrnn-training-status'>{text}</div><div>{progress}</div>"
 
+    def active_seconds(self):
+        """Seconds this Start has trained so far: pauses left out, the clock stopped when the run ended (0.0
+        before any Start)."""
+        if self._run_started is None:
+            return 0.0
+        start, paused, pause_began = self._run_started
+        now = self._run_ended if self._run_ended is not None else time.monotonic()
+        return now - start - paused - (now - pause_began if pause_began is not None else 0.0)
+
     def _progress_text(self, event):
         """This run's progress in the network's own trial count (the status line's): ``trials/target``.
 
@@ -652,9 +661,7 @@ class TrainingPanel(widgets.VBox):
         """
         if self._run_started is None or event is None:
             return ""
-        start, paused, pause_began = self._run_started
-        now = self._run_ended if self._run_ended is not None else time.monotonic()
-        active = now - start - paused - (now - pause_began if pause_began is not None else 0.0)
+        active = self.active_seconds()
         trials, target = max(int(event.global_trials), self._start_trials), max(self._target, self._start_trials + 1)
         done, total = min(trials, target) - self._start_trials, target - self._start_trials
         rate = done / active if active > 0 and done else None

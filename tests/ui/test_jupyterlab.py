@@ -109,6 +109,16 @@ def _kernels_idle(server):
     return bool(kernels) and all(k.get("execution_state") == "idle" for k in kernels)
 
 
+def _session_idle(server, notebook):
+    """Whether ``notebook`` (its path under the server's root) has a session whose kernel is idle."""
+    try:
+        sessions = server.api("sessions")
+    except OSError:
+        return False
+    return any(s.get("path", "").endswith(notebook) and (s.get("kernel") or {}).get("execution_state") == "idle"
+               for s in sessions or ())
+
+
 def _wait(predicate, timeout, what, interval=0.25, hint=lambda: ""):
     """Wait for a state: poll ``predicate`` until it is true (its value is returned) or ``timeout`` s pass."""
     deadline = time.monotonic() + timeout
@@ -183,7 +193,17 @@ def open_and_run(browser, server, notebook, marker_class="psychrnn-training-stat
         page.goto(server.url(f"lab/workspaces/{workspace}/tree/{notebook}?reset"), wait_until="domcontentloaded",
                   timeout=120_000)
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(state="visible", timeout=120_000)
-    _wait(lambda: _kernels_idle(server), 180, "the notebook's kernel to start")
+    # JupyterLab 4.5 asks which kernel to start when another notebook's kernel is running (an earlier
+    # test's): answer as a user would, with the notebook's own (preselected) kernel
+    select_kernel = page.locator(".jp-Dialog", has_text="Select Kernel")
+
+    def kernel_ready():
+        if select_kernel.count() and select_kernel.first.is_visible():
+            select_kernel.first.locator("button", has_text=re.compile(r"^\s*Select\s*$")).first.click()
+            return False
+        return page.locator(".jp-Dialog").count() == 0 and _session_idle(server, notebook)
+
+    _wait(kernel_ready, 180, "the notebook's kernel to start")
     page.locator(".jp-Notebook:visible .jp-Cell").first.click()  # focus this notebook
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click()
@@ -412,6 +432,7 @@ def test_quickstart_dashboard(jupyter_lab, chromium, tmp_path):
         timings["total"] = time.monotonic() - t_begin
         print("timings (s):", {k: round(v, 1) for k, v in timings.items()})
         print(f"loss path changes seen: {changes}; status after Stop: {stopped_text}")
+        assert not browser.version_mismatches(), browser.version_mismatches()[:6]  # the [lab] extra's versions agree
         print(f"browser console errors (JupyterLab): {errors_before_restart} loading and training, "
               f"{len(browser.errors) - errors_before_restart} after the kernel restart "
               f"{browser.errors[errors_before_restart:][:3]}")
@@ -443,16 +464,12 @@ def test_quickstart_in_notebook7(notebook7, chromium, tmp_path):
         _wait(lambda: state_of(status) == "stopped", 120, "the status line to say 'stopped'", interval=0.2)
         open_tab(dashboard, "Analysis")
         _wait(lambda: analysis_settled(dashboard), ANALYSIS_TIMEOUT, "the Analysis tab's results", interval=0.5)
-        # Notebook 7.6.5's own shortcuts plugin throws once while its page starts (a settings-registry event for a
-        # plugin it does not know): it happens with the quickstart open and no cell run, before the package is
-        # imported, in notebook_core's bundle.  Every other error counts.
-        own = [e for e in browser.errors if "reading 'schema'" in e and "notebook_core" in browser.stacks.get(e, "")]
-        others = [e for e in browser.errors if e not in own]
-        assert not others, f"{len(others)} browser console error(s) in Notebook 7: {others[:6]}"
-        assert len(own) <= 1, own
-        print(f"Notebook 7: loss path changes seen: {changes}; console errors from the quickstart: {len(others)}; "
-              f"Notebook 7's own start-up error: {len(own)}; version-mismatch warnings: "
-              f"{len(browser.version_mismatches())}")
+        # every console error counts (Notebook 7.6's own start-up error, jupyter/notebook#7862, is why the
+        # lab extra asks for notebook<7.6)
+        browser.assert_no_console_errors("loading and training the quickstart in Notebook 7")
+        assert not browser.version_mismatches(), browser.version_mismatches()[:6]
+        print(f"Notebook 7: loss path changes seen: {changes}; console errors: {len(browser.errors)}; "
+              f"version-mismatch warnings: {len(browser.version_mismatches())}")
     except BaseException:
         page.screenshot(path=str(tmp_path / "failure.png"))
         print("browser console errors:", browser.errors[-20:])
@@ -475,9 +492,18 @@ def test_curriculum_stage_is_shown(jupyter_lab, chromium, tmp_path):
         _wait(lambda: re.search(r"stage [2-4]/4|curriculum finished", status.text_content()), 300,
               "the curriculum to pass stage 1", interval=0.5, hint=browser.console_hint)
         stop = button(dashboard, "Stop")
-        if state_of(status) == "running":
-            stop.click()
-        _wait(lambda: state_of(status) in ("stopped", "done"), 120, "the run to end")
+
+        def stopped_or_ended():
+            # the curriculum may finish between reading "running" and the click: press Stop only while it is
+            # enabled (a short click timeout), and wait for whichever end comes
+            if state_of(status) == "running" and stop.is_enabled():
+                try:
+                    stop.click(timeout=2_000)
+                except Exception:  # noqa: BLE001 - disabled meanwhile: the run ended by itself
+                    pass
+            return state_of(status) in ("stopped", "done")
+
+        _wait(stopped_or_ended, 120, "the run to end", interval=0.5)
         header_of = dashboard.locator("b", has_text="Curriculum").first.locator("xpath=..")
 
         def expected_header(text):
@@ -559,6 +585,11 @@ def test_classroom_in_voila(voila_server, chromium, tmp_path):
         screenshot(page, tmp_path, "classroom_1280x720.png")
         browser.assert_no_console_errors("loading and training the Classroom in Voila")
         mismatches = browser.version_mismatches()
+        # Voila 0.5.13 (the newest) serves a JupyterLab 4.2.5 core while its own widget manager and
+        # jupyterlab_widgets 3.0.17 were built against 4.5/4.6: webpack warns for each shared module they ask
+        # for (and uses 4.2.5).  None of them may come from anything else (our front-ends are plain ES modules)
+        foreign = [m for m in mismatches if "_JUPYTERLAB.CORE_OUTPUT" not in m]
+        assert not foreign, foreign
         print(f"Voila: console errors {len(browser.errors)}, version-mismatch warnings {len(mismatches)}: "
               f"{sorted(set(re.sub(r'[0-9.^]+', 'N', m)[:120] for m in mismatches))[:3]}")
     except BaseException:
