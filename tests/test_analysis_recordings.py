@@ -40,10 +40,10 @@ def test_the_source_network_is_recovered(recordings):
     from psychrnn_widgets import Basic, ContextDependentIntegration
 
     fit = analysis.fit_recordings(NETWORK, recordings)
-    assert fit.mean_r2 >= 0.8, fit.mean_r2            # measured 0.830 (median 0.939); states: 0.819
-    assert fit.cka >= 0.8, fit.cka                    # measured 0.964
+    assert fit.mean_r2 >= 0.8, fit.mean_r2            # measured 0.923 (median 0.945); states: 0.919
+    assert fit.cka >= 0.8, fit.cka                    # measured 0.933
     assert fit.r2.shape == fit.reliability.shape == (30,)
-    silent = recordings.activity.sum(axis=(0, 1)) == 0  # two of the 30 neurons never spiked: R² undefined
+    silent = recordings.activity.sum(axis=(0, 1)) == 0  # six of the 30 neurons never spiked: R² undefined
     assert np.all(np.isnan(fit.r2[silent])) and np.all(np.isfinite(fit.r2[~silent]))
     assert np.all(fit.r2_trials[~silent] < fit.r2[~silent] + 1e-9)  # single trials carry the spiking noise
     task = ContextDependentIntegration()
@@ -52,7 +52,7 @@ def test_the_source_network_is_recovered(recordings):
         other = analysis.fit_recordings(untrained, recordings)
     finally:
         untrained.destruct()
-    # measured: R² 0.744 (a random recurrent network is a rich basis for input-driven responses), CKA 0.357
+    # measured: R² 0.802 (a random recurrent network is a rich basis for input-driven responses), CKA 0.297
     assert other.cka <= 0.5, other.cka
     assert other.mean_r2 < fit.mean_r2 - 0.05, (other.mean_r2, fit.mean_r2)
     states = analysis.fit_recordings(NETWORK, recordings, signal="states", n_folds=3)

@@ -31,9 +31,11 @@ context): the fraction of the variance of the group's fixed points explained by 
 first principal component (1 for points on a straight line -- and for two clusters, so
 also) the largest gap between neighbouring points along it (small when they fill the
 line), the slowest and second time constants at each point and their ratio (one slow
-mode: ratio >> 1), and the alignment ``|cos|`` of each point's top mode with that first
-component (the slow mode runs along the line).
+mode: ratio >> 1; the *slow-mode separation*), the spectrum of time constants (each
+mode's median over the group's points, slowest first), and the alignment ``|cos|`` of
+each point's top mode with that first component (the slow mode runs along the line).
 """
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,7 +146,8 @@ class FixedPointFamily(AnalysisResult):
             for p in np.flatnonzero(chosen):
                 ax.plot(ends[:, p, 0], ends[:, p, 1], "-", color=color, lw=1.2, alpha=0.9)
             stable, unstable = chosen & self.stable, chosen & ~self.stable
-            ax.plot(xy[stable, 0], xy[stable, 1], "o", color=color, ms=4, label=f"{key} {level}" if key else None)
+            ax.plot(xy[stable, 0], xy[stable, 1], "o", color=color, ms=4,
+                    label=f"{key} {_level(level)}" if key else None)
             ax.plot(xy[unstable, 0], xy[unstable, 1], "o", mfc="white", mec=color, ms=4)
         ax.set_xlabel("PC1")
         ax.set_ylabel("PC2")
@@ -152,6 +155,11 @@ class FixedPointFamily(AnalysisResult):
             ax.legend(fontsize=7, loc="upper right")
         ax.set_title(f"{len(self)} fixed points over {len(self.inputs)} inputs (filled: stable; lines: top mode)",
                      fontsize=8)
+
+
+def _level(value):
+    """A label value as text: whole numbers without '.0' (labels are stored as floats)."""
+    return f"{value:g}" if isinstance(value, float) and value.is_integer() else f"{value}"
 
 
 def _time_constants(eigenvalues, dt):
@@ -171,6 +179,22 @@ def _time_constants(eigenvalues, dt):
     with np.errstate(divide="ignore"):
         logs = np.log(moduli)
         return np.where(logs == 0, np.inf, -dt / np.where(logs == 0, 1.0, logs))
+
+
+def _mode_time_constants(eigenvalues, dt, n_modes):
+    """|tau| = dt / |ln|lambda|| (ms) of the ``n_modes`` slowest modes at each point, (P, n_modes).
+
+    Modes in the order of ``eigenvalues`` (largest modulus first), a complex-conjugate pair
+    counted once (its member with negative imaginary part is dropped), as
+    :func:`_time_constants` counts them; NaN where a point has fewer modes.
+    """
+    out = np.full((eigenvalues.shape[0], n_modes), np.nan)
+    for i, values in enumerate(eigenvalues):
+        modes = values[values.imag >= 0][:n_modes]
+        with np.errstate(divide="ignore"):
+            logs = np.abs(np.log(np.abs(modes)))
+            out[i, :len(modes)] = np.where(logs == 0, np.inf, dt / np.where(logs == 0, 1.0, logs))
+    return out
 
 
 def _per_input_states(initial_states, K, N, where):
@@ -294,7 +318,13 @@ class LineAttractorSummary(AnalysisResult):
         slow_tau, second_tau (G,): median over the group's points of |tau| of the slowest and
             of the second mode (ms; a slow mode may grow -- a marginally unstable point on the
             line -- or decay).
-        tau_ratio (G,): median of |tau_1| / |tau_2| (one slow mode: >> 1).
+        tau_ratio (G,): median over the group's points of |tau_1| / |tau_2|, the separation
+            of the slow mode from the next (dimensionless; one slow mode: >> 1; e.g. 3 means
+            the slow mode relaxes 3 times more slowly than any other).
+        spectrum (G, N_rec): median over the group's points of |tau| of the k-th mode (ms),
+            slowest first (a complex-conjugate pair is one mode, so the last columns are NaN
+            where pairs are; columns 0 and 1 are ``slow_tau`` and ``second_tau``) -- one
+            slow mode: one value far above the rest.
         unstable_fraction (G,): fraction of the points with an unstable top mode.
         alignment (G,): median |cos| between each point's top mode and the group's PC1.
         directions (G, N_rec): each group's PC1.
@@ -311,7 +341,31 @@ class LineAttractorSummary(AnalysisResult):
     alignment: np.ndarray
     unstable_fraction: np.ndarray
     directions: np.ndarray
+    spectrum: np.ndarray = None
     group_by: str = ""
+    figsize = (9.0, 3.8)
+
+    def draw(self, figure):
+        """Two panels: the line measures per group (:meth:`plot`) and the time constants (:meth:`plot_spectrum`)."""
+        self.plot(figure.add_subplot(1, 2, 1))
+        self.plot_spectrum(figure.add_subplot(1, 2, 2))
+
+    def plot_spectrum(self, ax, n_modes=10):
+        """Each group's median |tau| of its ``n_modes`` slowest modes (log scale): one slow mode stands alone."""
+        if self.spectrum is None:
+            ax.set_axis_off()
+            return
+        shown = self.spectrum[:, :n_modes]
+        rank = np.arange(1, shown.shape[1] + 1)
+        for i, g in enumerate(self.groups):
+            ax.plot(rank, shown[i], "o-", color=f"C{i}", ms=4, lw=1.2,
+                    label=f"{self.group_by} {_level(g)}: tau1/tau2 {self.tau_ratio[i]:.1f}")
+        ax.set_yscale("log")
+        ax.set_xticks(rank)
+        ax.set_xlabel("mode (slowest first)")
+        ax.set_ylabel("time constant |tau| (ms), median over points")
+        ax.legend(fontsize=7, loc="upper right")
+        ax.set_title("linearised time constants at the fixed points", fontsize=9)
 
     def plot(self, ax):
         x = np.arange(len(self.groups))
@@ -319,7 +373,7 @@ class LineAttractorSummary(AnalysisResult):
         ax.bar(x + 0.2, self.alignment, width=0.4, label="|cos| top mode vs PC1")
         for i, ratio in enumerate(self.tau_ratio):
             ax.text(i, 1.02, f"|tau1/tau2| {ratio:.1f}, gap {self.largest_gap[i]:.2f}", ha="center", fontsize=7)
-        ax.set_xticks(x, [f"{self.group_by} {g}" for g in self.groups])
+        ax.set_xticks(x, [f"{self.group_by} {_level(g)}" for g in self.groups])
         ax.set_ylim(0, 1.15)
         ax.legend(fontsize=7, loc="lower right")
         ax.set_title("line attractor per group", fontsize=9)
@@ -330,6 +384,10 @@ def line_attractor_summary(family, group_by=None):
 
     ``group_by``: a key of ``family.labels`` (default its first label; without labels all
     inputs are one group).  Groups with fewer than 2 points get NaN for the line measures.
+
+    The time constants are those of the network's one-step map linearised at each point,
+    ``|tau| = dt / |ln|lambda||`` in ms (``family.dt`` per step); ``tau_ratio`` -- the
+    median over the points of the slowest over the second -- is the slow-mode separation.
     """
     where = "line_attractor_summary"
     if not isinstance(family, FixedPointFamily):
@@ -342,8 +400,9 @@ def line_attractor_summary(family, group_by=None):
     per_input = family.labels[group_by] if group_by is not None else np.zeros(len(family.inputs))
     groups = np.array(list(dict.fromkeys(np.asarray(per_input).tolist())))
     N = family.points.shape[1]
+    modes = _mode_time_constants(family.eigenvalues, family.dt, N)
     rows = {key: [] for key in ("n_points", "pc1_fraction", "extent", "largest_gap", "slow_tau", "second_tau",
-                                "tau_ratio", "alignment", "unstable_fraction", "directions")}
+                                "tau_ratio", "alignment", "unstable_fraction", "directions", "spectrum")}
     for g in groups:
         chosen = np.isin(family.input_index, np.flatnonzero(np.asarray(per_input) == g))
         points = family.points[chosen]
@@ -353,6 +412,9 @@ def line_attractor_summary(family, group_by=None):
         rows["second_tau"].append(float(np.median(tau[:, 1])) if len(points) else np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             rows["tau_ratio"].append(float(np.median(tau[:, 0] / tau[:, 1])) if len(points) else np.nan)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: points with fewer modes than N_rec
+            rows["spectrum"].append(np.nanmedian(modes[chosen], axis=0) if len(points) else np.full(N, np.nan))
         rows["unstable_fraction"].append(float(np.mean(np.abs(family.eigenvalues[chosen, 0]) > 1.0))
                                          if len(points) else np.nan)
         if len(points) < 2:
