@@ -82,10 +82,9 @@ class HistoryPanel(widgets.VBox):
     MAX_COMPARED_LINES = 12
 
     def __init__(self, history=None, on_bring_back=None, on_load=None, before_save=None, can_change=None,
-                 lab_state=None, updater=None, elapsed=None, **kwargs):
+                 lab_state=None, updater=None, **kwargs):
         self.lab_state = lab_state
-        self.updater = updater
-        self._elapsed = elapsed  # () -> seconds this Start has trained so far (None: not shown live)
+        self.updater = updater  # the Lab's shared ThrottledUpdater: the running row follows the run (_flush_live)
         self._live_last = None
         if lab_state is not None:
             history = lab_state.history
@@ -313,8 +312,9 @@ class HistoryPanel(widgets.VBox):
         from ..training.trainer import Trainer  # as run_table does: TensorFlow is imported by then
 
         live = {"trials": Trainer.of(record.model).trials}
-        if self._elapsed is not None:
-            live["wall time (s)"] = round(record.wall_time + float(self._elapsed()), 1)
+        active = self.updater.get("training/active_s")  # this Start's active seconds, as the progress line's clock
+        if active is not None:
+            live["wall time (s)"] = round(record.wall_time + float(active), 1)
         for column, key in (("final loss", "training/loss"), ("accuracy", "training/accuracy")):
             _, y = self.updater.series(key)
             if len(y):

@@ -131,7 +131,7 @@ class Lab(widgets.VBox):
                                       training_iters=training_iters, lab_state=state)
         self.trajectories = TrajectoryView(updater=self.updater, max_rate_hz=0.5, lab_state=state)
         self.curriculum_panel = CurriculumPanel(curriculum, updater=self.updater) if curriculum is not None else None
-        self.history_panel = HistoryPanel(lab_state=state, updater=self.updater, elapsed=self.training.active_seconds)
+        self.history_panel = HistoryPanel(lab_state=state, updater=self.updater)
         self.run_log = TrainingRecorder(state, self.training)  # what each Start trains: "Copy as code" reads it
         # refreshes itself when a run ends (shared updater) and drops stale work when one starts (state)
         self.analysis = AnalysisTab(updater=self.updater, auto_refresh=False, lab_state=state)

@@ -45,6 +45,7 @@ current one.  It never calls another panel.
 
 Keys this panel stores in its updater (other views may read them): ``training/trials``
 (trials trained by the model, all runs), ``training/epoch``, ``training/event``,
+``training/active_s`` (seconds this Start has trained, pauses left out: the progress clock),
 ``training/outcome``, and the series ``training/loss``, ``training/accuracy`` (x = trials)
 and ``training/stages`` (x = trials at a curriculum stage change, y = the new stage).
 """
@@ -450,6 +451,7 @@ class TrainingPanel(widgets.VBox):
                 params["checkpoint_every"] = max(1, -(-steps // (params["keep_checkpoints"] - 1)))
             self._run_started = [time.monotonic(), 0.0, None]
             self._run_ended = None
+            self.updater.push("training/active_s", 0.0)
             self._budget = max(budget, 1)
             self._start_trials = self.trials
             self._target = self._start_trials + self._budget
@@ -554,7 +556,7 @@ class TrainingPanel(widgets.VBox):
         elif event.kind == "stage":
             self.updater.append("training/stages", event.global_trials, event.stage)
         self.updater.update({"training/trials": event.global_trials, "training/epoch": event.global_epoch,
-                             "training/event": event})
+                             "training/event": event, "training/active_s": self.active_seconds()})
         self.updater.maybe_flush()
 
     def _run(self, run_id, model, source, params, control):
