@@ -63,6 +63,23 @@ def test_maybe_flush_is_rate_limited_by_the_clock():
     assert calls[-1] == 999 and upd.n_flushes == len(calls)
 
 
+def test_spare_counts_the_last_second_and_the_flush_in_progress():
+    clock = FakeClock()
+    upd = ThrottledUpdater(max_rate_hz=10, clock=clock, message_budget=10)
+    assert ThrottledUpdater().spare() is None  # no budget: no limit to tell
+    seen = []
+    upd.add_flusher(lambda: 4)  # a view that sends 4 messages per flush
+    upd.add_flusher(lambda: seen.append(upd.spare()) or 0)  # a low-priority view asks what is left
+    upd.push("v", 1)
+    assert upd.maybe_flush() and seen == [6]  # 10 - the 4 just sent in this flush
+    assert upd.spare() == 6  # after it: the 4 are within the last second
+    clock.now += 0.5
+    upd.push("v", 2)
+    assert upd.maybe_flush() and seen == [6, 2]
+    clock.now += 1.01  # both flushes are more than a second old
+    assert upd.spare() == 10
+
+
 def test_flusher_errors_are_kept_not_raised_and_forcing_is_visible():
     upd = ThrottledUpdater()
     seen = []

@@ -40,7 +40,11 @@ from .run_code import reproducible, run_as_code
 from .run_files import example_path, examples, open_run, save_run
 from .run_table import FIXED_AFTER, RunTable
 
-LIVE_INTERVAL_S = 1.0  # the running network's row in the table: refreshed at most this often (seconds)
+LIVE_INTERVAL_S = 1.0  # the running network's row in the table: one cell at most this often (seconds)
+LIVE_STATES = ("running", "paused", "stopping")  # a run goes on: its row follows it
+LIVE_SPARE = 3  # ... and only while the dashboard's message budget has this many messages left this second
+# the running row's cells, one per LIVE_INTERVAL_S in this order (the trial count every other time)
+LIVE_COLUMNS = ("trials", "wall time (s)", "trials", "final loss", "trials", "accuracy")
 
 __all__ = ["HistoryPanel"]
 
@@ -85,7 +89,8 @@ class HistoryPanel(widgets.VBox):
                  lab_state=None, updater=None, **kwargs):
         self.lab_state = lab_state
         self.updater = updater  # the Lab's shared ThrottledUpdater: the running row follows the run (_flush_live)
-        self._live_last = None
+        self._live_last = None  # when the running row last sent a cell (time.monotonic)
+        self._live_next = 0  # the LIVE_COLUMNS entry it looks at next
         if lab_state is not None:
             history = lab_state.history
             on_bring_back = on_load = lab_state.bring_back
@@ -166,7 +171,11 @@ class HistoryPanel(widgets.VBox):
         self.add_class("psychrnn-runs")
         if lab_state is not None:
             self.refresh(lab_state.run)
-            lab_state.observe(lambda _: self.refresh(lab_state.run), names=["run", "status"])
+            lab_state.observe(lambda _: self.refresh(lab_state.run), names="run")
+            # a run's end rebuilds the table from the records; while it runs, _flush_live keeps its row current
+            # within the updater's message budget (a rebuild at "stopping" would send the row's cells again)
+            lab_state.observe(lambda change: None if change["new"] in LIVE_STATES else self.refresh(lab_state.run),
+                              names="status")
             if updater is not None:
                 updater.add_flusher(self._flush_live)
             lab_state.observe(lambda _: self._show_compared(), names="compared")
@@ -293,40 +302,52 @@ class HistoryPanel(widgets.VBox):
     def _flush_live(self):
         """Flusher (during a run, on the training thread): the running network's row follows the run.
 
-        At most every ``LIVE_INTERVAL_S`` seconds (and on the final flush) its trials, wall time,
-        loss and accuracy cells take the values the status line and the figures show, so the
-        table never reads 0 trials while the network trains; the whole table is rebuilt from
-        the records when the run ends (``status`` changes).  Returns the widget messages sent.
+        In throttled flushes only (never a forced one: a stage change or the run's end, outside
+        the message budget), one cell at a time takes the value the status line and the figures
+        show: at most one message every ``LIVE_INTERVAL_S`` seconds, in the order of
+        ``LIVE_COLUMNS`` (the trial count every 2 s, wall time, loss and accuracy every 6 s), so
+        the row adds at most one message a second to the dashboard's budget and never reads 0
+        trials while the network trains.  The whole table is rebuilt from the records when the
+        run ends (``status`` changes).  Returns the widget messages sent (0 or 1).
         """
         state = self.lab_state
-        if state is None or state.status not in ("running", "paused", "stopping"):
+        if state is None or state.status not in LIVE_STATES or self.updater.forcing:
             return 0
         now = time.monotonic()
-        if not self.updater.forcing and self._live_last is not None and now - self._live_last < LIVE_INTERVAL_S:
+        if self._live_last is not None and now - self._live_last < LIVE_INTERVAL_S:
             return 0
-        self._live_last = now
+        spare = self.updater.spare()
+        if spare is not None and spare < LIVE_SPARE:  # the figures and the status line first
+            return 0
         record = state.run
         index = next((i for i, r in enumerate(self.table.records) if r is record), None)
         if index is None or index >= len(self._cells) or record.model is None:
             return 0
-        from ..training.trainer import Trainer  # as run_table does: TensorFlow is imported by then
+        for _ in range(len(LIVE_COLUMNS)):
+            column = LIVE_COLUMNS[self._live_next]
+            self._live_next = (self._live_next + 1) % len(LIVE_COLUMNS)
+            value = self._live_value(record, column)
+            if value is None or column not in self.table.columns:
+                continue
+            cell = self._cells[index][self.table.columns.index(column)]
+            text = self._cell_html(column, value)
+            if cell.value != text:
+                cell.value = text
+                self._live_last = now
+                return 1
+        return 0
 
-        live = {"trials": Trainer.of(record.model).trials}
-        active = self.updater.get("training/active_s")  # this Start's active seconds, as the progress line's clock
-        if active is not None:
-            live["wall time (s)"] = round(record.wall_time + float(active), 1)
-        for column, key in (("final loss", "training/loss"), ("accuracy", "training/accuracy")):
-            _, y = self.updater.series(key)
-            if len(y):
-                live[column] = float(f"{float(y[-1]):.6g}")
-        sent = 0
-        for cell, column in zip(self._cells[index], self.table.columns):
-            if column in live:
-                text = self._cell_html(column, live[column])
-                if cell.value != text:
-                    cell.value = text
-                    sent += 1
-        return sent
+    def _live_value(self, record, column):
+        """The running ``record``'s value of a live column now (None: nothing to show yet)."""
+        if column == "trials":
+            from ..training.trainer import Trainer  # as run_table does: TensorFlow is imported by then
+
+            return Trainer.of(record.model).trials
+        if column == "wall time (s)":
+            active = self.updater.get("training/active_s")  # this Start's active seconds: the progress clock
+            return None if active is None else round(record.wall_time + float(active), 1)
+        _, y = self.updater.series({"final loss": "training/loss", "accuracy": "training/accuracy"}[column])
+        return float(f"{float(y[-1]):.6g}") if len(y) else None
 
     @staticmethod
     def _cell_html(column, value):

@@ -130,6 +130,7 @@ class ThrottledUpdater:
         self.messages_sent = 0
         self._sizes = {}  # flusher -> messages of its last few non-empty flushes
         self._waiting = []  # flushers left out of the last flush for lack of budget
+        self._flush_messages = 0  # messages the flush in progress has sent so far (spare())
         self.max_points = int(max_points)
         self.clock = clock
         self._lock = threading.RLock()  # guards the stored values
@@ -307,6 +308,15 @@ class ThrottledUpdater:
             self._sizes[fn] = (self._sizes.get(fn, []) + [sent])[-3:]
         return sent
 
+    def spare(self):
+        """Messages the budget still allows in the current second (None: no budget), counting those the flush
+        in progress has sent so far: a low-priority flusher sends only when some are left."""
+        if self.message_budget is None:
+            return None
+        now = self.clock()
+        recent = sum(n for t, n in self.sent if now - t < 1.0)
+        return self.message_budget - recent - self._flush_messages
+
     def reserve(self, messages):
         """Count ``messages`` sent outside a flush (e.g. main-thread work a flusher posted) against the budget."""
         with self._flush_lock:
@@ -321,7 +331,7 @@ class ThrottledUpdater:
         self.flush_times.append(self._last_flush)
         if len(self.flush_times) > 10000:
             del self.flush_times[:5000]
-        messages = 0
+        messages = self._flush_messages = 0
         waiting, self._waiting = self._waiting, []
         order = [fn for fn in waiting if fn in self._flushers] + [fn for fn in self._flushers if fn not in waiting]
         for index, fn in enumerate(order):
@@ -332,6 +342,8 @@ class ThrottledUpdater:
                 self._waiting = list(order[index:])
                 break
             messages += self._run_flusher(fn)
+            self._flush_messages = messages
+        self._flush_messages = 0
         if self._waiting:
             with self._lock:
                 self._dirty = True
