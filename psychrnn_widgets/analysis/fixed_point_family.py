@@ -83,7 +83,8 @@ class FixedPointFamily(AnalysisResult):
         q (P,): speed at each point; eigenvalues (P, N_rec) complex, largest modulus first;
         top_mode (P, N_rec): the real unit eigenvector of the largest-|lambda| eigenvalue.
         stable (P,) bool.
-        time_constants (P, 2): tau of the slowest and the second mode, ms (inf at |lambda| = 1).
+        time_constants (P, 2): tau of the slowest and the second mode, ms (negative: growing; inf at
+            |lambda| = 1; a complex-conjugate pair is one mode; NaN where a point has no second mode).
         dt (float): ms per step.
         restarts (K,): candidates re-run per input; outliers (K,): points discarded as outliers.
         labels (dict of (K,) arrays): what each input is (e.g. context), for colours and groups.
@@ -162,38 +163,20 @@ def _level(value):
     return f"{value:g}" if isinstance(value, float) and value.is_integer() else f"{value}"
 
 
-def _time_constants(eigenvalues, dt):
-    """tau = -dt / ln|lambda| of the slowest and the second mode (ms); inf at |lambda| = 1.
+def _time_constants(eigenvalues, dt, n_modes=2):
+    """tau = -dt / ln|lambda| (ms) of the ``n_modes`` slowest modes at each point, (P, n_modes).
 
-    A complex-conjugate pair is one (oscillating) mode: the second mode is the next
-    eigenvalue that is not the conjugate of the first.
-    """
-    moduli = np.zeros((eigenvalues.shape[0], 2))
-    for i, values in enumerate(eigenvalues):
-        if not len(values):
-            continue
-        second = 1
-        if len(values) > 2 and abs(values[0].imag) > 1e-12 and np.isclose(values[1], np.conj(values[0])):
-            second = 2
-        moduli[i] = np.abs(values[0]), (np.abs(values[second]) if second < len(values) else 0.0)
-    with np.errstate(divide="ignore"):
-        logs = np.log(moduli)
-        return np.where(logs == 0, np.inf, -dt / np.where(logs == 0, 1.0, logs))
-
-
-def _mode_time_constants(eigenvalues, dt, n_modes):
-    """|tau| = dt / |ln|lambda|| (ms) of the ``n_modes`` slowest modes at each point, (P, n_modes).
-
-    Modes in the order of ``eigenvalues`` (largest modulus first), a complex-conjugate pair
-    counted once (its member with negative imaginary part is dropped), as
-    :func:`_time_constants` counts them; NaN where a point has fewer modes.
+    ``eigenvalues`` (P, N_rec), largest modulus first.  A complex-conjugate pair is one
+    (oscillating) mode: its member with negative imaginary part is dropped.  tau is
+    positive for a decaying mode, negative for a growing one, inf at |lambda| = 1; NaN
+    where a point has fewer modes.
     """
     out = np.full((eigenvalues.shape[0], n_modes), np.nan)
     for i, values in enumerate(eigenvalues):
         modes = values[values.imag >= 0][:n_modes]
         with np.errstate(divide="ignore"):
-            logs = np.abs(np.log(np.abs(modes)))
-            out[i, :len(modes)] = np.where(logs == 0, np.inf, dt / np.where(logs == 0, 1.0, logs))
+            logs = np.log(np.abs(modes))
+            out[i, :len(modes)] = np.where(logs == 0, np.inf, -dt / np.where(logs == 0, 1.0, logs))
     return out
 
 
@@ -400,7 +383,7 @@ def line_attractor_summary(family, group_by=None):
     per_input = family.labels[group_by] if group_by is not None else np.zeros(len(family.inputs))
     groups = np.array(list(dict.fromkeys(np.asarray(per_input).tolist())))
     N = family.points.shape[1]
-    modes = _mode_time_constants(family.eigenvalues, family.dt, N)
+    modes = np.abs(_time_constants(family.eigenvalues, family.dt, N))  # column 0, 1: |family.time_constants|
     rows = {key: [] for key in ("n_points", "pc1_fraction", "extent", "largest_gap", "slow_tau", "second_tau",
                                 "tau_ratio", "alignment", "unstable_fraction", "directions", "spectrum")}
     for g in groups:

@@ -24,6 +24,7 @@ per stage) and ``chronometric_learning_lines`` in the same figures, ``learning_l
 """
 import html
 import threading
+import time
 
 import bqplot as bq
 import ipywidgets as widgets
@@ -197,8 +198,6 @@ class BehaviourPanel(AnalysisPanel):
 
     def learning_wait(self, timeout=None):
         """Wait until every queued snapshot is computed (at most ``timeout`` s); True if none is left."""
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._learning_lock:

@@ -249,7 +249,7 @@ class ThrottledUpdater:
         """Messages a throttled flush may send now (None: no budget); <= 0 means wait."""
         if self.message_budget is None:
             return None
-        recent = sum(n for t, n in self.sent if now - t < 1.0)
+        recent = self._sent_within_a_second(now)
         smallest = min([self._estimate(fn) for fn in self._flushers] or [1])
         left = self.message_budget - recent
         return left if left >= smallest or recent == 0 else 0
@@ -313,9 +313,11 @@ class ThrottledUpdater:
         in progress has sent so far: a low-priority flusher sends only when some are left."""
         if self.message_budget is None:
             return None
-        now = self.clock()
-        recent = sum(n for t, n in self.sent if now - t < 1.0)
-        return self.message_budget - recent - self._flush_messages
+        return self.message_budget - self._sent_within_a_second(self.clock()) - self._flush_messages
+
+    def _sent_within_a_second(self, now):
+        """Messages the flushes of the last second (before ``now``) sent, as counted against the budget."""
+        return sum(n for t, n in self.sent if now - t < 1.0)
 
     def reserve(self, messages):
         """Count ``messages`` sent outside a flush (e.g. main-thread work a flusher posted) against the budget."""
