@@ -132,7 +132,10 @@ def _time_steps(call, repeats):
 def _loop_figures(stamps, n_batch, warm, steps):
     """From ``stamps[k]`` = seconds (since spawn) at which step k+1 was known to be finished."""
     span = stamps[warm + steps] - stamps[warm]
-    return {"first_step_s": stamps[0], "trials_per_s": n_batch * steps / span}
+    window = stamps[warm:warm + steps + 1]
+    intervals = [b - a for a, b in zip(window, window[1:])]
+    return {"first_step_s": stamps[0], "trials_per_s": n_batch * steps / span,
+            "loop_step_ms": 1e3 * _median(intervals)}
 
 
 # ============================================================================ JAX
@@ -556,9 +559,12 @@ def targets(collected):
         start = med(hello["ours"], "second_call_start_ms")
         add("second `train()` on the warm model: call → its first step starts (ms)", f"{start:.1f}", "≤ 50",
             start <= 50)
-        before, after = med(hello["ours"], "median_step_ms"), med(hello["ours"], "second_call_step_ms")
-        add("second `train()`: its median step (events) / the first call's step (fixed batch)",
-            f"{after / before:.2f}", "≈ 1 (no plain-graph restart)", after <= 1.15 * before)
+        if all("loop_step_ms" in r for r in hello["ours"]):  # like with like: step intervals in the same loop
+            ratios = [r["second_call_step_ms"] / r["loop_step_ms"] for r in hello["ours"]]
+            ratio = _median(ratios)
+            add("second `train()`: its median step interval / the first call's, after its switch to XLA (events, "
+                f"batch and loop included; per repetition {', '.join(f'{v:.2f}' for v in ratios)})",
+                f"{ratio:.2f}", "≈ 1 (no plain-graph restart)", ratio <= 1.15)
     if "ours" in big:
         ours = rate(big, "ours")
         for side in ("jax", "jax_unrolled", "torch"):
@@ -588,7 +594,10 @@ NOTES = """How each figure is measured:
   live views on, timed from its events.
 - **Second `train()`**: on the model the first run trained, the same task and defaults: from the call
   to the `start` event (the loop begins its first step right after it), and the median interval
-  between its step events against the first call's median step on a fixed batch.
+  between its step events against the median interval between the first call's step events in its
+  timed window (after its switch to XLA): the same loop, batch and events included in both
+  (`loop_step_ms` in the raw figures; for JAX, whose loop does not wait for a step, it is the
+  interval between dispatches, not a step time).
 - **Losses vs ours**: every side starts from our initial weights and draws the same batches; the
   figure is the largest relative difference of the loss over the first 20 steps (float32 rounding
   grows through training; PyTorch's Adam adds eps after the bias correction)."""
