@@ -339,10 +339,9 @@ class HistoryPanel(widgets.VBox):
 
     def _live_value(self, record, column):
         """The running ``record``'s value of a live column now (None: nothing to show yet)."""
-        if column == "trials":
-            from ..training.trainer import Trainer  # as run_table does: TensorFlow is imported by then
-
-            return Trainer.of(record.model).trials
+        if column == "trials":  # the network's trials, all runs (what the status line shows)
+            trials = self.updater.get("training/trials")
+            return None if trials is None else int(trials)
         if column == "wall time (s)":
             active = self.updater.get("training/active_s")  # this Start's active seconds: the progress clock
             return None if active is None else round(record.wall_time + float(active), 1)
